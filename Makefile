@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and install kdedge into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUNS ?= runs
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# teacher -> KD student and hard-label baseline -> ONNX (parity-checked) -> bench table on digits
+demo: install
+	$(BIN)/kdedge teacher train --data digits --out $(RUNS)/teacher --overwrite
+	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method kd --temperature 4 --alpha 0.9 --out $(RUNS)/mlp --overwrite
+	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method hard --out $(RUNS)/mlp-hard --overwrite
+	$(BIN)/kdedge export $(RUNS)/teacher $(RUNS)/mlp $(RUNS)/mlp-hard
+	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --json $(RUNS)/bench.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check kdedge tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(RUNS) .pytest_cache

@@ -1,0 +1,69 @@
+"""Batch-1 latency through onnxruntime: session init, first run, warm-up, then >= min_runs and >= min_seconds."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+
+
+def make_session(model, threads: int):
+    """One CPU session with explicit thread counts (ORT's default uses every core, which boards don't share)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # skl2onnx forests declare shapes ORT warns about on every run
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def measure_latency(model_path: str, samples: np.ndarray, threads: int = 1, batch: int = 1, warmup_runs: int = 10,
+                    warmup_seconds: float = 0.2, min_runs: int = 50, min_seconds: float = 1.0) -> dict:
+    """Time `session.run` on batches of `batch` rows cycled from `samples` (trees take data-dependent paths)."""
+    n = max(1, len(samples) // batch)
+    batches = [np.ascontiguousarray(samples[i * batch : (i + 1) * batch], dtype=np.float32) for i in range(n)]
+    t0 = time.perf_counter_ns()
+    session = make_session(str(model_path), threads)
+    init_ns = time.perf_counter_ns() - t0
+    name = session.get_inputs()[0].name
+    outputs = [o.name for o in session.get_outputs()]
+    t0 = time.perf_counter_ns()
+    session.run(outputs, {name: batches[0]})
+    first_ns = time.perf_counter_ns() - t0
+
+    runs, start = 0, time.perf_counter()
+    while runs < warmup_runs or time.perf_counter() - start < warmup_seconds:
+        session.run(outputs, {name: batches[runs % n]})
+        runs += 1
+
+    times: list[int] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection inside a timed run is Python's cost, not the model's
+    try:
+        start = time.perf_counter()
+        while len(times) < min_runs or time.perf_counter() - start < min_seconds:
+            feed = {name: batches[len(times) % n]}
+            t0 = time.perf_counter_ns()
+            session.run(outputs, feed)
+            times.append(time.perf_counter_ns() - t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    us = np.asarray(times, dtype=np.float64) / 1e3
+    return {
+        "threads": threads,
+        "batch": batch,
+        "session_init_ms": init_ns / 1e6,
+        "first_run_us": first_ns / 1e3,
+        "warmup_runs": runs,
+        "runs": len(times),
+        "p50_us": float(np.percentile(us, 50)),
+        "p90_us": float(np.percentile(us, 90)),
+        "p99_us": float(np.percentile(us, 99)),
+        "mean_us": float(us.mean()),
+        "min_us": float(us.min()),
+        "raw_us": us.round(3).tolist(),
+    }

@@ -1,0 +1,25 @@
+"""Accuracy and agreement from an ONNX graph's outputs on a data split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .latency import make_session
+
+
+def predict(model_path: str, x: np.ndarray, threads: int = 1, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    session = make_session(str(model_path), threads)
+    scores, labels = [], []
+    for i in range(0, len(x), batch_size):
+        s, lab = session.run(["scores", "label"], {"input": np.ascontiguousarray(x[i : i + batch_size], np.float32)})
+        scores.append(s)
+        labels.append(lab)
+    return np.concatenate(scores), np.concatenate(labels)
+
+
+def accuracy(labels: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(labels == y))
+
+
+def agreement(labels: np.ndarray, teacher_labels: np.ndarray) -> float:
+    return float(np.mean(labels == teacher_labels))

@@ -1,0 +1,1 @@
+"""Distillation: losses, methods, teacher targets, the training loop and the run writer."""

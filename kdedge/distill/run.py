@@ -1,0 +1,89 @@
+"""Fit a student (or a built-in teacher) on a data set and write it as a run directory."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_dir, write_json
+from ..data import Dataset
+from ..errors import DataError, OptionError
+from ..runs import MANIFEST, Run, now, versions
+from ..students import check_method, make_params, student_class
+from .loop import Batches
+from .methods import Method
+from .targets import teacher_logits
+
+METRICS = "metrics.json"
+
+
+def data_spec(dataset: Dataset, source: str) -> dict:
+    """How to load the same data and split again, plus what a model trained on it expects."""
+    path = Path(source)
+    spec = {"source": str(path.resolve()) if path.exists() else source, **dataset.describe()}
+    spec["normalization"] = {**dataset.normalization.to_dict(), "applied": "inside the model and its ONNX graph"}
+    return spec
+
+
+def check_teacher_fits(teacher, dataset: Dataset) -> None:
+    dataset.check_compatible(teacher.sample_shape, teacher.n_classes, f"teacher {teacher.name}")
+    if list(teacher.class_names) != list(dataset.class_names):
+        raise DataError(
+            f"teacher {teacher.name} has classes {teacher.class_names[:5]}... but {dataset.name} has "
+            f"{dataset.class_names[:5]}...; use data labelled with the teacher's classes"
+        )
+
+
+def sha256_files(directory: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def fit_run(*, out: Path, kind: str, family: str, options: dict, method: Method, dataset: Dataset,
+            data_source: str, seed: int, teacher=None, overwrite: bool = False) -> Run:
+    """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
+    params = make_params(family, options)
+    check_method(family, method.name)
+    if method.needs_teacher and teacher is None:
+        raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
+    if teacher is not None:
+        check_teacher_fits(teacher, dataset)
+    out = Path(out)
+    previous = out if out.is_dir() else None
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        (x_train, y_train), (x_val, y_val), (x_test, y_test) = (dataset.split(s) for s in ("train", "val", "test"))
+        t_train = t_val = None
+        if teacher is not None:
+            t_train = teacher_logits(teacher, x_train, "train", tmp, previous)
+            t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
+        student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
+        fit_info = student.fit(method, Batches(x_train, y_train, t_train), Batches(x_val, y_val, t_val), seed)
+        history = fit_info.pop("history", None)
+        # The test split is touched once, here, after selection is over.
+        test_pred = student.predict(x_test)
+        metrics = {"test_accuracy": float(np.mean(test_pred == y_test)), **fit_info}
+        if teacher is not None:
+            metrics["test_agreement_with_teacher"] = float(np.mean(test_pred == teacher.logits(x_test).argmax(1)))
+        weight_files = student.save(tmp)
+        manifest = {
+            "kind": kind,
+            "family": family,
+            "created": now(),
+            "seed": seed,
+            "student": {"family": family, "params": params.model_dump(mode="json"), "n_params": student.n_params},
+            "method": method.describe(),
+            "data": data_spec(dataset, data_source),
+            "teacher": None if teacher is None else teacher.describe(),
+            "transfer": {"kind": "train", "size": int(len(x_train))},
+            "weights": weight_files,
+            "weights_sha256": sha256_files(tmp, weight_files),
+            "metrics": metrics,
+            "versions": versions(),
+        }
+        write_json(tmp / METRICS, {**metrics, "history": history})
+        write_json(tmp / MANIFEST, manifest)
+    return Run.load(out)

@@ -1,0 +1,47 @@
+"""The parity gate: an exported graph must reproduce the native model on the test split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ExportError
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-3
+    atol: float = 1e-5
+    min_label_agreement: float = 1.0
+
+
+def run_onnx(model_bytes: bytes, x: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    scores, label = session.run(["scores", "label"], {"input": np.asarray(x, np.float32)})
+    return scores, label
+
+
+def check_parity(model_bytes: bytes, x: np.ndarray, native_scores: np.ndarray, tol: Tolerance, what: str) -> dict:
+    """Raise ExportError unless ONNX scores and labels match the native model's within `tol`."""
+    scores, labels = run_onnx(model_bytes, x)
+    native_scores = np.asarray(native_scores, np.float32)
+    if scores.shape != native_scores.shape:
+        raise ExportError(f"{what}: ONNX scores have shape {scores.shape}, native {native_scores.shape}")
+    diff = np.abs(scores - native_scores)
+    max_abs = float(diff.max())
+    within = np.all(diff <= tol.atol + tol.rtol * np.abs(native_scores))
+    agreement = float(np.mean(labels == native_scores.argmax(1)))
+    report = {"samples": int(len(x)), "max_abs_diff": max_abs, "label_agreement": agreement,
+              "rtol": tol.rtol, "atol": tol.atol, "min_label_agreement": tol.min_label_agreement}
+    if not within or agreement < tol.min_label_agreement:
+        raise ExportError(
+            f"{what}: ONNX graph does not match the native model on {len(x)} test samples "
+            f"(max abs diff {max_abs:.3g}, label agreement {agreement:.4%}; allowed rtol {tol.rtol}, atol {tol.atol}, "
+            f"agreement >= {tol.min_label_agreement:.1%}); no model.onnx written — please report this as a bug"
+        )
+    return report

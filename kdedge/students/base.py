@@ -1,0 +1,103 @@
+"""The Student interface every family implements, and the registry that maps family names to classes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..data import Normalization
+from ..errors import OptionError
+from ..params import validate_params
+
+if TYPE_CHECKING:
+    from ..distill.loop import Batches
+    from ..distill.methods import Method
+
+STUDENTS: dict[str, type[Student]] = {}
+
+
+def register(cls: type[Student]) -> type[Student]:
+    STUDENTS[cls.family] = cls
+    return cls
+
+
+class Student(ABC):
+    """A model that learns from a transfer set and ends as an ONNX graph `input -> scores (N,K), label (N,)`."""
+
+    family: ClassVar[str]
+    summary: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+    methods: ClassVar[tuple[str, ...]]
+
+    def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int,
+                 normalization: Normalization):
+        self.params = params
+        self.sample_shape = tuple(sample_shape)
+        self.n_classes = n_classes
+        self.normalization = normalization
+
+    @abstractmethod
+    def fit(self, method: Method, train: Batches, val: Batches, seed: int) -> dict:
+        """Learn from `train` (inputs, labels, teacher logits); select on `val`. Returns training facts."""
+
+    @abstractmethod
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Class scores (N, K) on raw inputs, exactly what the ONNX graph's `scores` output must reproduce."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.scores(x), axis=1)
+
+    @abstractmethod
+    def save(self, directory: Path) -> list[str]:
+        """Write native weights (no pickle) into `directory`; return the file names written."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, params: BaseModel, sample_shape, n_classes, normalization) -> Student:
+        """Rebuild a fitted student from what `save` wrote."""
+
+    @abstractmethod
+    def to_onnx(self, opset: int):
+        """The student as one onnx.ModelProto with input `input` and outputs `scores`, `label`."""
+
+    @property
+    @abstractmethod
+    def n_params(self) -> int:
+        """Learned numbers in the model (weights, thresholds, support vectors...)."""
+
+
+def make_params(family: str, options: dict) -> BaseModel:
+    cls = student_class(family)
+    return validate_params(cls.Params, options, f"--student {family}")
+
+
+def student_class(family: str) -> type[Student]:
+    from . import _families  # noqa: F401  (registers every family)
+
+    if family not in STUDENTS:
+        raise OptionError(f"unknown --student {family!r}; choose from {', '.join(sorted(STUDENTS))}")
+    return STUDENTS[family]
+
+
+def check_method(family: str, method_name: str) -> None:
+    cls = student_class(family)
+    if method_name not in cls.methods:
+        raise OptionError(
+            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(cls.methods)}"
+        )
+
+
+def load_student(run) -> Student:
+    """The fitted student (or built-in teacher) stored in a run directory."""
+    from ..data import Normalization
+
+    cls = student_class(run.family)
+    spec = run.manifest["student"]
+    data = run.manifest["data"]
+    params = cls.Params(**spec["params"])
+    return cls.load(run.path, params, tuple(data["sample_shape"]), data["n_classes"],
+                    Normalization.from_dict(data["normalization"]))
