@@ -12,28 +12,51 @@ def bench_table(result: dict) -> None:
     from rich.table import Table
 
     m = result["machine"]
-    table = Table(title=f"test split of {result['data']['name']} ({result['test_samples']} samples) · "
-                        f"batch 1 · {result['threads']} thread(s) · onnxruntime {m['onnxruntime']} · {m['machine']}")
-    for col in ("model", "family", "acc %", "agree %", "p50 µs", "p90 µs", "p99 µs", "first µs", "init ms",
-                "mem MB", "size KB", "params", "p50 ×T", "size ×T", "params ×T"):
+    table = Table(
+        title=f"test split of {result['data']['name']} ({result['test_samples']} samples) · "
+        f"batch 1 · {result['threads']} thread(s) · onnxruntime {m['onnxruntime']} · {m['machine']}"
+    )
+    for col in (
+        "model",
+        "family",
+        "acc %",
+        "agree %",
+        "p50 µs",
+        "p90 µs",
+        "p99 µs",
+        "first µs",
+        "init ms",
+        "mem MB",
+        "size KB",
+        "params",
+        "p50 ×T",
+        "size ×T",
+        "params ×T",
+    ):
         table.add_column(col, justify="left" if col in ("model", "family") else "right")
     for row in result["rows"]:
         lat, ratios = row["latency"], row.get("vs_teacher", {})
         mem = row.get("memory")
         name = row["name"] + (" (teacher)" if row["kind"] == "teacher" else "")
         table.add_row(
-            name, row["family"],
+            name,
+            row["family"],
             _fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f"),
             _fmt(row.get("agreement") and 100 * row["agreement"], ".2f"),
-            f"{lat['p50_us']:.1f}", f"{lat['p90_us']:.1f}", f"{lat['p99_us']:.1f}", f"{lat['first_run_us']:.0f}",
+            f"{lat['p50_us']:.1f}",
+            f"{lat['p90_us']:.1f}",
+            f"{lat['p99_us']:.1f}",
+            f"{lat['first_run_us']:.0f}",
             f"{lat['session_init_ms']:.1f}",
             _fmt(mem and mem["model_mb"], ".2f"),
             _fmt(row.get("size_kb"), ".1f"),
             _fmt(row.get("n_params"), ","),
-            _fmt(ratios.get("p50"), ".2f"), _fmt(ratios.get("size"), ".2f"), _fmt(ratios.get("params"), ".3f"),
+            _fmt(ratios.get("p50"), ".2f"),
+            _fmt(ratios.get("size"), ".2f"),
+            _fmt(ratios.get("params"), ".3f"),
         )
     Console(width=200).print(table)
-    print("mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
-          "onnxruntime. ×T: ratio to the teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost.")
-
-
+    print(
+        "mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
+        "onnxruntime. ×T: ratio to the teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost."
+    )

@@ -42,12 +42,25 @@ def floor_model(sample_ndim: int) -> Path:
 def machine() -> dict:
     import onnxruntime as ort
 
-    return {"platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "onnxruntime": ort.__version__}
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "onnxruntime": ort.__version__,
+    }
 
 
-def bench(entries: list[Entry], x: np.ndarray, y: np.ndarray, threads: int = 1, memory: bool = True,
-          floor: bool = True, latency_options: dict | None = None) -> dict:
+def bench(
+    entries: list[Entry],
+    x: np.ndarray,
+    y: np.ndarray,
+    threads: int = 1,
+    memory: bool = True,
+    floor: bool = True,
+    latency_options: dict | None = None,
+) -> dict:
     """Accuracy, agreement with the teacher entry, latency, memory, size and parameters for each entry."""
     latency_options = latency_options or {}
     samples = x[: min(len(x), 256)]
@@ -57,11 +70,16 @@ def bench(entries: list[Entry], x: np.ndarray, y: np.ndarray, threads: int = 1, 
         _, labels = predict(entry.model_path, x, threads)
         labels_of[entry.name] = labels
         meta = model_metadata(entry.model_path)
-        row = {"name": entry.name, "kind": entry.kind, "family": meta.get("family", "?"),
-               "path": str(entry.model_path), "accuracy": accuracy(labels, y),
-               "size_kb": entry.model_path.stat().st_size / 1024,
-               "n_params": int(meta["n_params"]) if "n_params" in meta else None,
-               "latency": measure_latency(entry.model_path, samples, threads, **latency_options)}
+        row = {
+            "name": entry.name,
+            "kind": entry.kind,
+            "family": meta.get("family", "?"),
+            "path": str(entry.model_path),
+            "accuracy": accuracy(labels, y),
+            "size_kb": entry.model_path.stat().st_size / 1024,
+            "n_params": int(meta["n_params"]) if "n_params" in meta else None,
+            "latency": measure_latency(entry.model_path, samples, threads, **latency_options),
+        }
         if memory:
             row["memory"] = peak_memory_mb(entry.model_path, threads, base)
         rows.append(row)
@@ -72,8 +90,13 @@ def bench(entries: list[Entry], x: np.ndarray, y: np.ndarray, threads: int = 1, 
             row["vs_teacher"] = _ratios(row, teacher)
     if floor:
         path = floor_model(x.ndim - 1)
-        row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "path": str(path),
-               "latency": measure_latency(path, samples, threads, **latency_options)}
+        row = {
+            "name": FLOOR_NAME,
+            "kind": "floor",
+            "family": "identity",
+            "path": str(path),
+            "latency": measure_latency(path, samples, threads, **latency_options),
+        }
         if memory:
             row["memory"] = peak_memory_mb(path, threads, base)
         rows.append(row)
@@ -84,6 +107,8 @@ def _ratios(row: dict, teacher: dict) -> dict:
     def ratio(a, b):
         return None if a is None or not b else a / b
 
-    return {"p50": ratio(row["latency"]["p50_us"], teacher["latency"]["p50_us"]),
-            "size": ratio(row["size_kb"], teacher["size_kb"]),
-            "params": ratio(row["n_params"], teacher["n_params"])}
+    return {
+        "p50": ratio(row["latency"]["p50_us"], teacher["latency"]["p50_us"]),
+        "size": ratio(row["size_kb"], teacher["size_kb"]),
+        "params": ratio(row["n_params"], teacher["n_params"]),
+    }

@@ -20,8 +20,16 @@ def make_session(model, threads: int):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def measure_latency(model_path: str, samples: np.ndarray, threads: int = 1, batch: int = 1, warmup_runs: int = 10,
-                    warmup_seconds: float = 0.2, min_runs: int = 50, min_seconds: float = 1.0) -> dict:
+def measure_latency(
+    model_path: str,
+    samples: np.ndarray,
+    threads: int = 1,
+    batch: int = 1,
+    warmup_runs: int = 10,
+    warmup_seconds: float = 0.2,
+    min_runs: int = 50,
+    min_seconds: float = 1.0,
+) -> dict:
     """Time `session.run` on batches of `batch` rows cycled from `samples` (trees take data-dependent paths)."""
     n = max(1, len(samples) // batch)
     batches = [np.ascontiguousarray(samples[i * batch : (i + 1) * batch], dtype=np.float32) for i in range(n)]

@@ -143,6 +143,5 @@ class Dataset:
             )
         if n_classes != self.n_classes:
             raise DataError(
-                f"{what} has {n_classes} classes but {self.name} has {self.n_classes}; "
-                "use data with the same classes"
+                f"{what} has {n_classes} classes but {self.name} has {self.n_classes}; use data with the same classes"
             )

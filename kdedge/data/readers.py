@@ -51,7 +51,9 @@ def read_npz(path: Path, seed: int = 0) -> Dataset:
     with f:
         missing = {"x", "y"} - set(f.files)
         if missing:
-            raise DataError(f"{path}: missing array(s) {sorted(missing)}; an .npz needs 'x' and 'y' (and may have 'class_names')")
+            raise DataError(
+                f"{path}: missing array(s) {sorted(missing)}; an .npz needs 'x' and 'y' (and may have 'class_names')"
+            )
         try:
             x, y = f["x"], f["y"]
             names = f["class_names"] if "class_names" in f.files else None
@@ -66,9 +68,7 @@ def load_dataset(spec: str, seed: int = 0, fmt: str | None = None) -> Dataset:
         return BUILTINS[spec](seed)
     path = Path(spec)
     if not path.exists():
-        raise DataError(
-            f"no data set named {spec!r}: not a built-in ({', '.join(sorted(BUILTINS))}) and no such file"
-        )
+        raise DataError(f"no data set named {spec!r}: not a built-in ({', '.join(sorted(BUILTINS))}) and no such file")
     if fmt is not None:
         if fmt not in READERS:
             raise DataError(f"unknown --format {fmt!r}; choose from {', '.join(sorted(READERS))}")

@@ -15,9 +15,7 @@ def check_inputs(x: np.ndarray, source: str) -> np.ndarray:
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise DataError(f"{source}: inputs have dtype {x.dtype}; store them as a numeric array")
     if x.ndim - 1 not in LAYOUTS:
-        raise DataError(
-            f"{source}: inputs have shape {x.shape}; expected (N, D), (N, C, L) or (N, C, H, W)"
-        )
+        raise DataError(f"{source}: inputs have shape {x.shape}; expected (N, D), (N, C, L) or (N, C, H, W)")
     if x.shape[0] == 0 or any(d == 0 for d in x.shape[1:]):
         raise DataError(f"{source}: inputs of shape {x.shape} are empty")
     x = x.astype(np.float32, copy=False)
@@ -40,9 +38,8 @@ def check_labels(y: np.ndarray, n_samples: int, source: str, n_classes: int | No
         raise DataError(f"{source}: {len(y)} labels for {n_samples} inputs; they must match one to one")
     if not np.issubdtype(y.dtype, np.number):
         raise DataError(f"{source}: labels have dtype {y.dtype}; store class indices 0..K-1")
-    if np.issubdtype(y.dtype, np.floating):
-        if not np.isfinite(y).all() or not np.all(y == np.round(y)):
-            raise DataError(f"{source}: labels must be whole numbers 0..K-1, found non-integer values")
+    if np.issubdtype(y.dtype, np.floating) and (not np.isfinite(y).all() or not np.all(y == np.round(y))):
+        raise DataError(f"{source}: labels must be whole numbers 0..K-1, found non-integer values")
     y = y.astype(np.int64)
     if y.min() < 0:
         raise DataError(f"{source}: negative label {y.min()}; labels must be 0..K-1")
@@ -56,9 +53,7 @@ def check_class_names(names, n_classes: int, source: str) -> list[str]:
         return [str(i) for i in range(n_classes)]
     names = [str(n) for n in np.asarray(names).tolist()]
     if len(names) < n_classes:
-        raise DataError(
-            f"{source}: {len(names)} class names for labels up to {n_classes - 1}; give one name per class"
-        )
+        raise DataError(f"{source}: {len(names)} class names for labels up to {n_classes - 1}; give one name per class")
     if len(set(names)) != len(names):
         raise DataError(f"{source}: class names repeat; each class needs its own name")
     return names

@@ -73,8 +73,9 @@ def train(
     """Train `module` in place with Adam; restore the best-on-validation weights. Returns the history."""
     gen = seed_everything(seed)
     x, y, t = train_data.tensors()
-    opt = torch.optim.Adam(params if params is not None else module.parameters(), lr=config.lr,
-                           weight_decay=config.weight_decay)
+    opt = torch.optim.Adam(
+        params if params is not None else module.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     best_key, best_state, best_epoch, history = None, None, 0, []
     start = time.perf_counter()
     with progress_bar(label, total=config.epochs) as advance:

@@ -43,8 +43,19 @@ def sha256_files(directory: Path, names: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def fit_run(*, out: Path, kind: str, family: str, options: dict, method: Method, dataset: Dataset,
-            data_source: str, seed: int, teacher=None, overwrite: bool = False) -> Run:
+def fit_run(
+    *,
+    out: Path,
+    kind: str,
+    family: str,
+    options: dict,
+    method: Method,
+    dataset: Dataset,
+    data_source: str,
+    seed: int,
+    teacher=None,
+    overwrite: bool = False,
+) -> Run:
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
     params = make_params(family, options)
     check_method(family, method.name)

@@ -13,8 +13,9 @@ from ..data import fingerprint_arrays
 CACHE_DIR = "targets"
 
 
-def teacher_logits(teacher, x: np.ndarray, split: str, run_dir: Path, previous_run: Path | None = None,
-                   batch_size: int = 2048) -> np.ndarray:
+def teacher_logits(
+    teacher, x: np.ndarray, split: str, run_dir: Path, previous_run: Path | None = None, batch_size: int = 2048
+) -> np.ndarray:
     """Logits of `teacher` on `x`, reused from `run_dir` or `previous_run` when teacher and inputs match."""
     key = {"teacher": teacher.fingerprint, "inputs": fingerprint_arrays(x), "shape": [len(x), teacher.n_classes]}
     name = f"teacher_logits.{split}"
@@ -30,9 +31,8 @@ def teacher_logits(teacher, x: np.ndarray, split: str, run_dir: Path, previous_r
         [np.asarray(teacher.logits(x[i : i + batch_size]), np.float32) for i in range(0, len(x), batch_size)]
     )
     target.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target / f"{name}.npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, logits, allow_pickle=False)
+    with atomic_path(target / f"{name}.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, logits, allow_pickle=False)
     write_json(target / f"{name}.json", key)
     return logits
 

@@ -45,8 +45,10 @@ def export_run(run_path, opset: int = DEFAULT_OPSET) -> dict:
     x_test, _ = dataset.split("test")
     model = student.to_onnx(opset)
     model.producer_name, model.producer_version = "kdedge", __version__
-    model.doc_string = f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) " \
-                       "raw float32 -> scores (N, K) float32, label (N,) int64"
+    model.doc_string = (
+        f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
+        "raw float32 -> scores (N, K) float32, label (N,) int64"
+    )
     onnx.helper.set_model_props(model, {META_PREFIX + k: v for k, v in metadata(run, student.n_params).items()})
     onnx.checker.check_model(model)
     model_bytes = model.SerializeToString()
@@ -54,7 +56,6 @@ def export_run(run_path, opset: int = DEFAULT_OPSET) -> dict:
     parity = check_parity(model_bytes, x_test, student.scores(x_test), tolerance, str(run.onnx_path))
     with atomic_path(run.onnx_path) as tmp:
         tmp.write_bytes(model_bytes)
-    info = {"path": str(run.onnx_path), "opset": opset, "bytes": len(model_bytes), "parity": parity,
-            "exported": now()}
+    info = {"path": str(run.onnx_path), "opset": opset, "bytes": len(model_bytes), "parity": parity, "exported": now()}
     run.update(export=info)
     return info

@@ -36,8 +36,14 @@ def check_parity(model_bytes: bytes, x: np.ndarray, native_scores: np.ndarray, t
     max_abs = float(diff.max())
     within = np.all(diff <= tol.atol + tol.rtol * np.abs(native_scores))
     agreement = float(np.mean(labels == native_scores.argmax(1)))
-    report = {"samples": int(len(x)), "max_abs_diff": max_abs, "label_agreement": agreement,
-              "rtol": tol.rtol, "atol": tol.atol, "min_label_agreement": tol.min_label_agreement}
+    report = {
+        "samples": int(len(x)),
+        "max_abs_diff": max_abs,
+        "label_agreement": agreement,
+        "rtol": tol.rtol,
+        "atol": tol.atol,
+        "min_label_agreement": tol.min_label_agreement,
+    }
     if not within or agreement < tol.min_label_agreement:
         raise ExportError(
             f"{what}: ONNX graph does not match the native model on {len(x)} test samples "

@@ -33,8 +33,7 @@ class Student(ABC):
     Params: ClassVar[type[BaseModel]]
     methods: ClassVar[tuple[str, ...]]
 
-    def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int,
-                 normalization: Normalization):
+    def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int, normalization: Normalization):
         self.params = params
         self.sample_shape = tuple(sample_shape)
         self.n_classes = n_classes
@@ -99,5 +98,6 @@ def load_student(run) -> Student:
     spec = run.manifest["student"]
     data = run.manifest["data"]
     params = cls.Params(**spec["params"])
-    return cls.load(run.path, params, tuple(data["sample_shape"]), data["n_classes"],
-                    Normalization.from_dict(data["normalization"]))
+    return cls.load(
+        run.path, params, tuple(data["sample_shape"]), data["n_classes"], Normalization.from_dict(data["normalization"])
+    )

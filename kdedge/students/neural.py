@@ -36,8 +36,14 @@ class NeuralStudent(Student):
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
-        self.module = nets.build(self.architecture, sample_shape, n_classes, normalization.mean,
-                                 normalization.std, **self.architecture_args())
+        self.module = nets.build(
+            self.architecture,
+            sample_shape,
+            n_classes,
+            normalization.mean,
+            normalization.std,
+            **self.architecture_args(),
+        )
 
     def architecture_args(self) -> dict:
         train_fields = set(TrainConfig.model_fields)
@@ -45,11 +51,18 @@ class NeuralStudent(Student):
 
     def fit(self, method, train_data: Batches, val_data: Batches, seed: int) -> dict:
         torch.manual_seed(seed)  # the initial weights depend on the seed too
-        self.module = nets.build(self.architecture, self.sample_shape, self.n_classes, self.normalization.mean,
-                                 self.normalization.std, **self.architecture_args())
+        self.module = nets.build(
+            self.architecture,
+            self.sample_shape,
+            self.n_classes,
+            self.normalization.mean,
+            self.normalization.std,
+            **self.architecture_args(),
+        )
         config = TrainConfig(**{k: getattr(self.params, k) for k in TrainConfig.model_fields})
-        return train(self.module, method.loss, train_data, val_data, config, seed,
-                     label=f"{self.family} · {method.name}")
+        return train(
+            self.module, method.loss, train_data, val_data, config, seed, label=f"{self.family} · {method.name}"
+        )
 
     @torch.no_grad()
     def scores(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:

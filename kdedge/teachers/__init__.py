@@ -42,8 +42,12 @@ class RunTeacher:
         return self.student.scores(x)
 
     def describe(self) -> dict:
-        return {"path": str(self.run.path.resolve()), "kind": self.run.kind, "family": self.run.family,
-                "fingerprint": self.fingerprint}
+        return {
+            "path": str(self.run.path.resolve()),
+            "kind": self.run.kind,
+            "family": self.run.family,
+            "fingerprint": self.fingerprint,
+        }
 
 
 def load_teacher(spec: str | Path) -> RunTeacher:

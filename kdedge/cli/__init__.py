@@ -1,0 +1,15 @@
+"""The `kdedge` command line: parse options, call the library, render tables, map errors to exit codes.
+
+Each command lives in its own module; importing it registers it on `app`. Heavy libraries are imported inside
+commands, so `kdedge bench` and `kdedge predict` run with the core install only.
+"""
+
+from . import bench, export, train  # noqa: F401  (registers the commands)
+from ._common import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,65 @@
+"""What every command shares: the Typer apps, clean failure, option types and JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated
+
+import typer
+
+from ..errors import KdedgeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Distill a CNN teacher into small students, export them to ONNX and measure them.",
+)
+teacher_app = typer.Typer(no_args_is_help=True, help="Train or inspect teachers.")
+app.add_typer(teacher_app, name="teacher")
+
+
+def fails_cleanly(fn):
+    """A KdedgeError becomes one line on stderr and exit code 2; anything else keeps its traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except KdedgeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _given(**options) -> dict:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _print_json(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+Epochs = Annotated[int | None, typer.Option(help="Maximum epochs (early stopping on the val split).")]
+Patience = Annotated[int | None, typer.Option(help="Stop after this many epochs without a better val score.")]
+Lr = Annotated[float | None, typer.Option(help="Adam learning rate.")]
+BatchSize = Annotated[int | None, typer.Option(help="Training batch size.")]
+
+
+def _summary(run, as_json: bool) -> None:
+    if as_json:
+        _print_json({"run": str(run.path), **run.manifest["metrics"]})
+        return
+    m = run.manifest["metrics"]
+    line = (
+        f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f} (epoch {m['best_epoch']}), "
+        f"test acc {m['test_accuracy']:.4f}"
+    )
+    if "test_agreement_with_teacher" in m:
+        line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
+    typer.echo(line + f", {run.manifest['student']['n_params']} params")

@@ -1,0 +1,115 @@
+"""`kdedge teacher train` and `kdedge distill`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    BatchSize,
+    Epochs,
+    JsonFlag,
+    Lr,
+    Overwrite,
+    Patience,
+    Seed,
+    _given,
+    _summary,
+    app,
+    fails_cleanly,
+    teacher_app,
+)
+
+
+@teacher_app.command("train")
+@fails_cleanly
+def teacher_train(
+    out: Annotated[Path, typer.Option(help="Run directory to create.")],
+    data: Annotated[str, typer.Option(help="Built-in name (digits) or a data file (.npz).")] = "digits",
+    arch: Annotated[str, typer.Option(help="Teacher architecture.")] = "cnn",
+    channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 32,64,64.")] = None,
+    epochs: Epochs = 60,
+    patience: Patience = 20,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+    as_json: JsonFlag = False,
+):
+    """Train a built-in teacher (a small CNN: 2-D for images, 1-D for sequences) on labels."""
+    from ..data import load_dataset
+    from ..distill.methods import make_method
+    from ..distill.run import fit_run
+
+    dataset = load_dataset(data, seed=seed)
+    options = _given(channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
+    run = fit_run(
+        out=out,
+        kind="teacher",
+        family=arch,
+        options=options,
+        method=make_method("hard"),
+        dataset=dataset,
+        data_source=data,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    _summary(run, as_json)
+
+
+@app.command()
+@fails_cleanly
+def distill(
+    out: Annotated[Path, typer.Option(help="Run directory to create.")],
+    student: Annotated[str, typer.Option(help="Student family (see `kdedge students`).")] = "mlp",
+    method: Annotated[str, typer.Option(help="Distillation method (see `kdedge methods`).")] = "kd",
+    teacher: Annotated[Path | None, typer.Option(help="Teacher run directory.")] = None,
+    data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Softmax temperature T (kd, softmax).")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Weight of the soft term in kd (1 - alpha on labels).")] = None,
+    hidden: Annotated[str | None, typer.Option(help="MLP hidden sizes, e.g. 128 or 128,64.")] = None,
+    channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 16,32,32.")] = None,
+    epochs: Epochs = None,
+    patience: Patience = None,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+    as_json: JsonFlag = False,
+):
+    """Train a student from a teacher's outputs (or, with --method hard, from labels alone)."""
+    from ..data import load_dataset
+    from ..distill.methods import make_method
+    from ..distill.run import fit_run
+    from ..errors import OptionError
+    from ..teachers import load_teacher
+
+    chosen = make_method(method, **_given(temperature=temperature, alpha=alpha))
+    from ..students import check_method, make_params
+
+    options = _given(hidden=hidden, channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
+    make_params(student, options)
+    check_method(student, chosen.name)
+    teacher_obj = load_teacher(teacher) if teacher is not None else None
+    if data is None:
+        if teacher_obj is None:
+            raise OptionError("--method hard without a teacher needs --data (e.g. --data digits)")
+        dataset = teacher_obj.run.dataset()
+        data = teacher_obj.run.manifest["data"]["source"]
+    else:
+        dataset = load_dataset(data, seed=seed)
+    run = fit_run(
+        out=out,
+        kind="student",
+        family=student,
+        options=options,
+        method=chosen,
+        dataset=dataset,
+        data_source=data,
+        seed=seed,
+        teacher=teacher_obj,
+        overwrite=overwrite,
+    )
+    _summary(run, as_json)
