@@ -29,15 +29,29 @@ class TrainConfig(BaseModel):
 
 @dataclass
 class Batches:
-    """Inputs, labels (-1 where unknown) and optional teacher logits for one split."""
+    """Inputs, labels (-1 where unknown) and optional teacher logits for one split.
+
+    Arrays stay numpy (memory-mapped ones included) and become tensors one batch at a time, so a transfer set
+    larger than memory streams through training.
+    """
 
     x: np.ndarray
     y: np.ndarray
     teacher_logits: np.ndarray | None = None
 
-    def tensors(self):
-        t = None if self.teacher_logits is None else torch.as_tensor(self.teacher_logits, dtype=torch.float32)
-        return torch.as_tensor(self.x, dtype=torch.float32), torch.as_tensor(self.y, dtype=torch.long), t
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Tensors for the rows `idx` (a slice or sorted integer indices: memmaps read those fastest)."""
+        x = torch.from_numpy(np.ascontiguousarray(self.x[idx], dtype=np.float32))
+        y = torch.from_numpy(np.ascontiguousarray(self.y[idx], dtype=np.int64))
+        t = self.teacher_logits
+        return x, y, None if t is None else torch.from_numpy(np.ascontiguousarray(t[idx], dtype=np.float32))
+
+    def chunks(self, size: int):
+        for i in range(0, len(self), size):
+            yield self.batch(slice(i, i + size))
 
 
 LossFn = Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor], torch.Tensor]
@@ -51,13 +65,17 @@ def seed_everything(seed: int) -> torch.Generator:
 
 @torch.no_grad()
 def evaluate(module: torch.nn.Module, data: Batches, loss_fn: LossFn, batch_size: int = 1024) -> tuple[float, float]:
+    """Accuracy on labelled rows and the mean of `loss_fn` over chunks (weighted by chunk size)."""
     module.eval()
-    x, y, t = data.tensors()
-    logits = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    loss = float(loss_fn(logits, t, y))
-    labelled = y >= 0
-    acc = float((logits.argmax(1)[labelled] == y[labelled]).float().mean())
-    return acc, loss
+    correct = labelled = 0
+    loss_sum = 0.0
+    for x, y, t in data.chunks(batch_size):
+        logits = module(x)
+        loss_sum += float(loss_fn(logits, t, y)) * len(x)
+        known = y >= 0
+        correct += int((logits.argmax(1)[known] == y[known]).sum())
+        labelled += int(known.sum())
+    return correct / max(labelled, 1), loss_sum / len(data)
 
 
 def train(
@@ -72,7 +90,7 @@ def train(
 ) -> dict:
     """Train `module` in place with Adam; restore the best-on-validation weights. Returns the history."""
     gen = seed_everything(seed)
-    x, y, t = train_data.tensors()
+    n = len(train_data)
     opt = torch.optim.Adam(
         params if params is not None else module.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -81,13 +99,14 @@ def train(
     with progress_bar(label, total=config.epochs) as advance:
         for epoch in range(1, config.epochs + 1):
             module.train()
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), config.batch_size):
-                idx = order[i : i + config.batch_size]
-                if len(idx) < 2 and len(x) > 1:  # BatchNorm cannot train on a single sample
+            order = torch.randperm(n, generator=gen).numpy()
+            for i in range(0, n, config.batch_size):
+                idx = np.sort(order[i : i + config.batch_size])
+                if len(idx) < 2 and n > 1:  # BatchNorm cannot train on a single sample
                     continue
+                x, y, t = train_data.batch(idx)
                 opt.zero_grad()
-                loss = loss_fn(module(x[idx]), None if t is None else t[idx], y[idx])
+                loss = loss_fn(module(x), t, y)
                 loss.backward()
                 opt.step()
             val_acc, val_loss = evaluate(module, val_data, loss_fn)
