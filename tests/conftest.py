@@ -1,0 +1,62 @@
+"""Shared fixtures: one small teacher and one distilled MLP on digits, trained once per test session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("KDEDGE_QUIET", "1")
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from kdedge.data import load_dataset
+
+    return load_dataset("digits", seed=0)
+
+
+@pytest.fixture(scope="session")
+def teacher_run(tmp_path_factory, digits):
+    """A CNN teacher on digits (15 epochs, ~3 s), exported to ONNX."""
+    from kdedge.distill.methods import make_method
+    from kdedge.distill.run import fit_run
+    from kdedge.export import export_run
+
+    out = tmp_path_factory.mktemp("runs") / "teacher"
+    run = fit_run(
+        out=out,
+        kind="teacher",
+        family="cnn",
+        options={"epochs": 15, "patience": 15},
+        method=make_method("hard"),
+        dataset=digits,
+        data_source="digits",
+        seed=0,
+    )
+    export_run(run.path)
+    return run
+
+
+@pytest.fixture(scope="session")
+def kd_mlp_run(tmp_path_factory, digits, teacher_run):
+    """An MLP distilled from `teacher_run` with KD (60 epochs), exported to ONNX."""
+    from kdedge.distill.methods import make_method
+    from kdedge.distill.run import fit_run
+    from kdedge.export import export_run
+    from kdedge.teachers import load_teacher
+
+    out = tmp_path_factory.mktemp("runs") / "mlp"
+    run = fit_run(
+        out=out,
+        kind="student",
+        family="mlp",
+        options={"hidden": (64,), "epochs": 60},
+        method=make_method("kd", temperature=4.0, alpha=0.9),
+        dataset=digits,
+        data_source="digits",
+        seed=0,
+        teacher=load_teacher(teacher_run.path),
+    )
+    export_run(run.path)
+    return run
