@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from kdedge.runs import Run
+
 os.environ.setdefault("KDEDGE_QUIET", "1")
 
 
@@ -35,7 +37,7 @@ def teacher_run(tmp_path_factory, digits):
         seed=0,
     )
     export_run(run.path)
-    return run
+    return Run.load(run.path)  # reloaded: export added its record to the manifest
 
 
 @pytest.fixture(scope="session")
@@ -59,4 +61,4 @@ def kd_mlp_run(tmp_path_factory, digits, teacher_run):
         teacher=load_teacher(teacher_run.path),
     )
     export_run(run.path)
-    return run
+    return Run.load(run.path)  # reloaded: export added its record to the manifest

@@ -42,6 +42,9 @@ def load_digits(seed: int = 0) -> Dataset:
 
 @reader("npz", (".npz",))
 def read_npz(path: Path, seed: int = 0) -> Dataset:
+    with open(path, "rb") as head:
+        if head.read(4) != b"PK\x03\x04":  # np.load would otherwise take a non-zip file for a pickle
+            raise DataError(f"{path}: not a valid .npz file (no zip header); save it with numpy.savez")
     try:
         f = np.load(path, allow_pickle=False)
     except ValueError as exc:
