@@ -73,12 +73,15 @@ class Run:
             raise RunError(f"{self.path}: has no {ONNX_FILE}; run 'kdedge export {self.path}' first")
         return self.onnx_path
 
-    def dataset(self, override: str | None = None):
-        """The run's own data set and split, or `override` checked against the run's input shape and classes."""
+    def dataset(self, override: str | None = None, fmt: str | None = None, **reader_options):
+        """The run's own data set and split (read as it was: same format and reader options), or `override`
+        (read with `fmt` and `reader_options`) checked against the run's input shape and classes."""
         from .data import load_dataset
 
         data = self.manifest["data"]
-        dataset = load_dataset(override or data["source"], seed=int(data["seed"]))
+        if override is None:
+            fmt, reader_options = data.get("format"), data.get("reader_options") or {}
+        dataset = load_dataset(override or data["source"], seed=int(data["seed"]), fmt=fmt, **reader_options)
         dataset.check_compatible(data["sample_shape"], int(data["n_classes"]), f"run {self.path}")
         return dataset
 

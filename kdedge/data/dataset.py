@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
+from .ondisk import iter_row_chunks
 from .validation import LAYOUTS, check_class_names, check_inputs, check_labels
 
 TEST_FRACTION = 0.30
@@ -15,11 +16,17 @@ VAL_FRACTION = 0.15  # of what remains after the test split
 
 
 def fingerprint_arrays(*arrays: np.ndarray) -> str:
+    """sha256 of dtypes, shapes and bytes, hashed in row chunks: a memory-mapped array is never copied whole."""
     digest = hashlib.sha256()
     for a in arrays:
-        a = np.ascontiguousarray(a)
-        digest.update(str((a.dtype.str, a.shape)).encode())
-        digest.update(a.tobytes())
+        if not hasattr(a, "shape"):
+            a = np.asarray(a)
+        digest.update(str((np.dtype(a.dtype).str, tuple(a.shape))).encode())
+        if a.ndim == 0:
+            digest.update(np.ascontiguousarray(a).tobytes())
+            continue
+        for _, chunk in iter_row_chunks(a):
+            digest.update(memoryview(chunk).cast("B"))
     return digest.hexdigest()[:16]
 
 
@@ -81,6 +88,8 @@ class Dataset:
     train_idx: np.ndarray = field(init=False, repr=False)
     val_idx: np.ndarray = field(init=False, repr=False)
     test_idx: np.ndarray = field(init=False, repr=False)
+    # How `load_dataset` made it (source, format, reader options), so a run can load the same data again.
+    origin: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         self.x = check_inputs(self.x, self.name)

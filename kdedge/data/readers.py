@@ -1,19 +1,50 @@
-"""Where data sets come from: built-in names and file readers, each registered by name."""
+"""Where data sets come from: built-in names and file readers, each registered by name.
+
+`load_dataset(spec, seed, fmt, **options)` picks a reader by `fmt`, else by the path's suffix, else by asking each
+reader whether it recognises the path (folders, suffix-less CIFAR batches). Readers declare the options they take
+(label column, image size...); an option a reader does not take is refused with the list of those it does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, OptionError
 from .dataset import Dataset
+from .validation import labels_and_names
 
 # name -> loader(seed) for data sets that ship with kdedge
 BUILTINS: dict[str, Callable[[int], Dataset]] = {}
-# format name -> (suffixes it claims, reader(path, seed))
-READERS: dict[str, tuple[tuple[str, ...], Callable[[Path, int], Dataset]]] = {}
+
+
+@dataclass(frozen=True)
+class ReaderOption:
+    """One reader option: `parse` turns what the CLI or a manifest gives into the value, or raises ValueError."""
+
+    parse: Callable[[Any], Any]
+    help: str
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    read: Callable[..., Dataset]  # read(path, seed, **options)
+    suffixes: tuple[str, ...] = ()
+    detect: Callable[[Path], bool] | None = None  # for paths a suffix cannot identify (folders, CIFAR batches)
+    options: dict[str, ReaderOption] = field(default_factory=dict)
+    pairs: bool = False  # accepts `a,b` (two files, e.g. x.npy,y.npy)
+
+    @property
+    def summary(self) -> str:
+        return (self.read.__doc__ or "").strip().splitlines()[0] if self.read.__doc__ else ""
+
+
+READERS: dict[str, Reader] = {}
 
 
 def builtin(name: str):
@@ -24,9 +55,15 @@ def builtin(name: str):
     return register
 
 
-def reader(name: str, suffixes: tuple[str, ...]):
+def reader(
+    name: str,
+    suffixes: tuple[str, ...] = (),
+    detect: Callable[[Path], bool] | None = None,
+    options: dict[str, ReaderOption] | None = None,
+    pairs: bool = False,
+):
     def register(fn):
-        READERS[name] = (suffixes, fn)
+        READERS[name] = Reader(name, fn, tuple(suffixes), detect, dict(options or {}), pairs)
         return fn
 
     return register
@@ -42,6 +79,7 @@ def load_digits(seed: int = 0) -> Dataset:
 
 @reader("npz", (".npz",))
 def read_npz(path: Path, seed: int = 0) -> Dataset:
+    """numpy .npz with arrays x, y (indices or class-name strings) and optional class_names."""
     with open(path, "rb") as head:
         if head.read(4) != b"PK\x03\x04":  # np.load would otherwise take a non-zip file for a pickle
             raise DataError(f"{path}: not a valid .npz file (no zip header); save it with numpy.savez")
@@ -62,21 +100,81 @@ def read_npz(path: Path, seed: int = 0) -> Dataset:
             names = f["class_names"] if "class_names" in f.files else None
         except ValueError as exc:
             raise DataError(f"{path}: holds object arrays, which need pickle; store class_names as strings") from exc
+        except (OSError, EOFError, KeyError) as exc:  # zlib/zip errors of a cut-off file
+            raise DataError(f"{path}: truncated or damaged .npz ({exc}); write it again") from exc
+    y, names = labels_and_names(y, names, path.name)
     return Dataset(path.name, x, y, names, seed=seed)
 
 
-def load_dataset(spec: str, seed: int = 0, fmt: str | None = None) -> Dataset:
-    """A built-in name (`digits`) or a path to a file in a known format."""
-    if fmt is None and spec in BUILTINS:
-        return BUILTINS[spec](seed)
-    path = Path(spec)
-    if not path.exists():
-        raise DataError(f"no data set named {spec!r}: not a built-in ({', '.join(sorted(BUILTINS))}) and no such file")
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _parse_options(options: dict, allowed: dict[str, ReaderOption], what: str) -> dict:
+    parsed = {}
+    for key, value in options.items():
+        if key not in allowed:
+            listed = ", ".join(_flag(k) for k in allowed) or "none"
+            raise OptionError(f"{_flag(key)} does not apply to {what} (its options: {listed})")
+        try:
+            parsed[key] = allowed[key].parse(value)
+        except (TypeError, ValueError) as exc:
+            raise OptionError(f"{_flag(key)}={value!r} for {what}: {exc}") from None
+    return parsed
+
+
+def _resolve_paths(spec: str) -> list[Path] | None:
+    """The path(s) `spec` names, or None: one existing path, or `a,b` when every part exists."""
+    if Path(spec).exists():
+        return [Path(spec)]
+    parts = [Path(p) for p in spec.split(",") if p]
+    if len(parts) > 1 and all(p.exists() for p in parts):
+        return parts
+    return None
+
+
+def _pick_reader(spec: str, paths: list[Path], fmt: str | None) -> Reader:
     if fmt is not None:
         if fmt not in READERS:
             raise DataError(f"unknown --format {fmt!r}; choose from {', '.join(sorted(READERS))}")
-        return READERS[fmt][1](path, seed)
-    for _name, (suffixes, read) in READERS.items():
-        if any(str(path).endswith(s) for s in suffixes):
-            return read(path, seed)
-    raise DataError(f"{path}: cannot tell its format; use one of {', '.join(sorted(READERS))} or pass --format")
+        return READERS[fmt]
+    name = paths[0].name.lower()
+    by_suffix = [r for r in READERS.values() if any(name.endswith(s) for s in r.suffixes)]
+    if by_suffix:  # the longest claimed suffix wins (".idx3-ubyte.gz" over ".gz")
+        return max(by_suffix, key=lambda r: max(len(s) for s in r.suffixes if name.endswith(s)))
+    if paths[0].is_dir() and not any(paths[0].iterdir()):
+        raise DataError(f"{spec}: empty folder; it holds no data files or class folders")
+    for candidate in READERS.values():
+        if candidate.detect is not None and candidate.detect(paths[0]):
+            return candidate
+    raise DataError(f"{spec}: cannot tell its format; pass --format with one of {', '.join(sorted(READERS))}")
+
+
+def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) -> Dataset:
+    """A built-in name (`digits`) or a path (`a,b` for a pair of files) in a known or given format.
+
+    `options` are the reader's own (e.g. label_column for CSV, image_size for image folders); None means unset.
+    The returned Dataset's `origin` records source, format and options, so the same call can be made again.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    spec = str(spec)
+    if fmt is None and spec in BUILTINS:
+        _parse_options(options, {}, f"the built-in data set {spec!r}")
+        dataset = BUILTINS[spec](seed)
+        dataset.origin = {"source": spec, "format": None, "options": {}}
+        return dataset
+    paths = _resolve_paths(spec)
+    if paths is None:
+        raise DataError(f"no data set named {spec!r}: not a built-in ({', '.join(sorted(BUILTINS))}) and no such file")
+    chosen = _pick_reader(spec, paths, fmt)
+    if len(paths) > 1 and not chosen.pairs:
+        raise DataError(f"{spec}: format {chosen.name} reads one path, not a comma-separated pair")
+    parsed = _parse_options(options, chosen.options, f"--format {chosen.name}")
+    source = ",".join(str(p.resolve()) for p in paths)
+    dataset = chosen.read(Path(source), seed, **parsed)
+    dataset.origin = {"source": source, "format": chosen.name, "options": dict(options)}
+    return dataset
+
+
+# The format modules register themselves on import; they need `reader` defined above.
+from . import formats  # noqa: E402,F401

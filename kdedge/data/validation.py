@@ -57,3 +57,24 @@ def check_class_names(names, n_classes: int, source: str) -> list[str]:
     if len(set(names)) != len(names):
         raise DataError(f"{source}: class names repeat; each class needs its own name")
     return names
+
+
+def labels_and_names(y, class_names, source: str) -> tuple[np.ndarray, list[str] | None]:
+    """Labels given as class names (strings) become indices into their sorted names; numbers pass through.
+
+    Sorted order keeps the mapping the same whatever order the samples come in.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "US":
+        return y, class_names
+    if y.dtype.kind == "S":
+        y = y.astype(str)
+    names = sorted(set(y.tolist()))
+    if class_names is not None:
+        given = [str(n) for n in np.asarray(class_names).tolist()]
+        unknown = sorted(set(names) - set(given))
+        if unknown:
+            raise DataError(f"{source}: label(s) {unknown[:5]} are not among the class names {given[:10]}")
+        names = given
+    index = {name: i for i, name in enumerate(names)}
+    return np.asarray([index[v] for v in y.tolist()], dtype=np.int64), names

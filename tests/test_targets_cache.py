@@ -1,0 +1,115 @@
+"""Teacher outputs cached as a memory-mapped .npy, reused by fingerprint; chunked hashing and streaming rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from kdedge.data import fingerprint_arrays
+from kdedge.data.ondisk import StreamingRows, iter_row_chunks, open_rows, release_pages
+from kdedge.distill.targets import teacher_logits
+from kdedge.errors import DataError
+
+
+class CountingTeacher:
+    """A linear 'teacher' that counts the rows it is asked about."""
+
+    def __init__(self, n_features=6, n_classes=3, seed=0, width=None):
+        self.weights = np.random.default_rng(seed).standard_normal((n_features, n_classes)).astype(np.float32)
+        self.name = f"linear{seed}"
+        self.fingerprint = f"linear-{seed}"
+        self.n_classes = n_classes
+        self.width = width or n_classes
+        self.rows_seen = 0
+
+    def logits(self, x):
+        self.rows_seen += len(x)
+        return (np.asarray(x, np.float32).reshape(len(x), -1) @ self.weights)[:, : self.width]
+
+
+def test_logits_are_written_memory_mapped_and_reused(tmp_path):
+    x = np.random.default_rng(1).standard_normal((1000, 6)).astype(np.float32)
+    teacher = CountingTeacher()
+    first = teacher_logits(teacher, x, "train", tmp_path, batch_size=128)
+    assert isinstance(first, np.memmap) and first.shape == (1000, 3) and first.dtype == np.float32
+    np.testing.assert_allclose(first, x @ teacher.weights, rtol=1e-6)
+    assert teacher.rows_seen == 1000
+    meta = json.loads((tmp_path / "targets" / "teacher_logits.train.json").read_text())
+    assert meta == {"teacher": "linear-0", "inputs": fingerprint_arrays(x), "shape": [1000, 3]}
+
+    again = teacher_logits(teacher, x.copy(), "train", tmp_path)  # same inputs, same teacher: no teacher call
+    assert teacher.rows_seen == 1000
+    np.testing.assert_array_equal(again, first)
+    again[0, 0] = 123.0  # copy-on-write: the caller may edit, the cache does not change
+    assert np.load(tmp_path / "targets" / "teacher_logits.train.npy")[0, 0] != 123.0
+
+    x[5, 0] += 1  # other inputs: recomputed
+    teacher_logits(teacher, x, "train", tmp_path)
+    assert teacher.rows_seen == 2000
+    other = CountingTeacher(seed=2)  # another teacher: recomputed
+    teacher_logits(other, x, "train", tmp_path)
+    assert other.rows_seen == 1000
+
+
+def test_previous_run_cache_is_copied(tmp_path):
+    x = np.ones((50, 6), np.float32)
+    teacher = CountingTeacher()
+    teacher_logits(teacher, x, "val", tmp_path / "old")
+    teacher_logits(teacher, x, "val", tmp_path / "new", previous_run=tmp_path / "old")
+    assert teacher.rows_seen == 50 and (tmp_path / "new" / "targets" / "teacher_logits.val.npy").is_file()
+
+
+def test_teacher_with_wrong_width_is_refused(tmp_path):
+    teacher = CountingTeacher(width=2)  # claims 3 classes, returns 2 columns
+    with pytest.raises(DataError, match="returned shape \\(10, 2\\).*expected \\(10, 3\\)"):
+        teacher_logits(teacher, np.ones((10, 6), np.float32), "train", tmp_path)
+    assert not (tmp_path / "targets" / "teacher_logits.train.npy").exists()  # no half-written cache
+
+
+def test_fingerprint_in_chunks_matches_one_pass_hash(tmp_path):
+    def one_pass(*arrays):
+        digest = hashlib.sha256()
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            digest.update(str((a.dtype.str, a.shape)).encode())
+            digest.update(a.tobytes())
+        return digest.hexdigest()[:16]
+
+    big = np.random.default_rng(0).standard_normal((6000, 784)).astype(np.float32)  # 18.8 MB: two chunks
+    y = np.arange(6000)
+    assert fingerprint_arrays(big, y, np.asarray([0])) == one_pass(big, y, np.asarray([0]))
+    np.save(tmp_path / "big.npy", big)
+    mapped = np.load(tmp_path / "big.npy", mmap_mode="r")
+    assert fingerprint_arrays(mapped) == one_pass(big)
+    assert fingerprint_arrays(open_rows(tmp_path / "big.npy")) == one_pass(big)
+    starts = [s for s, _ in iter_row_chunks(mapped, max_bytes=784 * 4 * 1000)]
+    assert starts == list(range(0, 6000, 1000))
+
+
+def test_streaming_rows_read_copies_and_release_pages(tmp_path):
+    x = np.arange(200 * 8, dtype=np.float32).reshape(200, 8)
+    np.save(tmp_path / "x.npy", x)
+    rows = open_rows(tmp_path / "x.npy", release_bytes=1024)
+    assert len(rows) == 200 and rows.shape == (200, 8) and rows.dtype == np.float32 and rows.ndim == 2
+    picked = rows[np.array([3, 50, 199])]
+    np.testing.assert_array_equal(picked, x[[3, 50, 199]])
+    assert not isinstance(picked, np.memmap)
+    for i in range(0, 200, 10):  # crosses release_bytes several times
+        np.testing.assert_array_equal(rows[i : i + 10], x[i : i + 10])
+    assert release_pages(rows.array) is True
+    assert release_pages(x) is False  # in memory: nothing to drop
+    assert release_pages(np.load(tmp_path / "x.npy", mmap_mode="c")) is False  # would lose edits: left alone
+    assert isinstance(StreamingRows(x)[:2], np.ndarray)
+
+
+def test_targets_from_streaming_rows_match_in_memory(tmp_path):
+    x = np.random.default_rng(3).standard_normal((700, 6)).astype(np.float32)
+    np.save(tmp_path / "pool.npy", x)
+    teacher = CountingTeacher()
+    streamed = teacher_logits(teacher, open_rows(tmp_path / "pool.npy"), "pool", tmp_path / "run", batch_size=64)
+    np.testing.assert_allclose(streamed, x @ teacher.weights, rtol=1e-6)
+    teacher_logits(teacher, x, "pool", tmp_path / "run")  # same bytes in memory: cache hit
+    assert teacher.rows_seen == 700
