@@ -44,10 +44,11 @@ class Batches:
 
     def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Tensors for the rows `idx` (a slice or sorted integer indices: memmaps read those fastest)."""
-        x = torch.from_numpy(np.ascontiguousarray(self.x[idx], dtype=np.float32))
-        y = torch.from_numpy(np.ascontiguousarray(self.y[idx], dtype=np.int64))
+        # np.array copies: rows of a read-only memmap must not become tensors that share its pages.
+        x = torch.from_numpy(np.array(self.x[idx], dtype=np.float32))
+        y = torch.from_numpy(np.array(self.y[idx], dtype=np.int64))
         t = self.teacher_logits
-        return x, y, None if t is None else torch.from_numpy(np.ascontiguousarray(t[idx], dtype=np.float32))
+        return x, y, None if t is None else torch.from_numpy(np.array(t[idx], dtype=np.float32))
 
     def chunks(self, size: int):
         for i in range(0, len(self), size):

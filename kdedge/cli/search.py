@@ -1,0 +1,84 @@
+"""`kdedge search`: the most accurate student that fits a device budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import JsonFlag, _print_json, app, fails_cleanly
+
+
+@app.command()
+@fails_cleanly
+def search(
+    out: Annotated[Path | None, typer.Option(help="Search directory to create (trials, study, tables, best/).")] = None,
+    teacher: Annotated[str | None, typer.Option(help="Teacher run directory.")] = None,
+    data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
+    max_latency_us: Annotated[float | None, typer.Option(help="Budget: batch-1 p50 on this machine, µs.")] = None,
+    max_size_kb: Annotated[float | None, typer.Option(help="Budget: ONNX file size, KB.")] = None,
+    max_memory_mb: Annotated[float | None, typer.Option(help="Budget: peak memory of the bench process, MB.")] = None,
+    min_agreement: Annotated[float | None, typer.Option(help="Budget: agreement with the teacher, 0..1.")] = None,
+    target: Annotated[str | None, typer.Option(help="Export profile for every trial (see `kdedge targets`).")] = None,
+    families: Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")] = None,
+    space: Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")] = None,
+    trials: Annotated[int, typer.Option(help="Trials to run (more with --resume).")] = 30,
+    jobs: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    sampler: Annotated[str, typer.Option(help="nsga2 or tpe (both multi-objective, budget as constraints).")] = "nsga2",
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap for neural students in trials.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed for the sampler and every trial.")] = 0,
+    min_seconds: Annotated[float, typer.Option(help="Timed seconds per trial's latency, at least.")] = 1.0,
+    resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    as_json: JsonFlag = False,
+):
+    """Search student families, sizes, methods and transfer sets; keep the most accurate one inside the budget.
+
+    Every trial is distilled, exported (parity gate) and benched like `kdedge bench`; figures are measured on the
+    validation split. The winner is copied to OUT/best and measured beside the teacher on the test split.
+    """
+    from ..errors import OptionError
+    from ..search.study import SearchConfig, resume_search, start_search
+
+    if resume is not None:
+        summary = resume_search(resume, trials, jobs)
+        out = resume
+    else:
+        if out is None or teacher is None:
+            raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
+        budget = {
+            k: v
+            for k, v in dict(
+                max_latency_us=max_latency_us,
+                max_size_kb=max_size_kb,
+                max_memory_mb=max_memory_mb,
+                min_agreement=min_agreement,
+            ).items()
+            if v is not None
+        }
+        config = SearchConfig(
+            teacher=str(teacher),
+            data=data,
+            budget=budget,
+            target=target,
+            sampler=sampler,
+            seed=seed,
+            max_epochs=max_epochs,
+            min_seconds=min_seconds,
+        )
+        summary = start_search(
+            out, config, trials, jobs, families.split(",") if families else None, space, overwrite=overwrite
+        )
+    if as_json:
+        _print_json(summary)
+        return
+    from ..table import bench_table
+
+    best = summary["best"]
+    typer.echo(
+        f"{summary['completed']} of {summary['trials']} trials completed, {summary['feasible']} fit the budget; "
+        f"best: trial {best['trial']} {best['settings']} (val acc {100 * best['val_accuracy']:.2f} %)"
+    )
+    typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
+    bench_table(summary["test"])

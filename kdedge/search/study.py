@@ -1,0 +1,292 @@
+"""`kdedge search`: an Optuna study whose every trial is an ordinary distill -> export -> bench.
+
+The study lives in SQLite inside the search directory, so a search resumes after Ctrl-C or a crash and several
+worker processes share it. Selection uses the validation split only; the test split is touched once, for `best/`.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_dir, read_json, write_json
+from ..errors import KdedgeError, OptionError, RunError
+from .budget import Budget
+from .space import Candidate, load_space, suggest
+
+CONFIG = "search.json"
+STUDY_DB = "study.db"
+STUDY_NAME = "kdedge-search"
+SAMPLERS = ("nsga2", "tpe")
+
+
+class BudgetError(KdedgeError):
+    """No trial fits the budget."""
+
+
+@dataclass
+class SearchConfig:
+    teacher: str
+    data: str | None = None
+    budget: dict = field(default_factory=dict)
+    target: str | None = None
+    space: dict = field(default_factory=dict)
+    sampler: str = "nsga2"
+    seed: int = 0
+    max_epochs: int = 100  # caps neural students' epochs so a trial stays short
+    min_seconds: float = 1.0  # latency timing per trial, as `kdedge bench --min-seconds`
+
+
+def _storage(out: Path):
+    import optuna
+
+    return optuna.storages.RDBStorage(
+        f"sqlite:///{(out / STUDY_DB).resolve()}", engine_kwargs={"connect_args": {"timeout": 300}}
+    )
+
+
+def _sampler(config: SearchConfig):
+    import optuna
+
+    # Budgets reach the samplers as trial constraints (trial.set_constraint), so infeasible trials rank last.
+    if config.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=config.seed)
+    return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)
+
+
+def _study(out: Path, config: SearchConfig, worker: int = 0):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = _sampler(config)
+    if worker:  # workers sharing one study must not draw the same points
+        sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker}))
+    return optuna.create_study(
+        study_name=STUDY_NAME,
+        storage=_storage(out),
+        directions=["maximize", "minimize", "minimize"],  # val accuracy, p50 latency, ONNX size
+        sampler=sampler,
+        load_if_exists=True,
+    )
+
+
+class _Trials:
+    """What every trial of one worker shares: the data, the teacher and its labels on the val split."""
+
+    def __init__(self, out: Path, config: SearchConfig):
+        from ..teachers import load_teacher
+
+        self.out, self.config = out, config
+        self.budget = Budget(**config.budget)
+        self.teacher = load_teacher(config.teacher)
+        self.dataset = self.teacher.run.dataset(config.data)
+        self.data_source = config.data or self.teacher.run.manifest["data"]["source"]
+        self.x_val, self.y_val = self.dataset.split("val")
+        self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
+
+    def __call__(self, trial):
+        import optuna
+
+        from ..bench import Entry, bench
+        from ..distill.methods import make_method
+        from ..distill.run import fit_run
+        from ..export import export_run
+
+        cand = suggest(trial, self.config.space)
+        trial.set_user_attr("settings", cand.describe())
+        self._prune_by_estimate(trial, cand)
+        run_dir = self.out / "trials" / f"{trial.number:04d}"
+        options = dict(cand.options)
+        if "epochs" in _student_fields(cand.family):
+            options.setdefault("epochs", self.config.max_epochs)
+        run = fit_run(
+            out=run_dir,
+            kind="student",
+            family=cand.family,
+            options=options,
+            method=make_method(cand.method, **cand.method_options),
+            dataset=self.dataset,
+            data_source=self.data_source,
+            seed=self.config.seed,
+            teacher=self.teacher,
+            overwrite=True,
+            **_transfer_kwargs(cand),
+        )
+        export_run(run.path, **({"target": self.config.target} if self.config.target else {}))
+        # Measured on the validation split, exactly as `kdedge bench` measures (latency, memory, size).
+        row = bench(
+            [Entry(run.name, run.path / "model.onnx")],
+            self.x_val,
+            self.y_val,
+            memory=True,
+            floor=False,
+            latency_options={"min_seconds": self.config.min_seconds},
+        )["rows"][0]
+        from ..bench.quality import predict
+
+        _, labels = predict(run.path / "model.onnx", self.x_val)
+        figures = {
+            "val_accuracy": row["accuracy"],
+            "agreement": float(np.mean(labels == self.teacher_val_labels)),
+            "p50_us": row["latency"]["p50_us"],
+            "size_kb": row["size_kb"],
+            "memory_mb": row["memory"]["model_mb"],
+            "n_params": row["n_params"],
+        }
+        trial.set_user_attr("figures", figures)
+        trial.set_user_attr("run", str(run.path))
+        trial.set_user_attr("family", cand.family)
+        for name, value in self.budget.violations(figures).items():
+            trial.set_constraint(name, value)
+        trial.set_user_attr("broken", self.budget.broken(figures))
+        _report(trial.number, cand, figures, self.budget.broken(figures))
+        if not math.isfinite(figures["p50_us"]):
+            raise optuna.TrialPruned("latency could not be measured")
+        return figures["val_accuracy"], figures["p50_us"], figures["size_kb"]
+
+    def _prune_by_estimate(self, trial, cand: Candidate) -> None:
+        """Neural students' size is known before training: 4 bytes per parameter (an estimate, labelled so)."""
+        import optuna
+
+        limit = self.budget.max_size_kb
+        if limit is None or "epochs" not in _student_fields(cand.family):
+            return
+        from ..students import make_params, student_class
+
+        params = make_params(cand.family, cand.options)
+        ds = self.dataset
+        estimate_kb = (
+            student_class(cand.family)(params, ds.sample_shape, ds.n_classes, ds.normalization).n_params * 4 / 1024
+        )
+        if estimate_kb > limit:
+            trial.set_user_attr("pruned_by", f"estimate: ~{estimate_kb:.0f} KB of weights > {limit:g} KB budget")
+            raise optuna.TrialPruned()
+
+
+def _student_fields(family: str) -> set[str]:
+    from ..students import student_class
+
+    return set(student_class(family).Params.model_fields)
+
+
+def _transfer_kwargs(cand: Candidate) -> dict:
+    """Transfer-set choices, passed only when the candidate has some (fit_run's default is the train split)."""
+    return {"transfer": dict(cand.transfer)} if cand.transfer else {}
+
+
+def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> None:
+    import os
+
+    if os.environ.get("KDEDGE_QUIET"):
+        return
+    status = "fits" if not broken else "breaks " + ", ".join(broken)
+    print(
+        f"trial {number}: {cand.describe()}: val acc {figures['val_accuracy']:.4f}, p50 {figures['p50_us']:.1f} µs, "
+        f"{figures['size_kb']:.1f} KB — {status}",
+        file=sys.stderr,
+    )
+
+
+def _worker(out: str, n_trials: int, worker: int) -> None:
+    out_path = Path(out)
+    config = SearchConfig(**read_json(out_path / CONFIG))
+    study = _study(out_path, config, worker)
+    study.optimize(_Trials(out_path, config), n_trials=n_trials, catch=(KdedgeError,))
+
+
+def run_trials(out: Path, n_trials: int, jobs: int) -> None:
+    if n_trials <= 0:
+        raise OptionError(f"--trials must be positive, got {n_trials}")
+    if jobs <= 1:
+        _worker(str(out), n_trials, 0)
+        return
+    shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
+    procs = [ctx.Process(target=_worker, args=(str(out), share, i)) for i, share in enumerate(shares) if share]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    if any(p.exitcode for p in procs):
+        raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
+
+
+def start_search(
+    out: Path, config: SearchConfig, trials: int, jobs: int = 1, families=None, space_file=None, overwrite: bool = False
+) -> dict:
+    from ..teachers import load_teacher
+
+    Budget(**config.budget)  # validate before any work
+    config.space = load_space(space_file, families)
+    load_teacher(config.teacher)  # fail early on a bad teacher
+    if config.sampler not in SAMPLERS:
+        raise OptionError(f"--sampler {config.sampler!r}: choose from {', '.join(SAMPLERS)}")
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        write_json(tmp / CONFIG, asdict(config))
+        _study(tmp, config)  # creates study.db
+    run_trials(out, trials, jobs)
+    return finish(out)
+
+
+def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
+    out = Path(out)
+    if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
+        raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
+    run_trials(out, trials, jobs)
+    return finish(out)
+
+
+def finish(out: Path) -> dict:
+    """Tables, plot and `best/`: the most accurate trial (on val) inside the budget, with its test figures."""
+    from . import report
+
+    config = SearchConfig(**read_json(out / CONFIG))
+    budget = Budget(**config.budget)
+    study = _study(out, config)
+    rows = report.trial_rows(study)
+    report.write_tables(out, rows, budget)
+    report.plot(out / "pareto.png", rows, budget)
+    feasible = [r for r in rows if r["state"] == "COMPLETE" and not r["broken"]]
+    if not feasible:
+        raise BudgetError(report.closest_message(rows, budget))
+    best = max(feasible, key=lambda r: (r["val_accuracy"], -r["p50_us"], -r["size_kb"]))
+    final = _final_bench(out, config, best)
+    summary = {
+        "trials": len(rows),
+        "completed": sum(r["state"] == "COMPLETE" for r in rows),
+        "feasible": len(feasible),
+        "best": best,
+        "test": final,
+    }
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
+    """Copy the winner to best/ and measure it beside the teacher on the test split (the only time test is used)."""
+    from ..bench import Entry, bench
+    from ..export import export_run
+    from ..runs import Run
+
+    teacher_run = Run.load(config.teacher)
+    if not teacher_run.onnx_path.is_file():
+        export_run(teacher_run.path)
+    with atomic_dir(out / "best", overwrite=True) as tmp:
+        shutil.copytree(best["run"], tmp, dirs_exist_ok=True)
+    dataset = teacher_run.dataset(config.data)
+    x_test, y_test = dataset.split("test")
+    result = bench(
+        [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")], x_test, y_test
+    )
+    result["data"] = dataset.describe()
+    write_json(out / "best" / "bench.json", result)
+    return result
