@@ -56,8 +56,10 @@ def _summary(run, as_json: bool) -> None:
         _print_json({"run": str(run.path), **run.manifest["metrics"]})
         return
     m = run.manifest["metrics"]
+    # non-neural students have no epochs; they report their fit time instead
+    when = f"epoch {m['best_epoch']}" if "best_epoch" in m else f"fit {m.get('fit_seconds', 0):.1f} s"
     line = (
-        f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f} (epoch {m['best_epoch']}), "
+        f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f} ({when}), "
         f"test acc {m['test_accuracy']:.4f}"
     )
     if "test_agreement_with_teacher" in m:

@@ -59,6 +59,10 @@ def teacher_train(
     _summary(run, as_json)
 
 
+_TRANSFER = "Transfer set"
+_NONNEURAL = "Non-neural students (svm, forest, gbdt, tree)"
+
+
 @app.command()
 @fails_cleanly
 def distill(
@@ -75,6 +79,40 @@ def distill(
     patience: Patience = None,
     lr: Lr = None,
     batch_size: BatchSize = None,
+    transfer: Annotated[str, typer.Option(help="train, augment, munge or pool.", rich_help_panel=_TRANSFER)] = "train",
+    transfer_size: Annotated[
+        str | None,
+        typer.Option(help="Multiple of the train split, e.g. 5x (augment/munge: 5x).", rich_help_panel=_TRANSFER),
+    ] = None,
+    munge_p: Annotated[
+        float | None, typer.Option(help="MUNGE swap probability (0.5).", rich_help_panel=_TRANSFER)
+    ] = None,
+    munge_s: Annotated[
+        float | None, typer.Option(help="MUNGE local spread divisor (1).", rich_help_panel=_TRANSFER)
+    ] = None,
+    pool: Annotated[
+        Path | None, typer.Option(help="Unlabeled inputs: .npz with array x.", rich_help_panel=_TRANSFER)
+    ] = None,
+    kernel: Annotated[str | None, typer.Option(help="svm: rbf, poly or linear.", rich_help_panel=_NONNEURAL)] = None,
+    c: Annotated[
+        float | None, typer.Option("--C", "--c", help="svm: regularization C > 0.", rich_help_panel=_NONNEURAL)
+    ] = None,
+    gamma: Annotated[str | None, typer.Option(help="svm: scale, auto or a number.", rich_help_panel=_NONNEURAL)] = None,
+    degree: Annotated[int | None, typer.Option(help="svm: poly kernel degree.", rich_help_panel=_NONNEURAL)] = None,
+    approx: Annotated[
+        str | None, typer.Option(help="svm: none, or nystroem for large transfer sets.", rich_help_panel=_NONNEURAL)
+    ] = None,
+    n_components: Annotated[
+        int | None, typer.Option(help="svm --approx nystroem: kernel features (500).", rich_help_panel=_NONNEURAL)
+    ] = None,
+    n_estimators: Annotated[
+        int | None, typer.Option(help="forest, gbdt: trees (per class).", rich_help_panel=_NONNEURAL)
+    ] = None,
+    max_depth: Annotated[
+        int | None, typer.Option(help="forest, tree: depth (default unlimited).", rich_help_panel=_NONNEURAL)
+    ] = None,
+    num_leaves: Annotated[int | None, typer.Option(help="gbdt: leaves per tree.", rich_help_panel=_NONNEURAL)] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="gbdt: shrinkage.", rich_help_panel=_NONNEURAL)] = None,
     seed: Seed = 0,
     overwrite: Overwrite = False,
     as_json: JsonFlag = False,
@@ -83,6 +121,7 @@ def distill(
     from ..data import load_dataset
     from ..distill.methods import make_method
     from ..distill.run import fit_run
+    from ..distill.transfer import check_method_fits, make_transfer
     from ..errors import OptionError
     from ..teachers import load_teacher
 
@@ -90,8 +129,26 @@ def distill(
     from ..students import check_method, make_params
 
     options = _given(hidden=hidden, channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
+    options.update(
+        _given(
+            kernel=kernel,
+            C=c,
+            gamma=gamma,
+            degree=degree,
+            approx=approx,
+            n_components=n_components,
+            n_estimators=n_estimators,
+            max_depth=max_depth,
+            num_leaves=num_leaves,
+            learning_rate=learning_rate,
+        )
+    )
     make_params(student, options)
     check_method(student, chosen.name)
+    transfer_set = make_transfer(
+        transfer, **_given(transfer_size=transfer_size, munge_p=munge_p, munge_s=munge_s, pool=pool)
+    )
+    check_method_fits(transfer_set, chosen)
     teacher_obj = load_teacher(teacher) if teacher is not None else None
     if data is None:
         if teacher_obj is None:
@@ -111,5 +168,6 @@ def distill(
         seed=seed,
         teacher=teacher_obj,
         overwrite=overwrite,
+        transfer=transfer_set,
     )
     _summary(run, as_json)

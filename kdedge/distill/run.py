@@ -15,6 +15,7 @@ from ..students import check_method, make_params, student_class
 from .loop import Batches
 from .methods import Method
 from .targets import teacher_logits
+from .transfer import TransferSet, check_method_fits, make_transfer
 
 METRICS = "metrics.json"
 
@@ -55,6 +56,7 @@ def fit_run(
     seed: int,
     teacher=None,
     overwrite: bool = False,
+    transfer: TransferSet | None = None,
 ) -> Run:
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
     params = make_params(family, options)
@@ -63,16 +65,22 @@ def fit_run(
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     if teacher is not None:
         check_teacher_fits(teacher, dataset)
+    transfer = transfer if transfer is not None else make_transfer("train")
+    check_method_fits(transfer, method)
     out = Path(out)
     previous = out if out.is_dir() else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = (dataset.split(s) for s in ("train", "val", "test"))
+        # The training split, then any generated inputs (label -1); val and test never enter it.
+        fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         t_train = t_val = None
         if teacher is not None:
-            t_train = teacher_logits(teacher, x_train, "train", tmp, previous)
+            cache_name = "transfer" if transfer.generates else "train"
+            t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
             t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
-        fit_info = student.fit(method, Batches(x_train, y_train, t_train), Batches(x_val, y_val, t_val), seed)
+        train_data = Batches(fit_set.x, fit_set.y, t_train)
+        fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed)
         history = fit_info.pop("history", None)
         # The test split is touched once, here, after selection is over.
         test_pred = student.predict(x_test)
@@ -89,7 +97,7 @@ def fit_run(
             "method": method.describe(),
             "data": data_spec(dataset, data_source),
             "teacher": None if teacher is None else teacher.describe(),
-            "transfer": {"kind": "train", "size": int(len(x_train))},
+            "transfer": fit_set.info,
             "weights": weight_files,
             "weights_sha256": sha256_files(tmp, weight_files),
             "metrics": metrics,

@@ -1,0 +1,231 @@
+"""Transfer sets: the inputs on which a student learns to mimic the teacher (neural and non-neural students alike).
+
+`train` is the training split itself. The others keep every training sample (first, in order) and append
+generated or unlabeled inputs labelled -1: only the teacher knows their class, so a student learns them from the
+teacher's outputs (the KD loss ignores them in its hard part; `--method hard` has nothing to learn from them).
+The validation and test splits are never part of a transfer set.
+
+Each kind is a pydantic model registered by name, so an option that does not apply gives one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, FilePath, field_validator
+
+from ..data import Normalization, fingerprint_arrays
+from ..errors import DataError, OptionError
+from ..params import validate_params
+
+TRANSFERS: dict[str, type[TransferSet]] = {}
+UNLABELED = -1
+
+
+def transfer_kind(cls):
+    TRANSFERS[cls.name] = cls
+    return cls
+
+
+def parse_size(value):
+    """`5x` (or `5`): the transfer set is 5 times the training split, the original samples included."""
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("x")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"expected a multiple of the training split such as 5x, got {value!r}") from None
+    return value
+
+
+@dataclass
+class TransferData:
+    x: np.ndarray
+    y: np.ndarray  # -1 for inputs without a label
+    info: dict
+
+
+class TransferSet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    default_size: ClassVar[float | None] = 5.0  # None: the whole source (pool)
+    transfer_size: float | None = Field(None, ge=1.0)
+
+    _parse_size = field_validator("transfer_size", mode="before")(parse_size)
+
+    @property
+    def generates(self) -> bool:
+        """Whether the set holds inputs beyond the training split (which carry no label)."""
+        return True
+
+    def n_new(self, n_train: int) -> int | None:
+        factor = self.transfer_size if self.transfer_size is not None else self.default_size
+        return None if factor is None else int(round((factor - 1.0) * n_train))
+
+    def generate(self, x: np.ndarray, n_new: int | None, rng: np.random.Generator, held_out) -> np.ndarray:
+        raise NotImplementedError
+
+    def build(self, x: np.ndarray, y: np.ndarray, seed: int, held_out: tuple[np.ndarray, ...] = ()) -> TransferData:
+        """The training split followed by the new inputs; the same seed gives the same set (and teacher cache)."""
+        rng = np.random.default_rng([seed, 7919])  # its own stream: the set does not shift with other seeded draws
+        new = self.generate(x, self.n_new(len(x)), rng, held_out) if self.generates else x[:0]
+        new = np.asarray(new, dtype=np.float32)
+        if len(new):
+            x = np.concatenate([np.asarray(x, np.float32), new])
+            y = np.concatenate([np.asarray(y, np.int64), np.full(len(new), UNLABELED, np.int64)])
+        info = {
+            "kind": self.name,
+            **self.model_dump(mode="json", exclude_none=True),
+            "size": int(len(x)),
+            "generated": int(len(new)),
+            "fingerprint": fingerprint_arrays(x),
+        }
+        return TransferData(x, y, info)
+
+
+@transfer_kind
+class Train(TransferSet):
+    name: ClassVar[str] = "train"
+    summary: ClassVar[str] = "the training split as it is"
+    default_size: ClassVar[float] = 1.0
+
+    @field_validator("transfer_size")
+    @classmethod
+    def _only_itself(cls, value):
+        if value is not None and value != 1.0:
+            raise ValueError("--transfer train is the training split itself; to enlarge it use augment, munge or pool")
+        return value
+
+    @property
+    def generates(self) -> bool:
+        return False
+
+
+def _spatial_axes(sample_ndim: int) -> tuple[int, ...]:
+    """Axes of one sample that can shift: (H, W) of (C, H, W), L of (C, L); none for a feature vector."""
+    return tuple(range(2, sample_ndim + 1)) if sample_ndim > 1 else ()
+
+
+@transfer_kind
+class Augment(TransferSet):
+    name: ClassVar[str] = "augment"
+    summary: ClassVar[str] = "copies with small shifts (images, sequences) and Gaussian noise"
+    noise: ClassVar[float] = 0.1  # noise std as a fraction of each channel's std
+    max_shift: ClassVar[float] = 0.1  # largest shift as a fraction of the axis length (at least 1 step)
+
+    def generate(self, x, n_new, rng, held_out):
+        source = np.arange(n_new) % len(x)  # every training sample gets the same number of copies
+        new = np.asarray(x, np.float32)[source].copy()
+        axes = _spatial_axes(x.ndim - 1)
+        if axes:
+            new = self._shift(new, axes, rng)
+        std = Normalization.fit(np.asarray(x, np.float32)).std
+        return new + rng.normal(size=new.shape).astype(np.float32) * (self.noise * std)
+
+    def _shift(self, x: np.ndarray, axes: tuple[int, ...], rng) -> np.ndarray:
+        """Shift each sample by a random whole number of steps per axis; edges repeat their border values."""
+        limits = [max(1, int(round(self.max_shift * x.shape[a]))) for a in axes]
+        shifts = np.stack([rng.integers(-m, m + 1, size=len(x)) for m in limits], axis=1)
+        pad = [(0, 0)] * x.ndim
+        for a, m in zip(axes, limits, strict=True):
+            pad[a] = (m, m)
+        padded = np.pad(x, pad, mode="edge")
+        out = np.empty_like(x)
+        for shift in np.unique(shifts, axis=0):
+            rows = np.flatnonzero(np.all(shifts == shift, axis=1))
+            index = [rows] + [slice(None)] * (x.ndim - 1)
+            for a, m, s in zip(axes, limits, shift, strict=True):
+                index[a] = slice(m - s, m - s + x.shape[a])
+            out[rows] = padded[tuple(index)]
+        return out
+
+
+@transfer_kind
+class Munge(TransferSet):
+    """Bucila et al. 2006: for a sample e and its nearest neighbour e', each attribute is, with probability p,
+    replaced by a draw from N(e'_a, |e_a - e'_a| / s); neighbours are found in the standardized input space."""
+
+    name: ClassVar[str] = "munge"
+    summary: ClassVar[str] = "Bucila et al.: mix each sample with its nearest neighbour (--munge-p, --munge-s)"
+    munge_p: float = Field(0.5, gt=0, le=1)
+    munge_s: float = Field(1.0, gt=0)
+
+    def generate(self, x, n_new, rng, held_out):
+        from sklearn.neighbors import NearestNeighbors
+
+        flat = np.asarray(x, np.float64).reshape(len(x), -1)
+        mean, std = flat.mean(axis=0), flat.std(axis=0)
+        z = (flat - mean) / np.where(std > 0, std, 1.0)
+        _, idx = NearestNeighbors(n_neighbors=2).fit(z).kneighbors(z)
+        # the nearest point is the sample itself, unless a duplicate came first
+        neighbour = np.where(idx[:, 0] == np.arange(len(z)), idx[:, 1], idx[:, 0])
+        source = np.arange(n_new) % len(z)
+        e, e_nn = z[source], z[neighbour[source]]
+        swap = rng.random(e.shape) < self.munge_p
+        draw = rng.normal(e_nn, np.abs(e - e_nn) / self.munge_s)
+        new = np.where(swap, draw, e) * np.where(std > 0, std, 1.0) + mean
+        return new.reshape((n_new, *x.shape[1:]))
+
+
+@transfer_kind
+class Pool(TransferSet):
+    name: ClassVar[str] = "pool"
+    summary: ClassVar[str] = "unlabeled inputs from an .npz file (--pool x.npz, array 'x')"
+    default_size: ClassVar[float | None] = None  # the whole pool
+    pool: FilePath
+
+    def generate(self, x, n_new, rng, held_out):
+        inputs = self._read(tuple(x.shape[1:]))
+        inputs = self._without(inputs, held_out)
+        if n_new is None:
+            return inputs
+        if n_new > len(inputs):
+            raise DataError(
+                f"{self.pool}: {len(inputs)} usable inputs, but --transfer-size {self.transfer_size:g}x needs "
+                f"{n_new}; pass a smaller --transfer-size or a larger pool"
+            )
+        return inputs[np.sort(rng.choice(len(inputs), size=n_new, replace=False))]
+
+    def _read(self, sample_shape: tuple[int, ...]) -> np.ndarray:
+        try:
+            with np.load(self.pool, allow_pickle=False) as f:
+                if "x" not in f.files:
+                    raise DataError(f"{self.pool}: no array 'x'; save the unlabeled inputs as np.savez(path, x=inputs)")
+                inputs = f["x"]
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"{self.pool}: not a readable .npz of numeric arrays ({exc})") from exc
+        if tuple(inputs.shape[1:]) != sample_shape:
+            raise DataError(
+                f"{self.pool}: inputs of shape {tuple(inputs.shape[1:])} per sample, but the data set has "
+                f"{sample_shape}; the pool must hold inputs like the training data"
+            )
+        if not np.issubdtype(inputs.dtype, np.number) or not np.all(np.isfinite(inputs)):
+            raise DataError(f"{self.pool}: inputs must be finite numbers")
+        return inputs.astype(np.float32)
+
+    @staticmethod
+    def _without(inputs: np.ndarray, held_out) -> np.ndarray:
+        """Drop pool rows identical to a validation or test input: those splits never feed training."""
+        if not held_out:
+            return inputs
+        seen = {row.tobytes() for part in held_out for row in np.asarray(part, np.float32).reshape(len(part), -1)}
+        keep = [row.tobytes() not in seen for row in inputs.reshape(len(inputs), -1)]
+        return inputs[np.asarray(keep, bool)]
+
+
+def make_transfer(name: str = "train", **options) -> TransferSet:
+    if name not in TRANSFERS:
+        raise OptionError(f"unknown --transfer {name!r}; choose from {', '.join(TRANSFERS)}")
+    return validate_params(TRANSFERS[name], options, f"--transfer {name}")
+
+
+def check_method_fits(transfer: TransferSet, method) -> None:
+    """`--method hard` learns from labels, and generated inputs have none."""
+    if transfer.generates and not method.needs_teacher:
+        raise OptionError(
+            f"--method {method.name} learns from labels only, and the inputs --transfer {transfer.name} adds have "
+            "none; use --transfer train, or a method that learns from the teacher (kd, logits, softmax)"
+        )

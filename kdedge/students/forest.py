@@ -1,0 +1,39 @@
+"""`--student forest`: one random forest regressing all K teacher outputs at once (hard: RandomForestClassifier)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import register
+from .sklearn_base import PipelineStudent
+
+
+class ForestParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_estimators: int = Field(100, ge=1)
+    max_depth: int | None = Field(None, ge=1)  # None: grow until leaves are pure
+
+
+@register
+class ForestStudent(PipelineStudent):
+    family: ClassVar[str] = "forest"
+    summary: ClassVar[str] = "random forest regressing all teacher outputs (hard: RandomForestClassifier)"
+    Params = ForestParams
+    scale_inputs: ClassVar[bool] = False
+
+    def _args(self, seed: int) -> dict:
+        # n_jobs=1: the same numbers on every machine, and fair to whatever else runs on a small board
+        p = self.params
+        return {"n_estimators": p.n_estimators, "max_depth": p.max_depth, "random_state": seed, "n_jobs": 1}
+
+    def classifier(self, seed, n_samples):
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(**self._args(seed))
+
+    def regressor(self, seed, n_samples):
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(**self._args(seed))

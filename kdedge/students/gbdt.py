@@ -1,0 +1,96 @@
+"""`--student gbdt`: one LightGBM regressor per class on the teacher's outputs (hard: one multiclass LGBMClassifier).
+
+Stored in LightGBM's own text format (no pickle), one model file per booster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import RunError
+from .base import register
+from .sklearn_base import NonNeuralStudent, param_count
+
+
+class GBDTParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    num_leaves: int = Field(31, ge=2)
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+
+
+class Boosters(list):
+    """The fitted LightGBM boosters: K regressors (one column of scores each) or one multiclass classifier.
+
+    Trees need no input scaling (splits are invariant to it), so there is no scaler in front.
+    """
+
+
+@param_count.register(Boosters)
+def _(model):
+    total = 0
+    for booster in model:
+        for tree in booster.dump_model()["tree_info"]:
+            leaves = int(tree["num_leaves"])
+            total += 2 * (leaves - 1) + leaves  # splits: feature + threshold; leaves: one value
+    return total
+
+
+@register
+class GBDTStudent(NonNeuralStudent):
+    family: ClassVar[str] = "gbdt"
+    summary: ClassVar[str] = "LightGBM regressor per class on teacher outputs (hard: LGBMClassifier)"
+    Params = GBDTParams
+    exporter: ClassVar[str] = "lightgbm"
+
+    def _args(self, seed: int) -> dict:
+        p = self.params
+        return {
+            "num_leaves": p.num_leaves,
+            "n_estimators": p.n_estimators,
+            "learning_rate": p.learning_rate,
+            "random_state": seed,
+            "n_jobs": 1,  # with deterministic=True: the same trees for the same seed
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+
+    def fit_classifier(self, x, y, seed):
+        from lightgbm import LGBMClassifier
+
+        return Boosters([LGBMClassifier(**self._args(seed)).fit(x, y).booster_])
+
+    def fit_regressor(self, x, targets, seed):
+        from lightgbm import LGBMRegressor
+
+        return Boosters(
+            LGBMRegressor(**self._args(seed)).fit(x, targets[:, k]).booster_ for k in range(targets.shape[1])
+        )
+
+    def model_scores(self, x):
+        if self.is_classifier:
+            return self.model[0].predict(x)
+        return np.stack([booster.predict(x) for booster in self.model], axis=1)
+
+    def save_model(self, directory: Path) -> list[str]:
+        names = [f"gbdt_{i}.txt" for i in range(len(self.model))]
+        for booster, name in zip(self.model, names, strict=True):
+            booster.save_model(str(directory / name))
+        return names
+
+    def load_model(self, directory: Path, meta: dict) -> None:
+        import lightgbm
+
+        files = [directory / name for name in meta["files"]]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise RunError(f"{directory}: missing {', '.join(missing)}; recreate the run with 'kdedge distill'")
+        self.model = Boosters(lightgbm.Booster(model_file=str(f)) for f in files)
+
+    def export_parts(self):
+        return list(self.model)

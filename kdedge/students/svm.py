@@ -1,0 +1,104 @@
+"""`--student svm`: one SVR per class on the teacher's outputs (hard baseline: SVC), or, for transfer sets too large
+for a kernel machine, Nystroem features + a linear model (`--approx nystroem`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
+
+from .base import register
+from .sklearn_base import PipelineStudent, warn
+
+# Kernel SVMs are quadratic (or worse) in the number of samples: above this, say so before a fit of minutes.
+LARGE_KERNEL_FIT = 10_000
+DEFAULT_COMPONENTS = 500
+
+
+class SVMParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kernel: Literal["rbf", "poly", "linear"] = "rbf"
+    C: float = Field(10.0, gt=0)
+    gamma: Literal["scale", "auto"] | PositiveFloat = "scale"
+    degree: int = Field(3, ge=1, le=10)
+    approx: Literal["none", "nystroem"] = "none"
+    n_components: int | None = Field(None, ge=1)  # None: DEFAULT_COMPONENTS with --approx nystroem
+
+    @field_validator("n_components")
+    @classmethod
+    def _only_with_nystroem(cls, value, info):
+        if value is not None and info.data.get("approx") != "nystroem":
+            raise ValueError("applies only with --approx nystroem")
+        return value
+
+
+def resolve_gamma(gamma, x_scaled: np.ndarray) -> float:
+    """scikit-learn's meaning of 'scale' / 'auto' on the standardized inputs, as the number Nystroem needs."""
+    if gamma == "scale":
+        var = float(np.var(x_scaled))
+        return 1.0 / (x_scaled.shape[1] * var) if var > 0 else 1.0
+    if gamma == "auto":
+        return 1.0 / x_scaled.shape[1]
+    return float(gamma)
+
+
+@register
+class SVMStudent(PipelineStudent):
+    family: ClassVar[str] = "svm"
+    summary: ClassVar[str] = "SVR per class on teacher outputs (hard: SVC); --approx nystroem for large transfer sets"
+    Params = SVMParams
+
+    @property
+    def _approx(self) -> bool:
+        return self.params.approx == "nystroem"
+
+    def _kernel_args(self) -> dict:
+        p = self.params
+        return {"kernel": p.kernel, "C": p.C, "gamma": p.gamma, "degree": p.degree}
+
+    def _warn_if_slow(self, n_samples: int, what: str) -> None:
+        if n_samples > LARGE_KERNEL_FIT:
+            warn(
+                f"fitting {what} with a {self.params.kernel} kernel on {n_samples} samples may take many minutes "
+                "(time grows about quadratically); --approx nystroem is much faster"
+            )
+
+    def classifier(self, seed, n_samples):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import SVC
+
+        if self._approx:
+            return LogisticRegression(C=self.params.C, max_iter=2000)
+        self._warn_if_slow(n_samples, "an SVC")
+        return SVC(**self._kernel_args())
+
+    def regressor(self, seed, n_samples):
+        from sklearn.linear_model import Ridge
+        from sklearn.multioutput import MultiOutputRegressor
+        from sklearn.svm import SVR
+
+        if self._approx:
+            # alpha = 1 / (2C): the same trade-off as an SVM's C, on a squared loss.
+            return Ridge(alpha=1.0 / (2.0 * self.params.C))
+        self._warn_if_slow(n_samples, f"{self.n_classes} SVRs")
+        # One SVR per class; skl2onnx converts a MultiOutputRegressor in one call.
+        return MultiOutputRegressor(SVR(**self._kernel_args()))
+
+    def pipeline(self, final, x, seed):
+        if not self._approx:
+            return super().pipeline(final, x, seed)
+        from sklearn.kernel_approximation import Nystroem
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        p = self.params
+        features = Nystroem(
+            kernel=p.kernel,
+            gamma=resolve_gamma(p.gamma, StandardScaler().fit_transform(x)),
+            degree=p.degree,
+            coef0=0.0,  # SVR/SVC's default, so --approx changes the solver and not the kernel
+            n_components=min(p.n_components or DEFAULT_COMPONENTS, len(x)),
+            random_state=seed,
+        )
+        return Pipeline([("scale", StandardScaler()), ("features", features), ("model", final)])

@@ -1,0 +1,34 @@
+"""`--student tree`: one decision tree fitted to the teacher (born-again idea: a single readable tree that mimics
+it, best on an enlarged transfer set); hard baseline: a DecisionTreeClassifier on the labels."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import register
+from .sklearn_base import PipelineStudent
+
+
+class TreeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_depth: int | None = Field(None, ge=1)  # None: grow until leaves are pure
+
+
+@register
+class TreeStudent(PipelineStudent):
+    family: ClassVar[str] = "tree"
+    summary: ClassVar[str] = "one decision tree regressing all teacher outputs (hard: DecisionTreeClassifier)"
+    Params = TreeParams
+    scale_inputs: ClassVar[bool] = False
+
+    def classifier(self, seed, n_samples):
+        from sklearn.tree import DecisionTreeClassifier
+
+        return DecisionTreeClassifier(max_depth=self.params.max_depth, random_state=seed)
+
+    def regressor(self, seed, n_samples):
+        from sklearn.tree import DecisionTreeRegressor
+
+        return DecisionTreeRegressor(max_depth=self.params.max_depth, random_state=seed)
