@@ -35,3 +35,19 @@ def require(module: str, extra: str = "train"):
         raise MissingExtraError(
             f"this command needs '{module}', which is not installed; install it with: pip install 'kdedge[{extra}]'"
         ) from exc
+
+
+# Top-level modules that only the `train` extra installs; a missing one means the command needs that extra.
+TRAIN_EXTRA_MODULES = frozenset(
+    {"torch", "onnx", "onnxscript", "skl2onnx", "onnxmltools", "sklearn", "lightgbm", "safetensors", "skops", "optuna"}
+)
+
+
+def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
+    """The MissingExtraError for an import that failed because an optional extra is not installed, else None."""
+    top = (exc.name or "").split(".")[0]
+    if top not in TRAIN_EXTRA_MODULES:
+        return None
+    return MissingExtraError(
+        f"this command needs '{top}', which is not installed; install it with: pip install 'kdedge[train]'"
+    )

@@ -14,11 +14,13 @@ def bench_table(result: dict) -> None:
     m = result["machine"]
     table = Table(
         title=f"test split of {result['data']['name']} ({result['test_samples']} samples) · "
-        f"batch 1 · {result['threads']} thread(s) · onnxruntime {m['onnxruntime']} · {m['machine']}"
+        f"batch {result.get('batch', 1)} · {result['threads']} thread(s) · onnxruntime {m['onnxruntime']} · "
+        f"{m['machine']}"
     )
     for col in (
         "model",
         "family",
+        "prec",
         "acc %",
         "agree %",
         "p50 µs",
@@ -33,7 +35,7 @@ def bench_table(result: dict) -> None:
         "size ×T",
         "params ×T",
     ):
-        table.add_column(col, justify="left" if col in ("model", "family") else "right")
+        table.add_column(col, justify="left" if col in ("model", "family", "prec") else "right")
     for row in result["rows"]:
         lat, ratios = row["latency"], row.get("vs_teacher", {})
         mem = row.get("memory")
@@ -41,6 +43,7 @@ def bench_table(result: dict) -> None:
         table.add_row(
             name,
             row["family"],
+            row.get("precision", "fp32"),
             _fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f"),
             _fmt(row.get("agreement") and 100 * row["agreement"], ".2f"),
             f"{lat['p50_us']:.1f}",
@@ -55,8 +58,32 @@ def bench_table(result: dict) -> None:
             _fmt(ratios.get("size"), ".2f"),
             _fmt(ratios.get("params"), ".3f"),
         )
-    Console(width=200).print(table)
+    console = Console(width=200)
+    console.print(table)
     print(
         "mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
         "onnxruntime. ×T: ratio to the teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost."
     )
+    if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
+        console.print(sweep_table(result))
+    for note in result.get("notes", []):
+        print(f"note: {note}")
+
+
+def sweep_table(result: dict):
+    """One row per model, one column per (threads, batch): p50 per call and per sample."""
+    from rich.table import Table
+
+    table = Table(title="latency sweep: p50 µs per call / per sample (b = batch, t = intra-op threads)")
+    table.add_column("model")
+    table.add_column("prec")
+    combos = [(b["threads"], b["batch"]) for b in result["rows"][0]["latencies"]]
+    for threads, batch in combos:
+        table.add_column(f"b{batch} t{threads}", justify="right")
+    for row in result["rows"]:
+        cells = [
+            f"{b['p50_us']:.1f}" + (f" / {b['p50_us_per_sample']:.2f}" if b["batch"] > 1 else "")
+            for b in row["latencies"]
+        ]
+        table.add_row(row["name"], row.get("precision", "fp32"), *cells)
+    return table

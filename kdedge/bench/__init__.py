@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from dataclasses import dataclass
@@ -31,6 +32,51 @@ def model_metadata(model_path) -> dict[str, str]:
     return {k.removeprefix("kdedge."): v for k, v in meta.items()}
 
 
+def model_entry(model_path, dataset, name: str | None = None) -> tuple[Entry, list[str]]:
+    """An Entry for a bare ONNX file (no run directory), checked against `dataset`; plus notes for the user."""
+    from ..errors import DataError, RunError
+
+    path = Path(model_path)
+    if not path.is_file():
+        raise RunError(f"{path}: no such model file; pass an .onnx file (e.g. RUN/model.onnx)")
+    try:
+        meta = model_metadata(path)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        raise RunError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); pass an ONNX model") from None
+    shape = input_shape(path, meta)
+    expected = [d if isinstance(d, int) else None for d in shape[1:]]
+    if len(expected) != len(dataset.sample_shape) or any(
+        e is not None and e != d for e, d in zip(expected, dataset.sample_shape, strict=False)
+    ):
+        raise DataError(
+            f"{path} expects inputs of shape ({', '.join(map(str, shape))}) but {dataset.name} has samples of shape "
+            f"{dataset.sample_shape}; bench it on data of the same shape"
+        )
+    notes = []
+    if "class_names" in meta and len(json.loads(meta["class_names"])) != dataset.n_classes:
+        raise DataError(
+            f"{path} has {len(json.loads(meta['class_names']))} classes but {dataset.name} has {dataset.n_classes}; "
+            "use data with the same classes"
+        )
+    if meta.get("dataset_fingerprint") not in (None, dataset.fingerprint):
+        notes.append(
+            f"{path} was trained on other data or another split than this {dataset.name} split (seed "
+            f"{dataset.seed}): its test figures may include samples it was trained on"
+        )
+    kind = "teacher" if meta.get("kind") == "teacher" and meta.get("precision", "fp32") == "fp32" else "student"
+    return Entry(name or str(path), path, kind), notes
+
+
+def input_shape(model_path, meta: dict | None = None) -> list:
+    """(N, *sample_shape) from kdedge metadata, else from the graph's input (symbolic dims as strings)."""
+    from .latency import make_session
+
+    meta = model_metadata(model_path) if meta is None else meta
+    if "input_shape" in meta:
+        return json.loads(meta["input_shape"])
+    return list(make_session(str(model_path), 1).get_inputs()[0].shape)
+
+
 def floor_model(sample_ndim: int) -> Path:
     """An Identity graph of the same input rank: what onnxruntime costs per call before any model work."""
     path = FLOOR_DIR / f"identity_rank{sample_ndim + 1}.onnx"
@@ -56,32 +102,57 @@ def bench(
     entries: list[Entry],
     x: np.ndarray,
     y: np.ndarray,
-    threads: int = 1,
+    threads: int | list[int] = 1,
     memory: bool = True,
     floor: bool = True,
     latency_options: dict | None = None,
+    batches: list[int] | tuple[int, ...] = (1,),
+    inter_op_threads: int = 1,
+    optimization: str | None = None,
 ) -> dict:
-    """Accuracy, agreement with the teacher entry, latency, memory, size and parameters for each entry."""
+    """Accuracy, agreement with the teacher entry, latency, memory, size and parameters for each entry.
+
+    Latency is measured for every (threads, batch) combination: `row["latencies"]`, one block each. The first
+    combination is the headline, `row["latency"]`, which the ratios to the teacher use. Each model runs with
+    the graph optimization level its metadata names (set by its export target) unless `optimization` is given.
+    """
     latency_options = latency_options or {}
-    samples = x[: min(len(x), 256)]
+    thread_counts = [threads] if isinstance(threads, int) else list(threads)
+    batches = list(batches)
+    combos = [(t, b) for t in thread_counts for b in batches]
+    samples = x[: min(len(x), max(256, *batches))]
     base = baseline_kb() if memory else None
+
+    def measure(path: Path, level: str) -> list[dict]:
+        return [
+            measure_latency(
+                path, samples, t, batch=b, inter_op_threads=inter_op_threads, optimization=level, **latency_options
+            )
+            for t, b in combos
+        ]
+
     rows, labels_of = [], {}
     for entry in entries:
-        _, labels = predict(entry.model_path, x, threads)
-        labels_of[entry.name] = labels
         meta = model_metadata(entry.model_path)
+        level = optimization or meta.get("graph_optimization", "all")
+        _, labels = predict(entry.model_path, x, thread_counts[0], optimization=level)
+        labels_of[entry.name] = labels
+        latencies = measure(entry.model_path, level)
         row = {
             "name": entry.name,
             "kind": entry.kind,
             "family": meta.get("family", "?"),
+            "precision": meta.get("precision", "fp32"),
+            "target": meta.get("target"),
             "path": str(entry.model_path),
             "accuracy": accuracy(labels, y),
             "size_kb": entry.model_path.stat().st_size / 1024,
             "n_params": int(meta["n_params"]) if "n_params" in meta else None,
-            "latency": measure_latency(entry.model_path, samples, threads, **latency_options),
+            "latency": latencies[0],
+            "latencies": latencies,
         }
         if memory:
-            row["memory"] = peak_memory_mb(entry.model_path, threads, base)
+            row["memory"] = peak_memory_mb(entry.model_path, thread_counts[0], base, level)
         rows.append(row)
     teacher = next((r for r in rows if r["kind"] == "teacher"), None)
     for row in rows:
@@ -90,17 +161,27 @@ def bench(
             row["vs_teacher"] = _ratios(row, teacher)
     if floor:
         path = floor_model(x.ndim - 1)
+        latencies = measure(path, optimization or "all")
         row = {
             "name": FLOOR_NAME,
             "kind": "floor",
             "family": "identity",
+            "precision": "fp32",
             "path": str(path),
-            "latency": measure_latency(path, samples, threads, **latency_options),
+            "latency": latencies[0],
+            "latencies": latencies,
         }
         if memory:
-            row["memory"] = peak_memory_mb(path, threads, base)
+            row["memory"] = peak_memory_mb(path, thread_counts[0], base)
         rows.append(row)
-    return {"threads": threads, "test_samples": int(len(x)), "machine": machine(), "rows": rows}
+    return {
+        "threads": thread_counts[0],
+        "batch": batches[0],
+        "sweep": {"threads": thread_counts, "batch": batches, "inter_op_threads": inter_op_threads},
+        "test_samples": int(len(x)),
+        "machine": machine(),
+        "rows": rows,
+    }
 
 
 def _ratios(row: dict, teacher: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Batch-1 latency through onnxruntime: session init, first run, warm-up, then >= min_runs and >= min_seconds."""
+"""Latency through onnxruntime: session init, first run, warm-up, then >= min_runs and >= min_seconds."""
 
 from __future__ import annotations
 
@@ -7,15 +7,26 @@ import time
 
 import numpy as np
 
+# profile names -> onnxruntime.GraphOptimizationLevel members
+OPTIMIZATION_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
-def make_session(model, threads: int):
+
+def make_session(model, threads: int, inter_op_threads: int = 1, optimization: str = "all"):
     """One CPU session with explicit thread counts (ORT's default uses every core, which boards don't share)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = inter_op_threads
+    # inter-op threads only run independent branches in parallel mode
+    parallel = inter_op_threads > 1
+    options.execution_mode = ort.ExecutionMode.ORT_PARALLEL if parallel else ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])
     options.log_severity_level = 3  # skl2onnx forests declare shapes ORT warns about on every run
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
@@ -29,12 +40,16 @@ def measure_latency(
     warmup_seconds: float = 0.2,
     min_runs: int = 50,
     min_seconds: float = 1.0,
+    inter_op_threads: int = 1,
+    optimization: str = "all",
 ) -> dict:
     """Time `session.run` on batches of `batch` rows cycled from `samples` (trees take data-dependent paths)."""
+    if len(samples) < batch:  # a batch larger than the data repeats samples rather than shrinking
+        samples = np.resize(samples, (batch, *samples.shape[1:]))
     n = max(1, len(samples) // batch)
     batches = [np.ascontiguousarray(samples[i * batch : (i + 1) * batch], dtype=np.float32) for i in range(n)]
     t0 = time.perf_counter_ns()
-    session = make_session(str(model_path), threads)
+    session = make_session(str(model_path), threads, inter_op_threads, optimization)
     init_ns = time.perf_counter_ns() - t0
     name = session.get_inputs()[0].name
     outputs = [o.name for o in session.get_outputs()]
@@ -63,7 +78,9 @@ def measure_latency(
     us = np.asarray(times, dtype=np.float64) / 1e3
     return {
         "threads": threads,
+        "inter_op_threads": inter_op_threads,
         "batch": batch,
+        "optimization": optimization,
         "session_init_ms": init_ns / 1e6,
         "first_run_us": first_ns / 1e3,
         "warmup_runs": runs,
@@ -72,6 +89,7 @@ def measure_latency(
         "p90_us": float(np.percentile(us, 90)),
         "p99_us": float(np.percentile(us, 99)),
         "mean_us": float(us.mean()),
+        "p50_us_per_sample": float(np.percentile(us, 50)) / batch,
         "min_us": float(us.min()),
         "raw_us": us.round(3).tolist(),
     }

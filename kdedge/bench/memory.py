@@ -19,7 +19,7 @@ def baseline_kb() -> int:
     return sorted(_probe(["--baseline"]) for _ in range(3))[1]
 
 
-def peak_memory_mb(model_path: str, threads: int = 1, baseline: int | None = None) -> dict:
+def peak_memory_mb(model_path: str, threads: int = 1, baseline: int | None = None, optimization: str = "all") -> dict:
     base = baseline_kb() if baseline is None else baseline
-    peak = _probe([str(model_path), "--threads", str(threads)])
+    peak = _probe([str(model_path), "--threads", str(threads), "--optimization", optimization])
     return {"peak_rss_mb": peak / 1024, "baseline_rss_mb": base / 1024, "model_mb": max(peak - base, 0) / 1024}

@@ -30,17 +30,16 @@ def main(argv=None) -> None:
     parser.add_argument("model", nargs="?")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--optimization", default="all", choices=["disable", "basic", "extended", "all"])
     parser.add_argument("--baseline", action="store_true")
     args = parser.parse_args(argv)
     import numpy as np
-    import onnxruntime as ort
+    import onnxruntime  # noqa: F401  (the baseline pays for this import too)
 
     if not args.baseline:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
+        from .latency import make_session  # numpy + onnxruntime only, like this probe
+
+        session = make_session(args.model, args.threads, optimization=args.optimization)
         inp = session.get_inputs()[0]
         shape = [1] + [d if isinstance(d, int) else 1 for d in inp.shape[1:]]
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)

@@ -7,8 +7,10 @@ import numpy as np
 from .latency import make_session
 
 
-def predict(model_path: str, x: np.ndarray, threads: int = 1, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    session = make_session(str(model_path), threads)
+def predict(
+    model_path: str, x: np.ndarray, threads: int = 1, batch_size: int = 1024, optimization: str = "all"
+) -> tuple[np.ndarray, np.ndarray]:
+    session = make_session(str(model_path), threads, optimization=optimization)
     scores, labels = [], []
     for i in range(0, len(x), batch_size):
         s, lab = session.run(["scores", "label"], {"input": np.ascontiguousarray(x[i : i + batch_size], np.float32)})

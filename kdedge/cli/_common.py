@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import KdedgeError
+from ..errors import KdedgeError, missing_extra
 
 app = typer.Typer(
     add_completion=False,
@@ -29,6 +29,12 @@ def fails_cleanly(fn):
             return fn(*args, **kwargs)
         except KdedgeError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except ModuleNotFoundError as exc:  # a core-only install running a command that needs the train extra
+            missing = missing_extra(exc)
+            if missing is None:
+                raise
+            typer.echo(f"error: {missing}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

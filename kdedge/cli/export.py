@@ -1,4 +1,4 @@
-"""`kdedge export`."""
+"""`kdedge export` and `kdedge targets`."""
 
 from __future__ import annotations
 
@@ -9,26 +9,83 @@ import typer
 
 from ._common import JsonFlag, _print_json, app, fails_cleanly
 
+Target = Annotated[
+    str,
+    typer.Option(help="Deployment target: a shipped profile name (see `kdedge targets`) or a profile .toml path."),
+]
+
 
 @app.command()
 @fails_cleanly
 def export(
     runs: Annotated[list[Path], typer.Argument(help="Run directories to export.")],
-    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 18,
+    target: Target = "cpu-fp32",
+    opset: Annotated[int | None, typer.Option(help="ONNX opset (default: the target's).")] = None,
+    calibration_size: Annotated[
+        int | None, typer.Option(help="Train samples that calibrate int8-static (default: the target's).")
+    ] = None,
     as_json: JsonFlag = False,
 ):
-    """Write RUN/model.onnx (input -> scores, label), checked against the native model on the test split."""
+    """Write RUN/model.onnx (input -> scores, label), checked against the native model on the test split; an int8
+    target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget."""
+    from ..errors import require
+    from ..export.profiles import load_profile
+
+    profile = load_profile(target)  # a bad profile fails before any heavy import
+    require("onnx")
     from ..export import export_run
 
     results = {}
     for run in runs:
-        info = export_run(run, opset=opset)
+        info = export_run(run, opset=opset, target=profile, calibration_size=calibration_size)
         results[str(run)] = info
         if not as_json:
-            p = info["parity"]
-            typer.echo(
-                f"{info['path']}: {info['bytes'] / 1024:.1f} KB, opset {opset}, parity on {p['samples']} "
-                f"test samples: max abs diff {p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}"
-            )
+            _echo(info)
     if as_json:
         _print_json(results)
+
+
+def _echo(info: dict) -> None:
+    p = info["parity"]
+    typer.echo(
+        f"{info['path']}: {info['bytes'] / 1024:.1f} KB, opset {info['opset']}, target {info['target']['name']}, "
+        f"parity on {p['samples']} test samples: max abs diff {p['max_abs_diff']:.2g}, "
+        f"labels {p['label_agreement']:.2%}"
+    )
+    q = info.get("int8")
+    if q:
+        typer.echo(
+            f"{q['path']}: {q['bytes'] / 1024:.1f} KB, {q['scheme']}; test accuracy {q['fp32_accuracy']:.2%} fp32 -> "
+            f"{q['int8_accuracy']:.2%} int8 (drop {q['accuracy_drop_points']:.2f} points, budget "
+            f"{q['budget_points']:g}), agreement with fp32 {q['agreement_with_fp32']:.2%}"
+        )
+    if info.get("note"):
+        typer.echo(f"note: {info['note']}")
+
+
+@app.command()
+@fails_cleanly
+def targets(as_json: JsonFlag = False):
+    """List the shipped deployment targets (export profiles)."""
+    from ..export.profiles import list_profiles
+
+    profiles = list_profiles()
+    if as_json:
+        _print_json([p.model_dump() for p in profiles])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="export targets (kdedge export RUN --target NAME)")
+    for col in ("name", "precision", "opset", "threads", "batch", "description"):
+        table.add_column(col)
+    for p in profiles:
+        table.add_row(
+            p.name,
+            p.precision,
+            str(p.opset),
+            ",".join(map(str, p.intra_op_threads)),
+            ",".join(map(str, p.batch_sizes)),
+            p.description,
+        )
+    Console(width=160).print(table)

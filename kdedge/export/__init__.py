@@ -1,4 +1,8 @@
-"""Export a run to ONNX: convert, attach metadata, pass the parity gate, then move into place."""
+"""Export a run to ONNX for a deployment target: convert, attach metadata, pass the parity gate, move into place,
+then, when the target's profile asks for int8, quantize and keep the int8 graph only if it fits the accuracy budget.
+
+RUN/model.onnx is always the fp32 graph; RUN/model.int8.onnx is written beside it, so both can be benched.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,25 @@ import json
 
 from .. import __version__
 from .._io import atomic_path
+from ..errors import ExportError, OptionError
 from ..runs import Run, now
 from .parity import Tolerance, check_parity
+from .profiles import DEFAULT_TARGET, Profile, load_profile
 
 DEFAULT_OPSET = 18
 META_PREFIX = "kdedge."
+INT8_FILE = "model.int8.onnx"
+STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")  # what a reduced (mobile) onnxruntime build is sure to have
 
 
-def metadata(run: Run, n_params: int) -> dict[str, str]:
-    """metadata_props: enough for an app (and `kdedge bench --model`) to use the graph without the run."""
+def metadata(run: Run, n_params: int, profile: Profile | None = None, precision: str = "fp32") -> dict[str, str]:
+    """metadata_props: enough for an app (and `kdedge bench --model`, `kdedge predict`) to use the graph alone.
+
+    `normalization` is informational: the graph applies it itself and takes raw inputs.
+    """
     m = run.manifest
     data = m["data"]
+    profile = profile or load_profile(DEFAULT_TARGET)
     return {
         "version": __version__,
         "kind": run.kind,
@@ -30,32 +42,141 @@ def metadata(run: Run, n_params: int) -> dict[str, str]:
         "teacher": json.dumps(m.get("teacher")),
         "method": json.dumps(m.get("method")),
         "dataset_fingerprint": data["fingerprint"],
+        "data_source": str(data["source"]),
+        "data_seed": str(data["seed"]),
+        "target": profile.name,
+        "precision": precision,
+        "graph_optimization": profile.graph_optimization,
     }
 
 
-def export_run(run_path, opset: int = DEFAULT_OPSET) -> dict:
-    """Write RUN/model.onnx if, and only if, it matches the native model on the test split."""
+def with_overrides(profile: Profile, **overrides) -> Profile:
+    """The profile with CLI overrides (--opset, --calibration-size), validated like the file itself."""
+    from pydantic import ValidationError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return profile
+    try:
+        return Profile(**{**profile.model_dump(), **given})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise OptionError(f"--{str(err['loc'][0]).replace('_', '-')}={err.get('input')!r}: {err['msg']}") from None
+
+
+def export_run(run_path, opset: int | None = None, target=None, calibration_size: int | None = None) -> dict:
+    """Write RUN/model.onnx if, and only if, it matches the native model on the test split; then, for an int8
+    target, RUN/model.int8.onnx if its test accuracy stays within the target's budget (else ExportError)."""
     import onnx
 
     from ..students import load_student
 
+    profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
     run = Run.load(run_path)
     student = load_student(run)
     dataset = run.dataset()
-    x_test, _ = dataset.split("test")
-    model = student.to_onnx(opset)
+    x_test, y_test = dataset.split("test")
+    model = student.to_onnx(profile.opset)
+    _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
     model.doc_string = (
         f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
         "raw float32 -> scores (N, K) float32, label (N,) int64"
     )
-    onnx.helper.set_model_props(model, {META_PREFIX + k: v for k, v in metadata(run, student.n_params).items()})
+    onnx.helper.set_model_props(
+        model, {META_PREFIX + k: v for k, v in metadata(run, student.n_params, profile).items()}
+    )
     onnx.checker.check_model(model)
+    _check_ops(model, profile, run.onnx_path)
     model_bytes = model.SerializeToString()
     tolerance = getattr(student, "parity_tolerance", Tolerance())
     parity = check_parity(model_bytes, x_test, student.scores(x_test), tolerance, str(run.onnx_path))
     with atomic_path(run.onnx_path) as tmp:
         tmp.write_bytes(model_bytes)
-    info = {"path": str(run.onnx_path), "opset": opset, "bytes": len(model_bytes), "parity": parity, "exported": now()}
+    info = {
+        "path": str(run.onnx_path),
+        "opset": profile.opset,
+        "bytes": len(model_bytes),
+        "parity": parity,
+        "exported": now(),
+        "target": profile.model_dump(),
+        "int8": None,
+    }
+    if profile.quantized:
+        info.update(_export_int8(run, student, model_bytes, profile, dataset, x_test, y_test))
     run.update(export=info)
+    if info.get("int8_refused"):
+        r = info["int8_refused"]
+        raise ExportError(
+            f"{run.path}: {profile.precision} loses {r['accuracy_drop_points']:.2f} points of test accuracy "
+            f"({r['fp32_accuracy']:.2%} -> {r['int8_accuracy']:.2%} on {r['samples']} samples, agreement with fp32 "
+            f"{r['agreement_with_fp32']:.2%}), over the budget of {r['budget_points']:g} points of target "
+            f"'{profile.name}'; kept the fp32 {run.onnx_path.name} only. Try int8-static with a larger "
+            "--calibration-size, or a profile with a larger accuracy_budget"
+        )
     return info
+
+
+def _export_int8(run: Run, student, fp32_bytes: bytes, profile: Profile, dataset, x_test, y_test) -> dict:
+    """Quantize, compare with fp32 on the test split, and write RUN/model.int8.onnx if within budget."""
+    import onnx
+
+    from . import quantize as q
+
+    int8_path = run.path / INT8_FILE
+    if not q.quantizable(student):
+        return {
+            "note": f"{run.family} graphs stay fp32 (model.onnx only): int8 quantization applies to the weight "
+            "tensors of neural nets (MatMul, Gemm, Conv); tree and SVM operators have none"
+        }
+    calibration = None
+    if profile.precision == "int8-static":
+        x_train, _ = dataset.split("train")
+        calibration = q.calibration_samples(x_train, profile.calibration_size, int(run.manifest.get("seed", 0)))
+    int8_bytes, scheme = q.quantize(fp32_bytes, profile.precision, calibration)
+    int8_model = onnx.load_from_string(int8_bytes)
+    onnx.helper.set_model_props(
+        int8_model,
+        {
+            **{p.key: p.value for p in int8_model.metadata_props},
+            META_PREFIX + "precision": profile.precision,
+            META_PREFIX + "quantization": scheme,
+        },
+    )
+    _check_ops(int8_model, profile, int8_path)
+    int8_bytes = int8_model.SerializeToString()
+    figures = q.compare(fp32_bytes, int8_bytes, x_test, y_test, profile.accuracy_budget)
+    if not figures["within_budget"]:
+        int8_path.unlink(missing_ok=True)  # an older int8 graph would be mistaken for this export's
+        return {"int8_refused": figures}
+    with atomic_path(int8_path) as tmp:
+        tmp.write_bytes(int8_bytes)
+    found = {"int8": {"path": str(int8_path), "bytes": len(int8_bytes), "scheme": scheme, **figures}}
+    if profile.precision == "int8-dynamic" and q.has_conv(onnx.load_from_string(fp32_bytes)):
+        found["note"] = (
+            "dynamic quantization turns Conv into ConvInteger, often slower than fp32 on CPUs; "
+            "for CNNs prefer --target cpu-int8-static (bench both to see)"
+        )
+    return found
+
+
+def _check_opset(model, profile: Profile, run: Run) -> None:
+    """Exporters may silently fall back to a higher opset than asked; a runtime limited to the target's opset
+    would then refuse the file on the device, so refuse it here."""
+    produced = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if produced > profile.opset:
+        raise ExportError(
+            f"{run.path}: the {run.family} exporter produced opset {produced}, above the opset of target "
+            f"'{profile.name}' ({profile.opset}); use --opset {produced} or a profile with opset >= {produced}"
+        )
+
+
+def _check_ops(model, profile: Profile, what) -> None:
+    if not profile.standard_ops_only:
+        return
+    found = sorted({f"{n.domain}.{n.op_type}" for n in model.graph.node if n.domain not in STANDARD_DOMAINS})
+    if found:
+        raise ExportError(
+            f"{what}: target '{profile.name}' allows standard ONNX operators only, the graph has {', '.join(found)}; "
+            "choose another --target"
+        )

@@ -1,0 +1,44 @@
+"""`kdedge predict`: numpy + onnxruntime only, so it runs on a board."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import JsonFlag, _print_json, app, fails_cleanly
+
+
+@app.command()
+@fails_cleanly
+def predict(
+    model: Annotated[Path, typer.Argument(help="An ONNX model (RUN/model.onnx or model.int8.onnx).")],
+    inputs: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="Raw samples: .npy, .npz (array x) or .csv (one flattened sample per line, optional header).",
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Write predictions as CSV here (default: CSV on stdout).")] = None,
+    threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 1,
+    as_json: JsonFlag = False,
+):
+    """Labels, class names and scores for each sample. Inputs are raw: the graph applies its own normalization."""
+    from .. import predict as lib
+    from .._io import atomic_path
+
+    info = lib.model_info(model)
+    x = lib.read_inputs(inputs, info)
+    scores, labels = lib.predict(info, x, threads)
+    names = lib.class_names(info, scores.shape[1])
+    if out is not None:
+        with atomic_path(out) as tmp:
+            tmp.write_text(lib.to_csv(scores, labels, names))
+    if as_json:
+        _print_json(lib.to_json(info, scores, labels, names))
+    elif out is None:
+        typer.echo(lib.to_csv(scores, labels, names), nl=False)
+    else:
+        typer.echo(f"{out}: {len(labels)} predictions from {model}")
