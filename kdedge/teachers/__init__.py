@@ -1,4 +1,5 @@
-"""Teachers: anything that maps inputs to class logits. Any finished kdedge run can teach."""
+"""Teachers: anything that maps inputs to class logits. Any finished kdedge run can teach, and so can a model
+trained elsewhere (TorchScript, ONNX, weights + factory; see `TEACHER_KINDS`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Protocol
 import numpy as np
 
 from ..runs import Run
+from .registry import TEACHER_KINDS, resolve_kind, teacher_kind
+
+__all__ = ["TEACHER_KINDS", "RunTeacher", "Teacher", "load_teacher"]
 
 
 class Teacher(Protocol):
@@ -17,8 +21,15 @@ class Teacher(Protocol):
     n_classes: int
     class_names: list[str]
     fingerprint: str  # changes whenever the teacher's outputs could change
+    has_features: bool  # whether `features(x, layers)` can read intermediate layers
 
     def logits(self, x: np.ndarray) -> np.ndarray: ...
+
+    def bind(self, dataset) -> Teacher:
+        """Check the teacher against `dataset` before any training (shape, classes); return it ready to use."""
+        ...
+
+    def describe(self) -> dict: ...
 
 
 @dataclass
@@ -41,6 +52,52 @@ class RunTeacher:
     def logits(self, x: np.ndarray) -> np.ndarray:
         return self.student.scores(x)
 
+    @property
+    def has_features(self) -> bool:
+        return hasattr(self.student, "features")
+
+    @property
+    def runtime(self) -> str:
+        return "torch eager" if hasattr(self.student, "module") else "native"
+
+    def bind(self, dataset) -> RunTeacher:
+        dataset.check_compatible(self.sample_shape, self.n_classes, f"teacher {self.name}")
+        if self.class_names != list(dataset.class_names):
+            from ..errors import DataError
+
+            raise DataError(
+                f"teacher {self.name} has classes {self.class_names[:5]}... but {dataset.name} has "
+                f"{dataset.class_names[:5]}...; use data labelled with the teacher's classes"
+            )
+        return self
+
+    def latency(self, samples: np.ndarray, threads: int = 1, **options) -> dict:
+        """Batch-1 latency of the native model (torch eager for neural runs)."""
+        from .timing import time_calls, torch_latency
+
+        if hasattr(self.student, "module"):
+            return torch_latency(self.student.module, samples, threads, **options)
+        rows = [samples[i : i + 1] for i in range(len(samples))]
+        return {"runtime": self.runtime, "threads": None, **time_calls(self.student.scores, rows, **options)}
+
+    def features(self, x: np.ndarray, layers: list[str]) -> dict[str, np.ndarray]:
+        """Outputs of named layers (module paths, via forward hooks) for feature methods (fitnets, fsp)."""
+        return self._torch_student().features(x, layers)
+
+    def layers(self) -> list[dict]:
+        """Named layers with their output shapes (`kdedge teacher layers`)."""
+        return self._torch_student().layers()
+
+    def _torch_student(self):
+        if not hasattr(self.student, "features"):
+            from ..errors import OptionError
+
+            raise OptionError(
+                f"teacher {self.name} is a '{self.run.family}' model without named layers; feature methods "
+                "(fitnets, fsp) need a torch teacher, e.g. one from 'kdedge teacher train'"
+            )
+        return self.student
+
     def describe(self) -> dict:
         return {
             "path": str(self.run.path.resolve()),
@@ -50,5 +107,20 @@ class RunTeacher:
         }
 
 
-def load_teacher(spec: str | Path) -> RunTeacher:
-    return RunTeacher(Run.load(spec))
+@teacher_kind("run", directory=True)
+def load_run_teacher(path: Path, factory: str | None = None) -> RunTeacher:
+    """A kdedge run directory (a trained teacher or a distilled student)."""
+    return RunTeacher(Run.load(path))
+
+
+def load_teacher(spec: str | Path, factory: str | None = None):
+    """The one entry point: a run directory, a TorchScript .pt, an .onnx, or weights with `factory`.
+
+    Teachers from files do not know the data: call `teacher.bind(dataset)` before using them.
+    """
+    path = Path(spec)
+    return resolve_kind(path, factory).load(path, factory)
+
+
+# Loaders for teachers trained elsewhere register themselves on import (torch and onnxruntime load lazily).
+from . import onnx_teacher, torch_teachers  # noqa: E402,F401

@@ -1,0 +1,89 @@
+"""`kdedge teacher eval` (`teacher train` lives with `distill` in cli/train.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._common import JsonFlag, Seed, _print_json, fails_cleanly, teacher_app
+from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
+
+TeacherSpec = Annotated[
+    str,
+    typer.Argument(help="A run directory, a TorchScript .pt, an .onnx, or weights (.safetensors/.pth) with --factory."),
+]
+
+
+def teacher_and_data(teacher: str, factory, data, data_format, seed: int, options: dict):
+    """Load a teacher and the data it is to be used on, checked against each other (shape, classes)."""
+    from ..data import load_dataset
+    from ..errors import OptionError
+    from ..teachers import load_teacher
+
+    loaded = load_teacher(teacher, factory=factory)
+    if data is None:
+        if getattr(loaded, "run", None) is None:
+            raise OptionError(f"teacher {teacher} does not say what data it was trained on; pass --data")
+        if data_format or options:
+            raise OptionError("--format and reader options apply to --data; pass --data too")
+        dataset = loaded.run.dataset()
+    else:
+        dataset = load_dataset(data, seed=seed, fmt=data_format, **options)
+    return loaded.bind(dataset), dataset
+
+
+@teacher_app.command("eval")
+@fails_cleanly
+def teacher_eval(
+    teacher: TeacherSpec,
+    data: Annotated[
+        str | None, typer.Option(help="Data (required for teachers from files); its split is used.")
+    ] = None,
+    factory: Annotated[
+        str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")
+    ] = None,
+    data_format: DataFormat = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    image_size: ImageSize = None,
+    image_channels: ImageChannels = None,
+    split: Annotated[str, typer.Option(help="Split to evaluate on: train, val or test.")] = "test",
+    threads: Annotated[int, typer.Option(help="Threads for the latency measurement.")] = 1,
+    min_runs: Annotated[int, typer.Option(help="Timed batch-1 runs, at least.")] = 50,
+    min_seconds: Annotated[float, typer.Option(help="Timed seconds, at least.")] = 1.0,
+    seed: Seed = 0,
+    as_json: JsonFlag = False,
+):
+    """Accuracy, per-class accuracy and batch-1 latency of a teacher: the line every student is compared to."""
+    from ..errors import OptionError
+    from ..teachers.evaluate import evaluate_teacher
+
+    if split not in ("train", "val", "test"):
+        raise OptionError(f"--split {split!r}: choose train, val or test")
+    options = reader_options(label_column, header, image_size, image_channels)
+    loaded, dataset = teacher_and_data(teacher, factory, data, data_format, seed, options)
+    result = evaluate_teacher(loaded, dataset, split, threads, {"min_runs": min_runs, "min_seconds": min_seconds})
+    if as_json:
+        _print_json(result)
+        return
+    _render(result)
+
+
+def _render(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    lat, t = result["latency"], result["teacher"]
+    typer.echo(
+        f"teacher {t['path']} ({t['kind']}) on {result['data']['name']} {result['split']} "
+        f"({result['samples']} samples): accuracy {result['accuracy']:.4f}; batch-1 {lat['runtime']} "
+        f"p50 {lat['p50_us']:.1f} µs, p90 {lat['p90_us']:.1f} µs, p99 {lat['p99_us']:.1f} µs ({lat['runs']} runs)"
+    )
+    table = Table(title="per-class accuracy")
+    for col in ("class", "samples", "accuracy %"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for row in result["per_class"]:
+        acc = "—" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f}"
+        table.add_row(row["class"], str(row["samples"]), acc)
+    Console(width=100).print(table)
