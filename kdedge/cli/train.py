@@ -21,13 +21,21 @@ from ._common import (
     fails_cleanly,
     teacher_app,
 )
+from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
 
 
 @teacher_app.command("train")
 @fails_cleanly
 def teacher_train(
     out: Annotated[Path, typer.Option(help="Run directory to create.")],
-    data: Annotated[str, typer.Option(help="Built-in name (digits) or a data file (.npz).")] = "digits",
+    data: Annotated[
+        str, typer.Option(help="Built-in name (digits) or a path: .npz, .npy, .csv, image folder, CIFAR, MNIST IDX.")
+    ] = "digits",
+    data_format: DataFormat = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    image_size: ImageSize = None,
+    image_channels: ImageChannels = None,
     arch: Annotated[str, typer.Option(help="Teacher architecture.")] = "cnn",
     channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 32,64,64.")] = None,
     epochs: Epochs = 60,
@@ -43,7 +51,8 @@ def teacher_train(
     from ..distill.methods import make_method
     from ..distill.run import fit_run
 
-    dataset = load_dataset(data, seed=seed)
+    reader_opts = reader_options(label_column, header, image_size, image_channels)
+    dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
     options = _given(channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
     run = fit_run(
         out=out,
@@ -69,8 +78,22 @@ def distill(
     out: Annotated[Path, typer.Option(help="Run directory to create.")],
     student: Annotated[str, typer.Option(help="Student family (see `kdedge students`).")] = "mlp",
     method: Annotated[str, typer.Option(help="Distillation method (see `kdedge methods`).")] = "kd",
-    teacher: Annotated[Path | None, typer.Option(help="Teacher run directory.")] = None,
+    teacher: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Teacher: a run directory, TorchScript .pt, .onnx, or weights (.safetensors/.pth) with --factory; "
+            "repeat it to distill from their average."
+        ),
+    ] = None,
+    factory: Annotated[
+        str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")
+    ] = None,
     data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
+    data_format: DataFormat = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    image_size: ImageSize = None,
+    image_channels: ImageChannels = None,
     temperature: Annotated[float | None, typer.Option(help="Softmax temperature T (kd, softmax).")] = None,
     alpha: Annotated[float | None, typer.Option(help="Weight of the soft term in kd (1 - alpha on labels).")] = None,
     hidden: Annotated[str | None, typer.Option(help="MLP hidden sizes, e.g. 128 or 128,64.")] = None,
@@ -149,14 +172,21 @@ def distill(
         transfer, **_given(transfer_size=transfer_size, munge_p=munge_p, munge_s=munge_s, pool=pool)
     )
     check_method_fits(transfer_set, chosen)
-    teacher_obj = load_teacher(teacher) if teacher is not None else None
+    # Teachers from files know no data set: load the data first and check every teacher against it.
+    loaded = [load_teacher(t, factory=factory) for t in teacher or []]
     if data is None:
-        if teacher_obj is None:
+        if not loaded:
             raise OptionError("--method hard without a teacher needs --data (e.g. --data digits)")
-        dataset = teacher_obj.run.dataset()
-        data = teacher_obj.run.manifest["data"]["source"]
+        if getattr(loaded[0], "run", None) is None:
+            raise OptionError(f"--teacher {teacher[0]} does not say what data it was trained on; pass --data")
+        dataset = loaded[0].run.dataset()
+        data = loaded[0].run.manifest["data"]["source"]
     else:
-        dataset = load_dataset(data, seed=seed)
+        reader_opts = reader_options(label_column, header, image_size, image_channels)
+        dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
+    for t in loaded:
+        t.bind(dataset)  # input shape, classes and a 2-sample forward pass, before any training
+    teacher_obj = loaded[0] if loaded else None
     run = fit_run(
         out=out,
         kind="student",

@@ -24,6 +24,9 @@ def data_spec(dataset: Dataset, source: str) -> dict:
     """How to load the same data and split again, plus what a model trained on it expects."""
     path = Path(source)
     spec = {"source": str(path.resolve()) if path.exists() else source, **dataset.describe()}
+    origin = getattr(dataset, "origin", None) or {}
+    if origin:  # what load_dataset resolved: absolute path(s), the format and the reader's options
+        spec.update(source=origin["source"], format=origin["format"], reader_options=origin["options"])
     spec["normalization"] = {**dataset.normalization.to_dict(), "applied": "inside the model and its ONNX graph"}
     return spec
 
