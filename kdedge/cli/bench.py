@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ._common import _print_json, app, fails_cleanly
+from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
 
 
 def _int_list(value: str | None, option: str) -> list[int] | None:
@@ -37,6 +38,11 @@ def bench(
     data: Annotated[
         str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
     ] = None,
+    data_format: DataFormat = None,
+    label_column: LabelColumn = None,
+    header: Header = None,
+    image_size: ImageSize = None,
+    image_channels: ImageChannels = None,
     seed: Annotated[
         int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
     ] = None,
@@ -79,7 +85,8 @@ def bench(
     thread_counts = _int_list(threads, "--threads") or (profile.intra_op_threads if profile else [1])
     batches = _int_list(batch, "--batch") or (profile.batch_sizes if profile else [1])
 
-    dataset, entries, notes = _entries(runs, model, data, seed, teacher, int8)
+    data_read = (data_format, reader_options(label_column, header, image_size, image_channels))
+    dataset, entries, notes = _entries(runs, model, data, seed, teacher, int8, data_read)
     x_test, y_test = dataset.split("test")
     result = bench_lib.bench(
         entries,
@@ -110,7 +117,7 @@ def bench(
     bench_table(result)
 
 
-def _entries(runs, models, data, seed, teacher, int8):
+def _entries(runs, models, data, seed, teacher, int8, data_read=(None, {})):
     """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher."""
     from .. import bench as bench_lib
     from ..data import load_dataset
@@ -126,9 +133,10 @@ def _entries(runs, models, data, seed, teacher, int8):
         loaded.append(Run.load(teacher))
 
     if loaded:
-        dataset = loaded[0].dataset(data)
+        fmt, options = data_read  # how to read --data (ignored for the runs' own data)
+        dataset = loaded[0].dataset(data, fmt, **options)
         for run in loaded[1:]:
-            if run.dataset(data).fingerprint != dataset.fingerprint:
+            if run.dataset(data, fmt, **options).fingerprint != dataset.fingerprint:
                 raise DataError(
                     f"{run.path} was split from other data or with another seed than {loaded[0].path}; "
                     "bench runs made from the same data and --seed"
@@ -137,7 +145,8 @@ def _entries(runs, models, data, seed, teacher, int8):
         if data is None:
             raise OptionError("--model needs --data (e.g. --data digits or --data test.npz) to measure accuracy on")
         meta_seed = bench_lib.model_metadata(models[0]).get("data_seed") if models[0].is_file() else None
-        dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0))
+        fmt, options = data_read
+        dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
 
     entries, notes = [], []
     for run in loaded:
