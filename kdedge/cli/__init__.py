@@ -4,7 +4,7 @@ Each command lives in its own module; importing it registers it on `app`. Heavy 
 commands, so `kdedge bench` and `kdedge predict` run with the core install only.
 """
 
-from . import bench, catalog, export, predict, search, teacher, train  # noqa: F401  (registers the commands)
+from . import bench, catalog, ensemble, export, layers, predict, search, teacher, train  # noqa: F401  (registers the commands)
 from ._common import app
 
 

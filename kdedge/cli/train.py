@@ -16,6 +16,7 @@ from ._common import (
     Patience,
     Seed,
     _given,
+    _print_json,
     _summary,
     app,
     fails_cleanly,
@@ -38,6 +39,8 @@ def teacher_train(
     image_channels: ImageChannels = None,
     arch: Annotated[str, typer.Option(help="Teacher architecture.")] = "cnn",
     channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 32,64,64.")] = None,
+    depth: Annotated[int | None, typer.Option(help="ResNet depth 6n+2 (--arch resnet): 8, 14, 20...")] = None,
+    width: Annotated[int | None, typer.Option(help="ResNet base channels (--arch resnet), e.g. 16.")] = None,
     epochs: Epochs = 60,
     patience: Patience = 20,
     lr: Lr = None,
@@ -53,7 +56,9 @@ def teacher_train(
 
     reader_opts = reader_options(label_column, header, image_size, image_channels)
     dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
-    options = _given(channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
+    options = _given(
+        channels=channels, depth=depth, width=width, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size
+    )
     run = fit_run(
         out=out,
         kind="teacher",
@@ -88,6 +93,14 @@ def distill(
     factory: Annotated[
         str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")
     ] = None,
+    via: Annotated[
+        list[Path] | None,
+        typer.Option(help="Assistant run(s) between teacher and student, in order; the last one teaches."),
+    ] = None,
+    generations: Annotated[
+        int | None,
+        typer.Option(help="Born-again: N students of the teacher's architecture in sequence, into OUT/gen1..N."),
+    ] = None,
     data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
     data_format: DataFormat = None,
     label_column: LabelColumn = None,
@@ -98,6 +111,17 @@ def distill(
     alpha: Annotated[float | None, typer.Option(help="Weight of the soft term in kd (1 - alpha on labels).")] = None,
     hidden: Annotated[str | None, typer.Option(help="MLP hidden sizes, e.g. 128 or 128,64.")] = None,
     channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 16,32,32.")] = None,
+    depth: Annotated[int | None, typer.Option(help="ResNet depth 6n+2 (--student resnet): 8, 14, 20...")] = None,
+    width: Annotated[int | None, typer.Option(help="ResNet base channels (--student resnet), e.g. 16.")] = None,
+    hint_layer: Annotated[str | None, typer.Option(help="fitnets: teacher layer to regress (teacher layers).")] = None,
+    guided_layer: Annotated[str | None, typer.Option(help="fitnets: student layer that regresses it.")] = None,
+    regressor: Annotated[str | None, typer.Option(help="fitnets: auto, conv (1x1) or linear.")] = None,
+    stage1_epochs: Annotated[int | None, typer.Option(help="fitnets/fsp: epochs of the feature stage.")] = None,
+    fsp_pairs: Annotated[
+        str | None, typer.Option(help="fsp: layer pairs 'stem:stage1,stage1:stage2' or 'T1:T2=S1:S2'.")
+    ] = None,
+    fsp_weights: Annotated[str | None, typer.Option(help="fsp: one loss weight per pair, e.g. 1,1,1.")] = None,
+    fsp_shuffle: Annotated[int | None, typer.Option(help="fsp: permute the teacher's channels with this seed.")] = None,
     epochs: Epochs = None,
     patience: Patience = None,
     lr: Lr = None,
@@ -142,16 +166,60 @@ def distill(
 ):
     """Train a student from a teacher's outputs (or, with --method hard, from labels alone)."""
     from ..data import load_dataset
+    from ..distill import strategies
     from ..distill.methods import make_method
     from ..distill.run import fit_run
     from ..distill.transfer import check_method_fits, make_transfer
     from ..errors import OptionError
     from ..teachers import load_teacher
 
-    chosen = make_method(method, **_given(temperature=temperature, alpha=alpha))
+    method_options = _given(
+        temperature=temperature,
+        alpha=alpha,
+        hint_layer=hint_layer,
+        guided_layer=guided_layer,
+        regressor=regressor,
+        stage1_epochs=stage1_epochs,
+        fsp_pairs=fsp_pairs,
+        fsp_weights=fsp_weights,
+        fsp_shuffle=fsp_shuffle,
+    )
+    chosen = make_method(method, **method_options)
     from ..students import check_method, make_params
 
-    options = _given(hidden=hidden, channels=channels, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size)
+    options = _given(
+        hidden=hidden,
+        channels=channels,
+        depth=depth,
+        width=width,
+        epochs=epochs,
+        patience=patience,
+        lr=lr,
+        batch_size=batch_size,
+    )
+    # Teachers from files know no data set: load the data first and check every teacher against it.
+    loaded = [load_teacher(t, factory=factory) for t in teacher or []]
+    if data is None:
+        if not loaded:
+            raise OptionError("--method hard without a teacher needs --data (e.g. --data digits)")
+        if getattr(loaded[0], "run", None) is None:
+            raise OptionError(f"--teacher {teacher[0]} does not say what data it was trained on; pass --data")
+        dataset = loaded[0].run.dataset()
+        data = loaded[0].run.manifest["data"]["source"]
+    else:
+        reader_opts = reader_options(label_column, header, image_size, image_channels)
+        dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
+    for t in loaded:
+        t.bind(dataset)  # input shape, classes and a 2-sample forward pass, before any training
+    teacher_obj = None
+    if loaded:
+        teacher_obj = strategies.chain_through(strategies.combine_teachers(loaded), via or [])
+    elif via:
+        raise OptionError("--via needs --teacher: the chain starts at the teacher")
+    if generations is not None:
+        if teacher_obj is None:
+            raise OptionError("--generations needs --teacher RUN: each generation has the teacher's architecture")
+        student = getattr(teacher_obj, "run", None) and teacher_obj.run.family or student
     options.update(
         _given(
             kernel=kernel,
@@ -172,21 +240,11 @@ def distill(
         transfer, **_given(transfer_size=transfer_size, munge_p=munge_p, munge_s=munge_s, pool=pool)
     )
     check_method_fits(transfer_set, chosen)
-    # Teachers from files know no data set: load the data first and check every teacher against it.
-    loaded = [load_teacher(t, factory=factory) for t in teacher or []]
-    if data is None:
-        if not loaded:
-            raise OptionError("--method hard without a teacher needs --data (e.g. --data digits)")
-        if getattr(loaded[0], "run", None) is None:
-            raise OptionError(f"--teacher {teacher[0]} does not say what data it was trained on; pass --data")
-        dataset = loaded[0].run.dataset()
-        data = loaded[0].run.manifest["data"]["source"]
-    else:
-        reader_opts = reader_options(label_column, header, image_size, image_channels)
-        dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
-    for t in loaded:
-        t.bind(dataset)  # input shape, classes and a 2-sample forward pass, before any training
-    teacher_obj = loaded[0] if loaded else None
+    if generations is not None:
+        _born_again(
+            teacher_obj, generations, chosen, dataset, data, seed, out, options, overwrite, as_json, transfer_set
+        )
+        return
     run = fit_run(
         out=out,
         kind="student",
@@ -201,3 +259,34 @@ def distill(
         transfer=transfer_set,
     )
     _summary(run, as_json)
+
+
+def _born_again(
+    teacher, generations, method, dataset, data_source, seed, out, options, overwrite, as_json, transfer
+) -> None:
+    from ..distill.strategies import born_again
+
+    def say(line: str) -> None:
+        if not as_json:
+            typer.echo(line, err=True)
+
+    result = born_again(
+        teacher=teacher,
+        generations=generations,
+        method=method,
+        dataset=dataset,
+        data_source=data_source,
+        seed=seed,
+        out=out,
+        options=options,
+        overwrite=overwrite,
+        progress=say,
+        transfer=transfer,  # every generation learns from the same transfer set
+    )
+    rows = [*result["generations"], result["ensemble"]]
+    if as_json:
+        _print_json({r.name: {"run": str(r.path), **r.manifest["metrics"]} for r in rows})
+        return
+    for r in rows:
+        m = r.manifest["metrics"]
+        typer.echo(f"{r.path}: val acc {m['val_accuracy']:.4f}, test acc {m['test_accuracy']:.4f}")

@@ -6,10 +6,10 @@ non-neural student regresses (targets from teacher logits, or None for a plain c
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import OptionError
 from ..params import validate_params
@@ -33,6 +33,15 @@ class Method(BaseModel):
 
     def regression_targets(self, teacher_logits: np.ndarray | None) -> np.ndarray | None:
         raise NotImplementedError(f"method {self.name!r} does not train non-neural students")
+
+    # Feature methods read the teacher's layers, so the student's fit receives the teacher itself.
+    needs_features: ClassVar[bool] = False
+
+    def train_neural(self, module, train_data, val_data, config, seed: int, label: str, teacher=None) -> dict:
+        """Train a torch student in place: one stage on `loss` here; staged methods (fitnets, fsp) override it."""
+        from .loop import train
+
+        return train(module, self.loss, train_data, val_data, config, seed, label=label)
 
     def describe(self) -> dict:
         return {"name": self.name, **self.model_dump()}
@@ -90,6 +99,51 @@ class Softmax(Method):
         z = teacher_logits / self.temperature
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
+
+
+@method
+class FitNets(Method):
+    name: ClassVar[str] = "fitnets"
+    summary: ClassVar[str] = (
+        "Romero et al.: stage 1 regresses the teacher's --hint-layer from the student's --guided-layer, stage 2 is kd"
+    )
+    needs_features: ClassVar[bool] = True
+    hint_layer: str = "stage2"
+    guided_layer: str = "stage2"
+    regressor: Literal["auto", "conv", "linear"] = "auto"
+    stage1_epochs: int = Field(60, gt=0)
+    temperature: float = Field(4.0, gt=0)
+    alpha: float = Field(0.9, ge=0, le=1)
+
+    def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
+        from .fitnets import train_fitnets
+
+        return train_fitnets(self, module, train_data, val_data, config, seed, label, teacher)
+
+
+@method
+class FSP(Method):
+    name: ClassVar[str] = "fsp"
+    summary: ClassVar[str] = (
+        "Yim et al.: stage 1 matches the teacher's FSP matrices between layer pairs, stage 2 the labels (kd if --alpha)"
+    )
+    needs_features: ClassVar[bool] = True
+    fsp_pairs: str | None = None  # None: consecutive stage boundaries (stem:stage1, stage1:stage2, ...)
+    fsp_weights: tuple[float, ...] | None = None
+    fsp_shuffle: int | None = None
+    stage1_epochs: int = Field(60, gt=0)
+    temperature: float = Field(4.0, gt=0)
+    alpha: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("fsp_weights", mode="before")
+    @classmethod
+    def _parse_weights(cls, value):
+        return tuple(float(v) for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+    def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
+        from .fsp import train_fsp
+
+        return train_fsp(self, module, train_data, val_data, config, seed, label, teacher)
 
 
 def make_method(name: str, **options) -> Method:

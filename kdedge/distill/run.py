@@ -70,6 +70,10 @@ def fit_run(
         check_teacher_fits(teacher, dataset)
     transfer = transfer if transfer is not None else make_transfer("train")
     check_method_fits(transfer, method)
+    if method.needs_features:
+        from .features import require_features
+
+        require_features(teacher, method.name)
     out = Path(out)
     previous = out if out.is_dir() else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -82,8 +86,10 @@ def fit_run(
             t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
             t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
+        # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
+        extra = {"teacher": teacher} if method.needs_features else {}
         train_data = Batches(fit_set.x, fit_set.y, t_train)
-        fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed)
+        fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
         history = fit_info.pop("history", None)
         # The test split is touched once, here, after selection is over.
         test_pred = student.predict(x_test)

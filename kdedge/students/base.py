@@ -40,8 +40,10 @@ class Student(ABC):
         self.normalization = normalization
 
     @abstractmethod
-    def fit(self, method: Method, train: Batches, val: Batches, seed: int) -> dict:
-        """Learn from `train` (inputs, labels, teacher logits); select on `val`. Returns training facts."""
+    def fit(self, method: Method, train: Batches, val: Batches, seed: int, *, teacher=None) -> dict:
+        """Learn from `train` (inputs, labels, teacher logits); select on `val`. Returns training facts.
+
+        `teacher` is passed only for methods with `needs_features` (fitnets, fsp), which read its layers."""
 
     @abstractmethod
     def scores(self, x: np.ndarray) -> np.ndarray:

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from .. import nets
-from ..distill.loop import Batches, TrainConfig, train
+from ..distill.loop import Batches, TrainConfig
 from .base import Student, register
 
 WEIGHTS = "weights.safetensors"
@@ -32,7 +32,7 @@ class NeuralStudent(Student):
     """A net from `kdedge.nets`, trained by the shared loop with the method's loss."""
 
     architecture: ClassVar[str]
-    methods: ClassVar[tuple[str, ...]] = ("hard", "kd", "logits")
+    methods: ClassVar[tuple[str, ...]] = ("hard", "kd", "logits", "fitnets", "fsp")
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -49,7 +49,7 @@ class NeuralStudent(Student):
         train_fields = set(TrainConfig.model_fields)
         return {k: v for k, v in self.params.model_dump().items() if k not in train_fields}
 
-    def fit(self, method, train_data: Batches, val_data: Batches, seed: int) -> dict:
+    def fit(self, method, train_data: Batches, val_data: Batches, seed: int, *, teacher=None) -> dict:
         torch.manual_seed(seed)  # the initial weights depend on the seed too
         self.module = nets.build(
             self.architecture,
@@ -60,9 +60,21 @@ class NeuralStudent(Student):
             **self.architecture_args(),
         )
         config = TrainConfig(**{k: getattr(self.params, k) for k in TrainConfig.model_fields})
-        return train(
-            self.module, method.loss, train_data, val_data, config, seed, label=f"{self.family} · {method.name}"
+        # The method runs its stages (one for kd/hard/logits; hints or FSP first for fitnets/fsp).
+        return method.train_neural(
+            self.module, train_data, val_data, config, seed, label=f"{self.family} · {method.name}", teacher=teacher
         )
+
+    @torch.no_grad()
+    def features(self, x: np.ndarray, layers: list[str], batch_size: int = 512) -> dict[str, np.ndarray]:
+        """Outputs of the named layers (module paths, see `layers()`) on raw inputs, in batches."""
+        self.module.eval()
+        x = torch.as_tensor(np.asarray(x, np.float32))
+        parts = [nets.capture(self.module, x[i : i + batch_size], layers) for i in range(0, len(x), batch_size)]
+        return {name: torch.cat([p[name] for p in parts]).numpy() for name in layers}
+
+    def layers(self) -> list[dict]:
+        return nets.layer_table(self.module, self.sample_shape)
 
     @torch.no_grad()
     def scores(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -122,3 +134,16 @@ class CNNStudent(NeuralStudent):
     summary: ClassVar[str] = "small CNN (2-D for images, 1-D for sequences); the built-in teacher"
     architecture: ClassVar[str] = "cnn"
     Params = CNNParams
+
+
+class ResNetParams(TrainConfig):
+    depth: int = Field(8, ge=8)
+    width: int = Field(16, gt=0)
+
+
+@register
+class ResNetStudent(NeuralStudent):
+    family: ClassVar[str] = "resnet"
+    summary: ClassVar[str] = "CIFAR-style ResNet, depth 6n+2 (--depth 8/14/20, --width 16); 2-D or 1-D by layout"
+    architecture: ClassVar[str] = "resnet"
+    Params = ResNetParams

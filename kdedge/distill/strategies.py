@@ -1,0 +1,181 @@
+"""Strategies that compose runs: several teachers averaged into one, assistant chains, born-again generations.
+
+Each is built from the ordinary pieces (a Teacher, `fit_run`, `build_ensemble`), so every model they make is an
+ordinary run directory that exports, benches and teaches like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, OptionError
+from ..runs import MANIFEST, Run
+
+
+class AveragedTeacher:
+    """Several teachers as one (Hinton et al.'s ensemble to distill): logits = mean of the teachers' logits.
+
+    Averaging logits (a geometric mean of the probabilities, renormalized) keeps the result a set of logits that
+    KD tempers as usual. It has no named layers: feature methods refuse it.
+    """
+
+    def __init__(self, teachers: list):
+        if len(teachers) < 2:
+            raise OptionError("an averaged teacher needs at least two --teacher runs")
+        first = teachers[0]
+        for t in teachers[1:]:
+            if tuple(t.sample_shape) != tuple(first.sample_shape) or list(t.class_names) != list(first.class_names):
+                raise DataError(
+                    f"teachers {first.name} and {t.name} differ in input shape or classes; average teachers of "
+                    "the same task"
+                )
+        self.teachers = list(teachers)
+        self.name = "average(" + ", ".join(t.name for t in teachers) + ")"
+        self.sample_shape = tuple(first.sample_shape)
+        self.n_classes = first.n_classes
+        self.class_names = list(first.class_names)
+        self.fingerprint = hashlib.sha256("+".join(t.fingerprint for t in teachers).encode()).hexdigest()[:16]
+        self.run = getattr(first, "run", None)  # whose data and split a student uses by default
+
+    has_features = False
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([np.asarray(t.logits(x), np.float32) for t in self.teachers], axis=0)
+
+    def bind(self, dataset) -> AveragedTeacher:
+        self.teachers = [t.bind(dataset) if hasattr(t, "bind") else t for t in self.teachers]
+        return self
+
+    def describe(self) -> dict:
+        return {
+            "kind": "average",
+            "fingerprint": self.fingerprint,
+            "members": [_describe(t) for t in self.teachers],
+        }
+
+
+class ChainTeacher:
+    """The last model of an assistant chain teacher -> assistant(s) -> student (Mirzadeh et al.; Szijártó et al.).
+
+    It teaches exactly like the last model (logits, layers, fingerprint); only its description records the chain.
+    """
+
+    def __init__(self, links: list):
+        self.links = list(links)
+        self.last = links[-1]
+
+    def __getattr__(self, name):  # logits, features, layers, name, run, ... are the last model's
+        return getattr(self.last, name)
+
+    def describe(self) -> dict:
+        return {**_describe(self.last), "chain": [_describe(t) for t in self.links]}
+
+
+def _describe(teacher) -> dict:
+    describe = getattr(teacher, "describe", None)
+    return describe() if callable(describe) else {"name": teacher.name, "fingerprint": teacher.fingerprint}
+
+
+def combine_teachers(teachers: list) -> object:
+    return teachers[0] if len(teachers) == 1 else AveragedTeacher(teachers)
+
+
+def chain_through(teacher, via: list) -> object:
+    """`teacher` taught `via[0]`, which taught `via[1]`...: checked from the runs' manifests, so a chain in a
+    manifest is one that really happened. Returns a teacher that teaches as the last assistant."""
+    from ..teachers import RunTeacher
+
+    links = [teacher]
+    for path in via:
+        run = Run.load(path)
+        taught_by = (run.manifest.get("teacher") or {}).get("fingerprint")
+        previous = links[-1]
+        if taught_by != previous.fingerprint:
+            raise OptionError(
+                f"--via {path} was not distilled from {previous.name} (its teacher has fingerprint {taught_by}); "
+                f"make it first with: kdedge distill --teacher {previous.name} --out {path} ..."
+            )
+        links.append(RunTeacher(run))
+    return teacher if len(links) == 1 else ChainTeacher(links)
+
+
+def born_again(
+    *,
+    teacher,
+    generations: int,
+    method,
+    dataset,
+    data_source: str,
+    seed: int,
+    out,
+    options: dict,
+    overwrite: bool = False,
+    progress=None,
+    **fit_kwargs,
+) -> dict:
+    """Furlanello et al.: `generations` students with the teacher's own architecture, each taught by the previous
+    one (the first by the teacher), written to OUT/gen1..genN, and their mean-vote ensemble to OUT/ensemble.
+
+    Resumable: a generation whose run already exists with the same teacher, method, options and seed is reused,
+    so an interrupted sequence continues where it stopped. Generation k trains with seed + k.
+    """
+    from ..students.ensemble import build_ensemble
+    from .run import fit_run
+
+    if generations < 1:
+        raise OptionError(f"--generations {generations}: give 1 or more")
+    teacher_run = getattr(teacher, "run", None)
+    if teacher_run is None or not (teacher_run.path / MANIFEST).is_file():
+        raise OptionError("--generations needs a kdedge run as --teacher (its architecture is what is reborn)")
+    from ..students import make_params
+    from ..teachers import RunTeacher
+
+    family = teacher_run.family
+    # The teacher's own architecture and training settings, with any option given on the command line on top.
+    params = make_params(family, {**teacher_run.manifest["student"]["params"], **options}).model_dump(mode="json")
+    out = Path(out)
+
+    runs, current = [], teacher
+    for g in range(1, generations + 1):
+        target = out / f"gen{g}"
+        run = _reusable(target, current, method, params, seed + g, fit_kwargs.get("transfer"))
+        if run is None:
+            if progress:
+                progress(f"generation {g}/{generations}: {family} taught by {current.name}")
+            run = fit_run(
+                out=target, kind="student", family=family, options=params, method=method, dataset=dataset,
+                data_source=data_source, seed=seed + g, teacher=current, overwrite=overwrite,
+                **fit_kwargs,
+            )  # fmt: skip
+        elif progress:
+            progress(f"generation {g}/{generations}: reusing {target}")
+        runs.append(run)
+        current = RunTeacher(run)
+    ensemble = build_ensemble(runs, "mean", out / "ensemble", overwrite=True)
+    return {"generations": runs, "ensemble": ensemble}
+
+
+def _reusable(target: Path, teacher, method, params: dict, seed: int, transfer=None) -> Run | None:
+    if not (target / MANIFEST).is_file():
+        return None
+    run = Run.load(target)
+    m = run.manifest
+    wanted = {"kind": "train"} if transfer is None else {"kind": transfer.name, **transfer.model_dump(mode="json")}
+    recorded = m.get("transfer") or {}
+    same = (
+        all(recorded.get(k) == v for k, v in wanted.items() if v is not None)
+        and (m.get("teacher") or {}).get("fingerprint") == teacher.fingerprint
+        and m.get("method") == _jsonish(method.describe())
+        and m.get("seed") == seed
+        and m["student"]["params"] == params
+    )
+    return run if same else None
+
+
+def _jsonish(value):
+    """`value` as it reads back from a manifest (tuples become lists)."""
+    return json.loads(json.dumps(value))
