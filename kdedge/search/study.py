@@ -176,8 +176,13 @@ def _student_fields(family: str) -> set[str]:
 
 
 def _transfer_kwargs(cand: Candidate) -> dict:
-    """Transfer-set choices, passed only when the candidate has some (fit_run's default is the train split)."""
-    return {"transfer": dict(cand.transfer)} if cand.transfer else {}
+    """The candidate's transfer set, when it chose one (fit_run's default is the train split)."""
+    if not cand.transfer:
+        return {}
+    from ..distill.transfer import make_transfer
+
+    options = dict(cand.transfer)
+    return {"transfer": make_transfer(options.pop("transfer", "train"), **options)}
 
 
 def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> None:
