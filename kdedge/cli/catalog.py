@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import JsonFlag, _print_json, app
+from ._common import JsonFlag, _print_json, app, fails_cleanly
 
 
 def _options(model) -> str:
@@ -10,6 +10,7 @@ def _options(model) -> str:
 
 
 @app.command()
+@fails_cleanly
 def students(as_json: JsonFlag = False):
     """List the student families, the methods each accepts and their options."""
     from ..students import STUDENTS, student_class
@@ -23,6 +24,7 @@ def students(as_json: JsonFlag = False):
 
 
 @app.command()
+@fails_cleanly
 def methods(as_json: JsonFlag = False):
     """List the distillation methods and their options."""
     from ..distill.methods import METHODS
