@@ -110,6 +110,32 @@ def test_regression_targets_are_standardized_once(tmp_path, digits, teacher):
     assert run.manifest["metrics"]["test_accuracy"] > 0.9
 
 
+def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
+    """k(x, union of support vectors) @ W + b reproduces every class's SVR, and the graph has no float32 SVM op."""
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.multioutput import MultiOutputRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVR
+
+    from kdedge.export.nonneural import nonneural_to_onnx
+    from kdedge.export.parity import run_onnx
+    from kdedge.export.sklearn_onnx import shared_support
+
+    x, y = digits.split("train")
+    x = x.reshape(len(x), -1)[:400] / 16.0
+    targets = np.eye(3)[y[:400] % 3] * 4.0
+    model = MultiOutputRegressor(SVR(C=10.0, gamma=0.05)).fit(x, targets)
+    points, weights, intercepts = shared_support(model.estimators_)
+    assert len(points) < sum(len(e.support_) for e in model.estimators_)  # shared, not copied per class
+    np.testing.assert_allclose(rbf_kernel(x, points, gamma=0.05) @ weights + intercepts, model.predict(x), atol=1e-9)
+
+    graph = nonneural_to_onnx("sklearn", Pipeline([("model", model)]), (64,), 3, 18)
+    assert not any(node.op_type == "SVMRegressor" for node in graph.graph.node)
+    scores, labels = run_onnx(graph.SerializeToString(), x)
+    np.testing.assert_allclose(scores, model.predict(x), atol=1e-5)
+    np.testing.assert_array_equal(labels, model.predict(x).argmax(1))
+
+
 def test_large_kernel_fit_warns_once(monkeypatch, capsys, digits):
     from kdedge.distill.loop import Batches
     from kdedge.students import student_class, svm
@@ -130,6 +156,8 @@ def test_large_kernel_fit_warns_once(monkeypatch, capsys, digits):
         ("svm", {"kernel": "sigmoid"}, "--kernel"),
         ("svm", {"n_components": 100}, "--approx nystroem"),
         ("svm", {"degree": 0}, "--degree"),
+        ("svm", {"gamma": "fast"}, "--gamma='fast'.*scale, auto or a number > 0"),
+        ("svm", {"gamma": -1}, "--gamma"),
         ("mlp", {"kernel": "rbf"}, "--kernel does not apply to --student mlp"),
         ("forest", {"kernel": "rbf"}, "--kernel does not apply to --student forest"),
         ("forest", {"n_estimators": 0}, "--n-estimators"),

@@ -285,6 +285,14 @@ def _register_sklearn_counts() -> None:
         return int(model.support_vectors_.size + model.dual_coef_.size + np.size(model.intercept_))
 
     @param_count.register(MultiOutputRegressor)
+    def _(model):
+        if all(isinstance(e, SVR) for e in model.estimators_):
+            # the ONNX graph stores each support vector once, shared by the per-class SVRs
+            n_vectors = len(np.unique(np.concatenate([e.support_ for e in model.estimators_])))
+            n_features = model.estimators_[0].support_vectors_.shape[1]
+            return n_vectors * (n_features + len(model.estimators_)) + len(model.estimators_)
+        return sum(param_count(e) for e in model.estimators_)
+
     @param_count.register(RandomForestRegressor)
     @param_count.register(RandomForestClassifier)
     def _(model):

@@ -25,6 +25,20 @@ class SVMParams(BaseModel):
     approx: Literal["none", "nystroem"] = "none"
     n_components: int | None = Field(None, ge=1)  # None: DEFAULT_COMPONENTS with --approx nystroem
 
+    @field_validator("gamma", mode="before")
+    @classmethod
+    def _gamma(cls, value):
+        """One clear message for `--gamma fast` and `--gamma -1` alike (not one per branch of the union)."""
+        if value in ("scale", "auto"):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not number > 0:
+            raise ValueError("expected scale, auto or a number > 0")
+        return number
+
     @field_validator("n_components")
     @classmethod
     def _only_with_nystroem(cls, value, info):
