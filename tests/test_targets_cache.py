@@ -92,17 +92,24 @@ def test_fingerprint_in_chunks_matches_one_pass_hash(tmp_path):
 def test_streaming_rows_read_copies_and_release_pages(tmp_path):
     x = np.arange(200 * 8, dtype=np.float32).reshape(200, 8)
     np.save(tmp_path / "x.npy", x)
-    rows = open_rows(tmp_path / "x.npy", release_bytes=1024)
+    rows = open_rows(tmp_path / "x.npy")
+    assert rows._fd is not None  # a whole .npy: rows come by pread, not through the mapping
     assert len(rows) == 200 and rows.shape == (200, 8) and rows.dtype == np.float32 and rows.ndim == 2
-    picked = rows[np.array([3, 50, 199])]
-    np.testing.assert_array_equal(picked, x[[3, 50, 199]])
-    assert not isinstance(picked, np.memmap)
-    for i in range(0, 200, 10):  # crosses release_bytes several times
-        np.testing.assert_array_equal(rows[i : i + 10], x[i : i + 10])
+    for idx in (np.array([3, 4, 5, 50, 199]), slice(10, 30), slice(0, 20, 3), slice(5, 5), -1, 7, np.array([-2])):
+        picked = rows[idx]
+        np.testing.assert_array_equal(picked, x[idx])
+        assert type(picked) is np.ndarray
+    with pytest.raises(IndexError):
+        rows[np.array([200])]
+    view = StreamingRows(np.load(tmp_path / "x.npy", mmap_mode="r")[10:], release_bytes=64)  # a view: indexed
+    assert view._fd is None
+    for i in range(0, 190, 10):
+        np.testing.assert_array_equal(view[i : i + 10], x[10 + i : 20 + i])
     assert release_pages(rows.array) is True
     assert release_pages(x) is False  # in memory: nothing to drop
     assert release_pages(np.load(tmp_path / "x.npy", mmap_mode="c")) is False  # would lose edits: left alone
     assert isinstance(StreamingRows(x)[:2], np.ndarray)
+    rows.close()
 
 
 def test_targets_from_streaming_rows_match_in_memory(tmp_path):

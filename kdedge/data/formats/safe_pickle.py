@@ -53,6 +53,10 @@ ALLOWED = {
 }
 
 
+# What a cut-off or corrupted pickle raises on the way (none of it after anything has run: nothing can run).
+DAMAGED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError)
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         try:
@@ -73,5 +77,5 @@ def load_restricted(data: bytes, source: str):
         raise DataError(
             f"{source}: refused to unpickle ({exc}); a CIFAR batch holds only dicts, lists, strings and numpy arrays"
         ) from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError) as exc:
+    except DAMAGED as exc:
         raise DataError(f"{source}: truncated or damaged pickle ({type(exc).__name__}: {exc})") from None
