@@ -4,7 +4,19 @@ Each command lives in its own module; importing it registers it on `app`. Heavy 
 commands, so `kdedge bench` and `kdedge predict` run with the core install only.
 """
 
-from . import bench, catalog, ensemble, export, layers, predict, search, teacher, train  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (registers the commands)
+    bench,
+    catalog,
+    ensemble,
+    export,
+    layers,
+    predict,
+    recipes,
+    report,
+    search,
+    teacher,
+    train,
+)
 from ._common import app
 
 

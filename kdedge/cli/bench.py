@@ -70,8 +70,8 @@ def bench(
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
-    from .. import bench as bench_lib
     from .._io import atomic_path, write_json
+    from ..bench.runs import bench_runs
     from ..errors import OptionError
 
     runs, model = runs or [], model or []
@@ -85,23 +85,20 @@ def bench(
     thread_counts = _int_list(threads, "--threads") or (profile.intra_op_threads if profile else [1])
     batches = _int_list(batch, "--batch") or (profile.batch_sizes if profile else [1])
 
-    data_read = (data_format, reader_options(label_column, header, image_size, image_channels))
-    dataset, entries, notes = _entries(runs, model, data, seed, teacher, int8, data_read)
-    x_test, y_test = dataset.split("test")
-    result = bench_lib.bench(
-        entries,
-        x_test,
-        y_test,
+    result = bench_runs(
+        runs,
+        model,
+        data=data,
+        seed=seed,
+        teacher=teacher,
+        int8=int8,
+        data_read=(data_format, reader_options(label_column, header, image_size, image_channels)),
+        profile=profile,
         threads=thread_counts,
         batches=batches,
-        inter_op_threads=profile.inter_op_threads if profile else 1,
         memory=memory,
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
-    result["data"] = dataset.describe()
-    result["notes"] = notes
-    if profile is not None:
-        result["target"] = profile.name
     if csv_path:
         from ..bench.table_csv import csv_text
 
@@ -115,54 +112,3 @@ def bench(
     from ..table import bench_table
 
     bench_table(result)
-
-
-def _entries(runs, models, data, seed, teacher, int8, data_read=(None, {})):
-    """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher."""
-    from .. import bench as bench_lib
-    from ..data import load_dataset
-    from ..errors import DataError, OptionError
-    from ..export import INT8_FILE
-    from ..runs import ONNX_FILE, Run
-
-    loaded = [Run.load(r) for r in runs]
-    teacher_is_model = teacher is not None and teacher.suffix == ".onnx"
-    if teacher is not None and teacher_is_model and teacher.resolve() not in {m.resolve() for m in models}:
-        models = [*models, teacher]
-    elif teacher is not None and not teacher_is_model and teacher.resolve() not in {r.path.resolve() for r in loaded}:
-        loaded.append(Run.load(teacher))
-
-    if loaded:
-        fmt, options = data_read  # how to read --data (ignored for the runs' own data)
-        dataset = loaded[0].dataset(data, fmt, **options)
-        for run in loaded[1:]:
-            if run.dataset(data, fmt, **options).fingerprint != dataset.fingerprint:
-                raise DataError(
-                    f"{run.path} was split from other data or with another seed than {loaded[0].path}; "
-                    "bench runs made from the same data and --seed"
-                )
-    else:
-        if data is None:
-            raise OptionError("--model needs --data (e.g. --data digits or --data test.npz) to measure accuracy on")
-        meta_seed = bench_lib.model_metadata(models[0]).get("data_seed") if models[0].is_file() else None
-        fmt, options = data_read
-        dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
-
-    entries, notes = [], []
-    for run in loaded:
-        entries.append(bench_lib.Entry(run.name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
-        int8_path = run.path / INT8_FILE
-        if int8 and (run.manifest.get("export") or {}).get("int8") and int8_path.is_file():
-            entries.append(bench_lib.Entry(f"{run.name} int8", int8_path, "student"))
-    for path in models:
-        entry, model_notes = bench_lib.model_entry(path, dataset)
-        entries.append(entry)
-        notes += model_notes
-
-    if teacher is not None:  # the named one (a run's fp32 graph, or a file) is the teacher, and only it
-        chosen = teacher.resolve() if teacher_is_model else (teacher / ONNX_FILE).resolve()
-        for entry in entries:
-            entry.kind = "teacher" if entry.model_path.resolve() == chosen else "student"
-    if sum(e.kind == "teacher" for e in entries) > 1:
-        raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
-    return dataset, entries, notes

@@ -1,0 +1,97 @@
+"""Bench run directories and bare ONNX files side by side: what `kdedge bench` and `kdedge run` both call.
+
+Like the rest of kdedge.bench this needs only numpy and onnxruntime (run manifests are JSON, data readers numpy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import Entry, bench, model_entry, model_metadata
+
+
+def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {})):
+    """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher."""
+    from ..data import load_dataset
+    from ..errors import DataError, OptionError
+    from ..export import INT8_FILE
+    from ..runs import ONNX_FILE, Run
+
+    runs, models = [Path(r) for r in runs], [Path(m) for m in models]
+    teacher = Path(teacher) if teacher is not None else None
+    loaded = [Run.load(r) for r in runs]
+    teacher_is_model = teacher is not None and teacher.suffix == ".onnx"
+    if teacher is not None and teacher_is_model and teacher.resolve() not in {m.resolve() for m in models}:
+        models = [*models, teacher]
+    elif teacher is not None and not teacher_is_model and teacher.resolve() not in {r.path.resolve() for r in loaded}:
+        loaded.append(Run.load(teacher))
+
+    fmt, options = data_read  # how to read --data (the runs' own data is read as it was)
+    if loaded:
+        dataset = loaded[0].dataset(data, fmt, **options)
+        for run in loaded[1:]:
+            if run.dataset(data, fmt, **options).fingerprint != dataset.fingerprint:
+                raise DataError(
+                    f"{run.path} was split from other data or with another seed than {loaded[0].path}; "
+                    "bench runs made from the same data and --seed"
+                )
+    else:
+        if data is None:
+            raise OptionError("--model needs --data (e.g. --data digits or --data test.npz) to measure accuracy on")
+        meta_seed = model_metadata(models[0]).get("data_seed") if models[0].is_file() else None
+        dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
+
+    entries, notes = [], []
+    for run in loaded:
+        entries.append(Entry(run.name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
+        int8_path = run.path / INT8_FILE
+        if int8 and (run.manifest.get("export") or {}).get("int8") and int8_path.is_file():
+            entries.append(Entry(f"{run.name} int8", int8_path, "student"))
+    for path in models:
+        entry, model_notes = model_entry(path, dataset)
+        entries.append(entry)
+        notes += model_notes
+
+    if teacher is not None:  # the named one (a run's fp32 graph, or a file) is the teacher, and only it
+        chosen = teacher.resolve() if teacher_is_model else (teacher / ONNX_FILE).resolve()
+        for entry in entries:
+            entry.kind = "teacher" if entry.model_path.resolve() == chosen else "student"
+    if sum(e.kind == "teacher" for e in entries) > 1:
+        raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
+    return dataset, entries, notes
+
+
+def bench_runs(
+    runs=(),
+    models=(),
+    *,
+    data=None,
+    seed=None,
+    teacher=None,
+    int8=True,
+    data_read=(None, {}),
+    profile=None,
+    threads: list[int] | None = None,
+    batches: list[int] | None = None,
+    memory: bool = True,
+    latency_options: dict | None = None,
+) -> dict:
+    """The whole bench result for runs and/or models (threads, batch sizes and inter-op threads from `profile`
+    unless given), with the data description and notes; what `kdedge bench --json` writes."""
+    dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read)
+    x_test, y_test = dataset.split("test")
+    result = bench(
+        entries,
+        x_test,
+        y_test,
+        threads=threads or (profile.intra_op_threads if profile else [1]),
+        batches=batches or (profile.batch_sizes if profile else [1]),
+        inter_op_threads=profile.inter_op_threads if profile else 1,
+        memory=memory,
+        latency_options=latency_options,
+    )
+    result["data"] = dataset.describe()
+    result["notes"] = notes
+    if profile is not None:
+        result["target"] = profile.name
+    return result

@@ -1,0 +1,109 @@
+"""`kdedge run`, `kdedge recipes` and `kdedge sweep`: the whole path from one declarative file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import JsonFlag, Overwrite, _print_json, app, fails_cleanly
+
+RecipeArg = Annotated[
+    str, typer.Argument(help="A recipe .toml, the short name of a shipped one (see `kdedge recipes`), or a recipe run.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a recipe key, e.g. --set teacher.epochs=2 --set student.temperature=8 "
+        "(student.K: every student that takes K; students.NAME.K: one student).",
+    ),
+]
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+@app.command("run")
+@fails_cleanly
+def run(
+    recipe: RecipeArg,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/RECIPE_NAME).")] = None,
+    set_: SetOption = None,
+    overwrite: Overwrite = False,
+    as_json: JsonFlag = False,
+):
+    """Run a recipe: teacher -> students -> export -> bench; ends with the bench table (and OUT/bench.json)."""
+    from ..recipes import load_recipe, run_recipe
+    from ..recipes.address import parse_set
+
+    loaded = load_recipe(recipe, [parse_set(s) for s in set_ or []])  # fully validated before any work
+    out = out or Path("runs") / loaded.name
+    result = run_recipe(loaded, out, overwrite=overwrite, log=_err)
+    if as_json:
+        _print_json(result)
+        return
+    from ..table import bench_table
+
+    bench_table(result)
+    _err(f"wrote {out}/bench.json; rerun exactly with: kdedge run {out} --out NEW_FOLDER")
+
+
+@app.command("recipes")
+@fails_cleanly
+def recipes(as_json: JsonFlag = False):
+    """List the shipped recipes (`kdedge run NAME`)."""
+    from ..recipes import shipped_recipes
+
+    rows = shipped_recipes()
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="shipped recipes (kdedge run NAME --out runs/NAME)")
+    table.add_column("name")
+    table.add_column("description")
+    for row in rows:
+        table.add_row(row["name"], row["description"])
+    Console(width=160).print(table)
+
+
+@app.command("sweep")
+@fails_cleanly
+def sweep(
+    recipe: RecipeArg,
+    out: Annotated[Path | None, typer.Option(help="Sweep folder (default: runs/sweep-RECIPE_NAME).")] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=V1,V2,... (repeatable); adds to the recipe's [sweep.grid]. E.g. --grid student.temperature=1,4,8 "
+            "--grid seed=0,1,2"
+        ),
+    ] = None,
+    set_: SetOption = None,
+    jobs: Annotated[int | None, typer.Option(help="Combinations run at once (default: the recipe's, else 1).")] = None,
+    backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask.")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
+    overwrite: Overwrite = False,
+    as_json: JsonFlag = False,
+):
+    """Run every combination of a grid over recipe keys, each in its own folder, and tabulate mean ± std over
+    seeds. Finished combinations are skipped, so rerunning an interrupted sweep resumes it."""
+    from ..recipes import load_recipe
+    from ..recipes.address import parse_grid, parse_set
+    from ..sweep import plan_sweep, run_sweep
+
+    loaded = load_recipe(recipe, [parse_set(s) for s in set_ or []])
+    plan = plan_sweep(loaded, [parse_grid(g) for g in grid or []], out or Path("runs") / f"sweep-{loaded.name}")
+    summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=_err)
+    if as_json:
+        _print_json(summary)
+        return
+    typer.echo(summary["markdown"])
+    _err(f"wrote {summary['csv']} and {summary['markdown_path']}")

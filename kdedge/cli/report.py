@@ -1,0 +1,34 @@
+"""`kdedge report`: one self-contained HTML page from what runs, benches and sweeps wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import JsonFlag, _print_json, app, fails_cleanly
+
+
+@app.command()
+@fails_cleanly
+def report(
+    root: Annotated[Path, typer.Argument(help="Folder holding runs, recipe outputs, sweeps or bench JSON files.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    as_json: JsonFlag = False,
+):
+    """Bench tables, accuracy vs latency and vs size with the Pareto front, sweep tables, and every run's recipe
+    and versions, on one HTML page (images inline). Reads files only; measures nothing again."""
+    from ..errors import require
+
+    require("matplotlib")
+    from ..report import build_report
+
+    summary = build_report(root, out)
+    if as_json:
+        _print_json(summary)
+        return
+    typer.echo(
+        f"{out}: {len(summary['runs'])} runs, {len(summary['bench_results'])} bench tables, "
+        f"{len(summary['sweeps'])} sweeps, {len(summary['figures'])} figures"
+    )

@@ -1,0 +1,223 @@
+"""Run a validated recipe: teacher -> students -> export -> bench, with the library functions the CLI commands use.
+
+Output (`--out DIR`):
+    recipe.toml    the recipe text, verbatim            recipe.json  text + overrides + base folder (rerun exactly)
+    teacher/       the teacher run (when trained here)  NAME/        one run per student (and ensemble)
+    bench.json     the bench result                     done.json    written last: the recipe finished
+Each run's manifest also holds the recipe record (field `recipe`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .._io import write_json
+from ..errors import ExportError, RunError
+from ..runs import Run, now
+from .loader import RECORD, TEXT_COPY, Recipe
+from .schema import TEACHER
+
+BENCH = "bench.json"
+DONE = "done.json"
+
+
+def is_done(out: Path, recipe: Recipe | None = None) -> bool:
+    """Whether `out` holds a finished run of `recipe` (of any recipe when None)."""
+    marker = Path(out) / DONE
+    if not marker.is_file():
+        return False
+    if recipe is None:
+        return True
+    from .._io import read_json
+
+    return read_json(marker).get("digest") == recipe.digest()
+
+
+def prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists():
+        if not overwrite:
+            raise RunError(f"{out} already exists; choose another --out or pass --overwrite")
+        if out.is_dir() and ((out / RECORD).is_file() or not any(out.iterdir())):
+            shutil.rmtree(out)
+        else:
+            raise RunError(f"{out} is not the output of a recipe; refusing to replace it, remove it yourself")
+    out.mkdir(parents=True)
+
+
+def load_data(recipe: Recipe):
+    from ..data import load_dataset
+
+    d = recipe.plan.data
+    return load_dataset(d.spec, seed=d.seed, fmt=d.format, **d.options)
+
+
+def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
+    """Train and export the recipe's teacher into `out` (a run directory)."""
+    from ..distill.methods import make_method
+    from ..distill.run import fit_run
+
+    plan = recipe.plan
+    dataset = dataset if dataset is not None else load_data(recipe)
+    log(f"teacher: training {plan.teacher.arch} -> {out}")
+    run = fit_run(
+        out=out,
+        kind="teacher",
+        family=plan.teacher.arch,
+        options=plan.teacher.options,
+        method=make_method("hard"),
+        dataset=dataset,
+        data_source=plan.data.spec,
+        seed=plan.seed,
+        overwrite=True,
+    )
+    _record(run, recipe, TEACHER)
+    _summary(run, log)
+    return _export(run, recipe, log)
+
+
+def teacher_ready(path: Path) -> bool:
+    """A teacher run that finished training and export (what a sweep shares between combinations)."""
+    try:
+        run = Run.load(path)
+    except RunError:
+        return False
+    return run.onnx_path.is_file() and bool(run.manifest.get("export"))
+
+
+def _export(run: Run, recipe: Recipe, log) -> Run:
+    from ..export import export_run
+
+    try:
+        info = export_run(run.path, target=recipe.plan.profile)
+    except ExportError as exc:
+        if not run.onnx_path.is_file() or not (Run.load(run.path).manifest.get("export") or {}).get("int8_refused"):
+            raise
+        log(f"note: {exc}")  # the int8 graph missed its accuracy budget; the fp32 graph is kept and benched
+        return Run.load(run.path)
+    p = info["parity"]
+    log(f"  exported {info['path']} ({info['bytes'] / 1024:.1f} KB, max abs diff {p['max_abs_diff']:.2g})")
+    return Run.load(run.path)
+
+
+def _record(run: Run, recipe: Recipe, entry: str) -> None:
+    run.update(recipe={**recipe.record(), "entry": entry})
+
+
+def run_recipe(
+    recipe: Recipe,
+    out: Path,
+    overwrite: bool = False,
+    teacher_run: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Run every step of `recipe` into `out`; returns the bench result (also in OUT/bench.json).
+
+    `teacher_run`: an already trained and exported teacher of this recipe (a sweep trains each distinct teacher
+    once and shares it); by default the teacher is trained into OUT/teacher or loaded from the recipe's path.
+    """
+    plan = recipe.plan
+    out = Path(out)
+    start = time.perf_counter()
+    prepare_out(out, overwrite)
+    (out / TEXT_COPY).write_text(recipe.text)
+    write_json(out / RECORD, {**recipe.record(), "resolved": plan.raw, "teacher_run": teacher_run})
+    dataset = load_data(recipe)
+    log(f"data: {dataset.name}, {dataset.n_classes} classes, split seed {dataset.seed}, {dataset.describe()['sizes']}")
+
+    runs: dict[str, Run] = {}
+    if teacher_run is not None:
+        runs[TEACHER] = Run.load(teacher_run)
+    elif plan.teacher is not None and plan.teacher.path is not None:
+        runs[TEACHER] = Run.load(plan.teacher.path)
+        if not runs[TEACHER].onnx_path.is_file():
+            runs[TEACHER] = _export(runs[TEACHER], recipe, log)
+    elif plan.teacher is not None:
+        runs[TEACHER] = train_teacher(recipe, out / TEACHER, dataset, log)
+
+    for student in plan.students:
+        runs[student.name] = _distill(student, recipe, dataset, out, runs, log)
+    for ens in plan.ensembles:
+        runs[ens.name] = _ensemble(ens, recipe, out, runs, log)
+
+    result = bench_recipe(recipe, runs, log)
+    write_json(out / BENCH, result)
+    write_json(
+        out / DONE, {"finished": now(), "seconds": round(time.perf_counter() - start, 1), "digest": recipe.digest()}
+    )
+    return result
+
+
+def _teacher_for(name: str, recipe: Recipe, runs: dict[str, Run]):
+    """The model called `name` as a teacher; an earlier student teaches as the end of its chain, so the student's
+    manifest records teacher -> assistant -> ... (checked by the same `chain_through` that `--via` uses)."""
+    from ..distill.strategies import chain_through
+    from ..teachers import load_teacher
+
+    if name == TEACHER:
+        return load_teacher(runs[TEACHER].path)
+    upstream = next(s for s in recipe.plan.students if s.name == name).teacher
+    if upstream not in runs:
+        return load_teacher(runs[name].path)
+    return chain_through(_teacher_for(upstream, recipe, runs), [runs[name].path])
+
+
+def _distill(student, recipe: Recipe, dataset, out: Path, runs: dict[str, Run], log) -> Run:
+    from ..distill.run import fit_run
+
+    plan = recipe.plan
+    teacher = _teacher_for(student.teacher, recipe, runs) if student.teacher in runs else None
+    log(f"{student.name}: {student.family} · {student.method.name} · transfer {student.transfer.name}")
+    run = fit_run(
+        out=out / student.name,
+        kind="student",
+        family=student.family,
+        options=student.options,
+        method=student.method,
+        dataset=dataset,
+        data_source=plan.data.spec,
+        seed=plan.seed,
+        teacher=teacher,
+        overwrite=True,
+        transfer=student.transfer,
+    )
+    _record(run, recipe, student.name)
+    _summary(run, log)
+    return _export(run, recipe, log)
+
+
+def _ensemble(ens, recipe: Recipe, out: Path, runs: dict[str, Run], log) -> Run:
+    from ..students.ensemble import build_ensemble
+
+    log(f"{ens.name}: ensemble ({ens.vote}) of {', '.join(ens.members)}")
+    run = build_ensemble([runs[m].path for m in ens.members], ens.vote, out / ens.name, best=ens.best, overwrite=True)
+    _record(run, recipe, ens.name)
+    _summary(run, log)
+    return _export(run, recipe, log)
+
+
+def _summary(run: Run, log) -> None:
+    m = run.manifest["metrics"]
+    line = f"  test acc {m['test_accuracy']:.4f}"
+    if "test_agreement_with_teacher" in m:
+        line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
+    log(line + f", {run.manifest['student']['n_params']} params")
+
+
+def bench_recipe(recipe: Recipe, runs: dict[str, Run], log) -> dict:
+    from ..bench.runs import bench_runs
+
+    b, profile = recipe.plan.bench, recipe.plan.profile
+    threads, batches = b.threads or profile.intra_op_threads, b.batch or profile.batch_sizes
+    log(f"bench: {len(runs)} models, threads {threads}, batch {batches}, memory {'on' if b.memory else 'off'}")
+    return bench_runs(
+        [r.path for r in runs.values()],
+        teacher=runs[TEACHER].path if TEACHER in runs else None,
+        profile=profile,
+        threads=threads,
+        batches=batches,
+        memory=b.memory,
+        latency_options={"min_runs": b.min_runs, "min_seconds": b.min_seconds},
+    )

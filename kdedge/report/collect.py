@@ -1,0 +1,98 @@
+"""Find what a report shows under a folder: bench results, run manifests and sweep tables. Reads files only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..runs import MANIFEST
+
+SKIP_DIRS = {"targets", "members", "__pycache__"}  # caches, and ensemble members (copies of runs shown elsewhere)
+
+
+@dataclass
+class BenchResult:
+    label: str  # its folder relative to the report root
+    path: Path
+    result: dict
+
+
+@dataclass
+class RunInfo:
+    label: str
+    path: Path
+    manifest: dict
+    recipe: dict | None  # the recipe record (text, overrides) when a recipe made it
+
+
+@dataclass
+class SweepInfo:
+    label: str
+    path: Path
+    plan: dict
+    table: dict | None
+    markdown: str
+
+
+@dataclass
+class Collection:
+    root: Path
+    benches: list[BenchResult] = field(default_factory=list)
+    runs: list[RunInfo] = field(default_factory=list)
+    sweeps: list[SweepInfo] = field(default_factory=list)
+
+
+def _read(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_bench_result(payload) -> bool:
+    return isinstance(payload, dict) and isinstance(payload.get("rows"), list) and "machine" in payload
+
+
+def _label(path: Path, root: Path) -> str:
+    rel = path.relative_to(root) if path != root else Path(".")
+    return str(rel) if str(rel) != "." else root.name
+
+
+def _walk(root: Path):
+    """Folders under root (root included), depth first in name order; hidden and cache folders skipped."""
+    yield root
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        if child.name.startswith(".") or child.name in SKIP_DIRS:
+            continue
+        yield from _walk(child)
+
+
+def collect(root) -> Collection:
+    from ..sweep import PLAN, RESULTS_JSON, RESULTS_MD
+
+    root = Path(root)
+    found = Collection(root)
+    for folder in _walk(root):
+        for path in sorted(folder.glob("*.json")):
+            if path.name in (MANIFEST, PLAN) or path.name.startswith("."):
+                continue
+            payload = _read(path)
+            if is_bench_result(payload):
+                found.benches.append(BenchResult(_label(folder, root), path, payload))
+        manifest = _read(folder / MANIFEST) if (folder / MANIFEST).is_file() else None
+        if isinstance(manifest, dict) and "kind" in manifest:
+            recipe = manifest.get("recipe") or _read(folder.parent / "recipe.json")
+            found.runs.append(RunInfo(_label(folder, root), folder, manifest, recipe))
+        if (folder / PLAN).is_file():
+            md = folder / RESULTS_MD
+            found.sweeps.append(
+                SweepInfo(
+                    _label(folder, root),
+                    folder,
+                    _read(folder / PLAN) or {},
+                    _read(folder / RESULTS_JSON),
+                    md.read_text() if md.is_file() else "",
+                )
+            )
+    return found

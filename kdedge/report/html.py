@@ -1,0 +1,176 @@
+"""One self-contained HTML page: figures inline as base64 PNG, tables, recipes and versions. Escapes all text."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from .collect import Collection
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th { background: #f4f4f4; } td.l, th.l { text-align: left; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
+img { max-width: 100%; border: 1px solid #eee; } .figs { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { flex: 1 1 45%; margin: 0; min-width: 320px; }
+.note { color: #666; font-size: 0.85em; } tr.front td { background: #fff4e8; }
+"""
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _table(header: list[str], rows: list[list[str]], caption: str = "", left: int = 1, classes=None) -> str:
+    def cells(values, tag):
+        return "".join(f"<{tag}{' class=l' if i < left else ''}>{v}</{tag}>" for i, v in enumerate(values))
+
+    body = "".join(
+        f"<tr{f' class={classes[i]}' if classes and classes[i] else ''}>{cells(r, 'td')}</tr>"
+        for i, r in enumerate(rows)
+    )
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{cells(header, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def image(png: bytes, alt: str) -> str:
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def bench_section(found: Collection) -> str:
+    parts = []
+    for b in found.benches:
+        r = b.result
+        m = r.get("machine", {})
+        caption = escape(
+            f"{b.label}: test split of {r.get('data', {}).get('name', '?')} ({r.get('test_samples')} samples) · "
+            f"batch {r.get('batch', 1)} · {r.get('threads')} thread(s) · onnxruntime {m.get('onnxruntime')} · "
+            f"{m.get('machine')} · {m.get('cpu_count')} CPUs"
+        )
+        header = ["model", "family", "prec", "acc %", "agree %", "p50 µs", "p90 µs", "p99 µs", "mem MB", "size KB"]
+        header += ["params", "p50 ×T", "size ×T"]
+        rows = []
+        for row in r["rows"]:
+            lat, ratios, mem = row["latency"], row.get("vs_teacher", {}), row.get("memory")
+            name = row["name"] + (" (teacher)" if row["kind"] == "teacher" else "")
+            rows.append(
+                [escape(name), escape(row.get("family", "?")), escape(row.get("precision", "fp32"))]
+                + [_fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f")]
+                + [_fmt(row.get("agreement") and 100 * row["agreement"], ".2f")]
+                + [f"{lat['p50_us']:.1f}", f"{lat['p90_us']:.1f}", f"{lat['p99_us']:.1f}"]
+                + [_fmt(mem and mem.get("model_mb"), ".2f"), _fmt(row.get("size_kb"), ".1f")]
+                + [_fmt(row.get("n_params"), ","), _fmt(ratios.get("p50"), ".2f"), _fmt(ratios.get("size"), ".2f")]
+            )
+        notes = "".join(f'<p class="note">note: {escape(n)}</p>' for n in r.get("notes", []))
+        parts.append(_table(header, rows, caption, left=3) + notes)
+    return "".join(parts) or '<p class="note">no bench results found</p>'
+
+
+def sweep_section(found: Collection) -> str:
+    parts = []
+    for s in found.sweeps:
+        table = s.table
+        if not table:
+            parts.append(f"<p>{escape(s.label)}: no results yet</p>")
+            continue
+        keys = table["group_keys"]
+        header = [*map(escape, keys), "model", "n", "acc %", "agree %", "p50 µs", "size KB"]
+        rows = []
+        for row in table["rows"]:
+            cells = [escape(str(row.get(k))) for k in keys] + [escape(row["model"]), str(row["n"])]
+            for column, digits in (("accuracy", 2), ("agreement", 2), ("p50_us", 1), ("size_kb", 1)):
+                mean, std = row.get(f"{column}_mean"), row.get(f"{column}_std")
+                cells.append(
+                    "—" if mean is None else f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+                )
+            rows.append(cells)
+        grid = ", ".join(f"{k} = {v}" for k, v in s.plan.get("grid", []))
+        caption = escape(f"{s.label}: sweep of {s.plan.get('recipe', {}).get('name', '?')} over {grid}")
+        over = ", ".join(table.get("seed_keys", [])) or "nothing (one run per cell)"
+        parts.append(
+            _table(header, rows, caption, left=len(keys) + 1)
+            + f'<p class="note">mean ± sample std over {escape(over)}</p>'
+        )
+    return "".join(parts) or '<p class="note">no sweeps found</p>'
+
+
+def _versions(manifest: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items())
+
+
+def runs_section(found: Collection) -> tuple[str, str]:
+    """(the runs table, the distinct recipes with their text and overrides)."""
+    recipes: dict[str, dict] = {}
+    header = ["run", "kind", "family", "method", "transfer", "teacher", "test acc %", "agree %", "params"]
+    header += ["recipe", "versions"]
+    rows = []
+    for run in found.runs:
+        m = run.manifest
+        metrics, method = m.get("metrics", {}), m.get("method") or {}
+        recipe_cell = "—"
+        if run.recipe and "digest" in run.recipe:
+            recipes.setdefault(run.recipe["digest"], run.recipe)
+            recipe_cell = f'<a href="#recipe-{escape(run.recipe["digest"])}">{escape(run.recipe.get("name", "?"))}</a>'
+        method_text = ", ".join(f"{k}={v}" for k, v in method.items() if k != "name")
+        teacher = (m.get("teacher") or {}).get("path") or ""
+        rows.append(
+            [
+                escape(run.label),
+                escape(m.get("kind", "?")),
+                escape(m.get("family", "?")),
+                escape(method.get("name", "—") + (f" ({method_text})" if method_text else "")),
+                escape(str((m.get("transfer") or {}).get("kind", "—"))),
+                escape(teacher.rsplit("/", 1)[-1] if teacher else "—"),
+                _fmt(metrics.get("test_accuracy") and 100 * metrics["test_accuracy"], ".2f"),
+                _fmt(
+                    metrics.get("test_agreement_with_teacher") and 100 * metrics["test_agreement_with_teacher"], ".2f"
+                ),
+                _fmt((m.get("student") or {}).get("n_params"), ","),
+                recipe_cell,
+                f'<span class="note">{escape(_versions(m))}</span>',
+            ]
+        )
+    runs_html = _table(header, rows, left=6) if rows else '<p class="note">no runs found</p>'
+    parts = []
+    for digest, record in recipes.items():
+        overrides = " ".join(f"--set {k}={v}" for k, v in record.get("overrides", []))
+        parts.append(
+            f'<h3 id="recipe-{escape(digest)}">{escape(record.get("name", "?"))} '
+            f'<span class="note">({escape(record.get("source", ""))}, digest {escape(digest)})</span></h3>'
+            + (f'<p class="note">overrides: {escape(overrides)}</p>' if overrides else "")
+            + f"<pre>{escape(record.get('text', ''))}</pre>"
+        )
+    return runs_html, "".join(parts) or '<p class="note">no recipes recorded</p>'
+
+
+def page(found: Collection, figures: list[tuple[str, bytes]], front_html: str, generated: str) -> str:
+    runs_html, recipes_html = runs_section(found)
+    figs = "".join(
+        f"<figure>{image(png, title)}<figcaption>{escape(title)}</figcaption></figure>" for title, png in figures
+    )
+    summary = (
+        f"{len(found.runs)} runs, {len(found.benches)} bench tables, {len(found.sweeps)} sweeps under "
+        f"{found.root} · generated {generated} · figures and tables from the bench JSON files, nothing re-measured"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kdedge report: {escape(found.root.name)}</title>
+<style>{CSS}</style></head><body>
+<h1>kdedge report: {escape(found.root.name)}</h1>
+<p class="note">{escape(summary)}</p>
+<h2>Accuracy vs cost</h2>
+<div class="figs">{figs or '<p class="note">no models with accuracy to plot</p>'}</div>
+{front_html}
+<h2>Bench tables</h2>
+{bench_section(found)}
+<h2>Sweeps</h2>
+{sweep_section(found)}
+<h2>Runs</h2>
+{runs_html}
+<h2>Recipes</h2>
+{recipes_html}
+</body></html>
+"""
