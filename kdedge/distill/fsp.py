@@ -157,14 +157,15 @@ def train_fsp(method, module, train_data: Batches, val_data: Batches, config: Tr
     shapes = layer_shapes(module, student_layers, probe)
     student_mats = [(shapes[a][0], shapes[b][0]) for a, b in (p.student for p in pairs)]
 
+    teacher_layers = list(dict.fromkeys(n for p in pairs for n in p.teacher))
+    t_channels = {n: f.shape[1] for n, f in teacher_features(teacher, probe.numpy(), teacher_layers).items()}
+    _check_shapes([(t_channels[a], t_channels[b]) for a, b in (p.teacher for p in pairs)], student_mats, pairs)
+    sizes = [c1 * c2 for c1, c2 in student_mats]
+    # The teacher's side of the loss, once per transfer set (not a teacher forward pass per batch and epoch).
     flows = {
         split: teacher_flow(teacher, d.x, pairs, method.fsp_shuffle)
         for split, d in (("train", train_data), ("val", val_data))
     }
-    teacher_layers = list(dict.fromkeys(n for p in pairs for n in p.teacher))
-    t_channels = {n: f.shape[1] for n, f in teacher_features(teacher, train_data.x[:2], teacher_layers).items()}
-    _check_shapes([(t_channels[a], t_channels[b]) for a, b in (p.teacher for p in pairs)], student_mats, pairs)
-    sizes = [c1 * c2 for c1, c2 in student_mats]
 
     torch.manual_seed(seed)
     flow = LayerHead(module, student_layers, FlowHead(student_layers, pairs))

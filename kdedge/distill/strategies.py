@@ -69,6 +69,8 @@ class ChainTeacher:
         self.last = links[-1]
 
     def __getattr__(self, name):  # logits, features, layers, name, run, ... are the last model's
+        if name in ("links", "last"):  # not set yet (e.g. during copy): no recursion
+            raise AttributeError(name)
         return getattr(self.last, name)
 
     def describe(self) -> dict:
