@@ -208,3 +208,61 @@ def test_quick_runs_end_to_end_and_can_be_rerun_exactly(tmp_path):
     # an existing output is refused without --overwrite
     r = kdedge("run", "quick", "--out", out, *FAST)
     assert r.exit_code == 2 and "already exists" in r.stderr
+
+
+def test_paths_are_relative_to_the_recipe_file(tmp_path, digits):
+    import numpy as np
+
+    text = GOOD.replace('name = "digits"', 'path = "data/d.npz"')
+    line = bad_line(tmp_path, text)
+    assert f"data.path: no such file or folder: {tmp_path / 'data' / 'd.npz'}" in line
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "d.npz", x=digits.x, y=digits.y)
+    recipe = load_recipe(write(tmp_path, text))
+    assert recipe.plan.data.spec == str(tmp_path / "data" / "d.npz")
+    line = bad_line(tmp_path, text.replace('arch = "cnn"\nepochs = 2', 'path = "nowhere"'))
+    assert "teacher.path: " in line and "no such teacher" in line
+
+
+def test_loaded_teacher_averaged_teachers_and_an_ensemble(tmp_path, teacher_run):
+    """A recipe that loads a finished teacher, distills a student from it, a second from the average of the
+    teacher and the first student, and votes the two students into one ensemble graph."""
+    text = f"""
+description = "composition"
+[data]
+name = "digits"
+[teacher]
+path = "{teacher_run.path}"
+[[students]]
+name = "a"
+family = "mlp"
+method = "kd"
+hidden = [16]
+epochs = 2
+[[students]]
+name = "b"
+family = "mlp"
+method = "logits"
+teacher = ["teacher", "a"]
+hidden = [16]
+epochs = 2
+[[ensembles]]
+name = "a-b"
+members = ["a", "b"]
+vote = "majority"
+[bench]
+threads = 1
+batch = 1
+memory = false
+min_runs = 5
+min_seconds = 0
+"""
+    out = tmp_path / "out"
+    r = kdedge("run", write(tmp_path, text), "--out", out)
+    assert r.exit_code == 0, r.output
+    bench = json.loads((out / "bench.json").read_text())
+    assert [row["name"] for row in bench["rows"]] == ["teacher", "a", "b", "a-b", "runtime floor"]
+    assert not (out / "teacher").exists()  # loaded, not trained
+    b = json.loads((out / "b" / "kdedge.json").read_text())
+    assert b["teacher"]["kind"] == "average" and len(b["teacher"]["members"]) == 2
+    assert json.loads((out / "a-b" / "kdedge.json").read_text())["family"] == "ensemble"

@@ -127,22 +127,19 @@ def run_recipe(
     dataset = load_data(recipe)
     log(f"data: {dataset.name}, {dataset.n_classes} classes, split seed {dataset.seed}, {dataset.describe()['sizes']}")
 
-    runs: dict[str, Run] = {}
+    session = _Session(recipe, dataset, out, log)
     if teacher_run is not None:
-        runs[TEACHER] = Run.load(teacher_run)
+        session.use_teacher_run(Path(teacher_run))
     elif plan.teacher is not None and plan.teacher.path is not None:
-        runs[TEACHER] = Run.load(plan.teacher.path)
-        if not runs[TEACHER].onnx_path.is_file():
-            runs[TEACHER] = _export(runs[TEACHER], recipe, log)
+        session.load_teacher()
     elif plan.teacher is not None:
-        runs[TEACHER] = train_teacher(recipe, out / TEACHER, dataset, log)
-
+        session.use_teacher_run(train_teacher(recipe, out / TEACHER, dataset, log).path)
     for student in plan.students:
-        runs[student.name] = _distill(student, recipe, dataset, out, runs, log)
+        session.runs[student.name] = session.distill(student)
     for ens in plan.ensembles:
-        runs[ens.name] = _ensemble(ens, recipe, out, runs, log)
+        session.runs[ens.name] = session.ensemble(ens)
 
-    result = bench_recipe(recipe, runs, log)
+    result = bench_recipe(recipe, session, log)
     write_json(out / BENCH, result)
     write_json(
         out / DONE, {"finished": now(), "seconds": round(time.perf_counter() - start, 1), "digest": recipe.digest()}
@@ -150,52 +147,91 @@ def run_recipe(
     return result
 
 
-def _teacher_for(name: str, recipe: Recipe, runs: dict[str, Run]):
-    """The model called `name` as a teacher; an earlier student teaches as the end of its chain, so the student's
-    manifest records teacher -> assistant -> ... (checked by the same `chain_through` that `--via` uses)."""
-    from ..distill.strategies import chain_through
-    from ..teachers import load_teacher
+class _Session:
+    """What a recipe run has made so far: runs by name (teacher, students, ensembles) and the recipe's teacher."""
 
-    if name == TEACHER:
-        return load_teacher(runs[TEACHER].path)
-    upstream = next(s for s in recipe.plan.students if s.name == name).teacher
-    if upstream not in runs:
-        return load_teacher(runs[name].path)
-    return chain_through(_teacher_for(upstream, recipe, runs), [runs[name].path])
+    def __init__(self, recipe: Recipe, dataset, out: Path, log):
+        self.recipe, self.dataset, self.out, self.log = recipe, dataset, out, log
+        self.runs: dict[str, Run] = {}
+        self.teacher = None  # the recipe's teacher, bound to the data
+        self.teacher_model: Path | None = None  # a teacher ONNX file to bench (a teacher loaded from .onnx)
 
+    def use_teacher_run(self, path: Path) -> None:
+        from ..teachers import load_teacher
 
-def _distill(student, recipe: Recipe, dataset, out: Path, runs: dict[str, Run], log) -> Run:
-    from ..distill.run import fit_run
+        run = Run.load(path)
+        if not run.onnx_path.is_file():
+            run = _export(run, self.recipe, self.log)
+        self.runs[TEACHER] = run
+        self.teacher = load_teacher(path).bind(self.dataset)
 
-    plan = recipe.plan
-    teacher = _teacher_for(student.teacher, recipe, runs) if student.teacher in runs else None
-    log(f"{student.name}: {student.family} · {student.method.name} · transfer {student.transfer.name}")
-    run = fit_run(
-        out=out / student.name,
-        kind="student",
-        family=student.family,
-        options=student.options,
-        method=student.method,
-        dataset=dataset,
-        data_source=plan.data.spec,
-        seed=plan.seed,
-        teacher=teacher,
-        overwrite=True,
-        transfer=student.transfer,
-    )
-    _record(run, recipe, student.name)
-    _summary(run, log)
-    return _export(run, recipe, log)
+    def load_teacher(self) -> None:
+        """A teacher from the recipe's path: a run directory, or a file (TorchScript, ONNX, weights + factory)."""
+        from ..teachers import load_teacher
 
+        spec = self.recipe.plan.teacher
+        if spec.path.is_dir():
+            return self.use_teacher_run(spec.path)
+        self.log(f"teacher: loading {spec.path}")
+        self.teacher = load_teacher(spec.path, factory=spec.factory).bind(self.dataset)
+        if spec.path.suffix == ".onnx":
+            self.teacher_model = spec.path
+        else:
+            self.log(f"note: {spec.path.name} is not ONNX, so the bench table has no teacher row")
 
-def _ensemble(ens, recipe: Recipe, out: Path, runs: dict[str, Run], log) -> Run:
-    from ..students.ensemble import build_ensemble
+    def teacher_named(self, name: str):
+        """The model called `name` as a teacher. An earlier student teaches as the end of its chain, so a manifest
+        records teacher -> assistant -> student (checked by the same `chain_through` that `distill --via` uses)."""
+        from ..distill.strategies import chain_through
+        from ..teachers import load_teacher
 
-    log(f"{ens.name}: ensemble ({ens.vote}) of {', '.join(ens.members)}")
-    run = build_ensemble([runs[m].path for m in ens.members], ens.vote, out / ens.name, best=ens.best, overwrite=True)
-    _record(run, recipe, ens.name)
-    _summary(run, log)
-    return _export(run, recipe, log)
+        if name == TEACHER:
+            return self.teacher
+        upstream = self.teachers_of(next(s for s in self.recipe.plan.students if s.name == name))
+        if upstream is None:
+            return load_teacher(self.runs[name].path).bind(self.dataset)
+        return chain_through(upstream, [self.runs[name].path])
+
+    def teachers_of(self, student):
+        from ..distill.strategies import combine_teachers
+
+        taught_by = [self.teacher_named(n) for n in student.teachers]
+        return combine_teachers(taught_by) if taught_by else None
+
+    def distill(self, student) -> Run:
+        from ..distill.run import fit_run
+
+        plan = self.recipe.plan
+        teacher = self.teachers_of(student)
+        if teacher is None and self.teacher is not None:
+            teacher = self.teacher  # a hard-label student is still compared with the recipe's teacher
+        self.log(f"{student.name}: {student.family} · {student.method.name} · transfer {student.transfer.name}")
+        run = fit_run(
+            out=self.out / student.name,
+            kind="student",
+            family=student.family,
+            options=student.options,
+            method=student.method,
+            dataset=self.dataset,
+            data_source=plan.data.spec,
+            seed=plan.seed,
+            teacher=teacher,
+            overwrite=True,
+            transfer=student.transfer,
+        )
+        _record(run, self.recipe, student.name)
+        _summary(run, self.log)
+        return _export(run, self.recipe, self.log)
+
+    def ensemble(self, ens) -> Run:
+        from ..students.ensemble import build_ensemble
+
+        self.log(f"{ens.name}: ensemble ({ens.vote}) of {', '.join(ens.members)}")
+        members = [self.runs[m].path for m in ens.members]
+        run = build_ensemble(members, ens.vote, self.out / ens.name, best=ens.best, overwrite=True)
+        _record(run, self.recipe, ens.name)
+        _summary(run, self.log)
+        return _export(run, self.recipe, self.log)
 
 
 def _summary(run: Run, log) -> None:
@@ -206,15 +242,20 @@ def _summary(run: Run, log) -> None:
     log(line + f", {run.manifest['student']['n_params']} params")
 
 
-def bench_recipe(recipe: Recipe, runs: dict[str, Run], log) -> dict:
+def bench_recipe(recipe: Recipe, session: _Session, log) -> dict:
     from ..bench.runs import bench_runs
 
     b, profile = recipe.plan.bench, recipe.plan.profile
     threads, batches = b.threads or profile.intra_op_threads, b.batch or profile.batch_sizes
-    log(f"bench: {len(runs)} models, threads {threads}, batch {batches}, memory {'on' if b.memory else 'off'}")
+    models = [session.teacher_model] if session.teacher_model else []
+    log(
+        f"bench: {len(session.runs) + len(models)} models, threads {threads}, batch {batches}, "
+        f"memory {'on' if b.memory else 'off'}"
+    )
     return bench_runs(
-        [r.path for r in runs.values()],
-        teacher=runs[TEACHER].path if TEACHER in runs else None,
+        [r.path for r in session.runs.values()],
+        models,
+        teacher=session.runs[TEACHER].path if TEACHER in session.runs else session.teacher_model,
         profile=profile,
         threads=threads,
         batches=batches,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import OptionError
+from ..errors import KdedgeError, OptionError
 
 TEACHER = "teacher"  # the name students use for the recipe's teacher, and its run directory
 RESERVED_NAMES = frozenset({TEACHER, "recipe.toml", "recipe.json", "bench.json", "done.json"})
@@ -55,14 +55,20 @@ class DataSpec(_Open):
 
 class TeacherSpec(_Open):
     arch: str | None = Field(None, description="train a built-in teacher of this family")
-    path: str | None = Field(None, description="or load a teacher: a run directory, relative to the recipe file")
+    path: str | None = Field(
+        None, description="or load one: a run directory, .pt, .onnx or weights (relative to the recipe file)"
+    )
+    factory: str | None = Field(None, description="for a weights file: package.module:build_fn")
 
 
 class StudentSpec(_Open):
     name: str = Field(pattern=SAFE_NAME, description="run directory name, unique in the recipe")
     family: str
     method: str
-    teacher: str = Field(TEACHER, description="'teacher', or the name of an earlier student (assistant chains)")
+    teacher: str | list[str] = Field(
+        TEACHER,
+        description="'teacher', the name of an earlier student (assistant chains), or a list (their average teaches)",
+    )
     transfer: str = Field("train", description="transfer set kind (train, augment, munge, pool...)")
 
 
@@ -121,8 +127,13 @@ class DataPlan:
 @dataclass
 class TeacherPlan:
     arch: str | None  # train this family...
-    path: Path | None  # ...or load this run
+    path: Path | None  # ...or load this teacher (a run directory or a file)
     options: dict
+    factory: str | None = None
+
+    @property
+    def is_run(self) -> bool:
+        return self.arch is not None or (self.path is not None and self.path.is_dir())
 
 
 @dataclass
@@ -132,7 +143,7 @@ class StudentPlan:
     method: Any  # a validated distill.methods.Method
     options: dict  # the family's options, as fit_run takes them
     transfer: Any  # a validated distill.transfer.TransferSet
-    teacher: str
+    teachers: list[str]  # names of the models that teach it (their average when several); empty: labels only
 
 
 @dataclass
@@ -283,9 +294,14 @@ def check_student(
     if spec.name in RESERVED_NAMES or spec.name in earlier:
         problem = "reserved" if spec.name in RESERVED_NAMES else "used by an earlier student"
         raise RecipeError(source, f"{at}.name", f"{spec.name!r} is {problem}; student names must be unique")
-    teachers = ([TEACHER] if has_teacher else []) + earlier
-    if spec.teacher not in teachers:
-        raise RecipeError(source, f"{at}.teacher", f"no teacher named {spec.teacher!r} before this student", teachers)
+    known = ([TEACHER] if has_teacher else []) + earlier
+    names = [spec.teacher] if isinstance(spec.teacher, str) else list(spec.teacher)
+    if names == [TEACHER] and not has_teacher:
+        names = []  # no [teacher] table: only methods that learn from labels alone are possible (checked below)
+    for i, name in enumerate(names):
+        if name not in known:
+            key = f"{at}.teacher" if isinstance(spec.teacher, str) else f"{at}.teacher[{i}]"
+            raise RecipeError(source, key, f"no teacher named {name!r} before this student", known)
     owners = option_owners(spec.family, spec.method, spec.transfer)
     routed = route_options(spec.options(), owners)
     if isinstance(routed, str):
@@ -303,7 +319,7 @@ def check_student(
         except ValidationError as exc:
             raise _pydantic_error(exc, source, model, at) from None
     method, transfer = validated["method"], validated["transfer"]
-    if method.needs_teacher and not has_teacher and spec.teacher == TEACHER:
+    if method.needs_teacher and not names:
         raise RecipeError(source, f"{at}.method", f"method {spec.method!r} needs a teacher; add a [teacher] table")
     try:
         check_method_fits(transfer, method)
@@ -315,7 +331,7 @@ def check_student(
         method=method,
         options=routed["family"],
         transfer=transfer,
-        teacher=spec.teacher,
+        teachers=names,
     )
 
 
@@ -360,11 +376,17 @@ def check_teacher(spec: TeacherSpec, source: str, base_dir: Path) -> TeacherPlan
     if spec.path is not None:
         if spec.options():
             key = next(iter(spec.options()))
-            raise RecipeError(source, f"teacher.{key}", "unknown key for a loaded teacher", ["path"])
+            raise RecipeError(source, f"teacher.{key}", "unknown key for a loaded teacher", ["path", "factory"])
+        from ..teachers.registry import resolve_kind
+
         path = _resolve(spec.path, base_dir)
-        if not path.exists():
-            raise RecipeError(source, "teacher.path", f"no such teacher: {path}")
-        return TeacherPlan(None, path, {})
+        try:
+            resolve_kind(path, spec.factory)  # the loader that will read it, chosen now
+        except KdedgeError as exc:
+            raise RecipeError(source, "teacher.path", str(exc)) from None
+        return TeacherPlan(None, path, {}, spec.factory)
+    if spec.factory is not None:
+        raise RecipeError(source, "teacher.factory", "applies to a loaded teacher (path), not to a trained one")
     from ..students import student_class
 
     check_family(spec.arch, source, "teacher.arch")
@@ -372,7 +394,7 @@ def check_teacher(spec: TeacherSpec, source: str, base_dir: Path) -> TeacherPlan
     unknown = [k for k in spec.options() if k not in params.model_fields]
     if unknown:
         raise RecipeError(
-            source, f"teacher.{unknown[0]}", f"not an option of {spec.arch}", ["arch", "path", *params.model_fields]
+            source, f"teacher.{unknown[0]}", f"not an option of {spec.arch}", ["arch", *params.model_fields]
         )
     try:
         params.model_validate(spec.options())
