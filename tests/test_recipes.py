@@ -133,6 +133,13 @@ def test_teacher_reference_must_exist(tmp_path):
     assert "students[2].teacher: no teacher named 'nobody' before this student; allowed: teacher, kd, hard" in line
 
 
+def test_born_again_keeps_the_teachers_architecture(tmp_path):
+    extra = '\n[[students]]\nname = "x"\nfamily = "cnn"\nmethod = "kd"\nteacher = "kd"\ngenerations = 2\n'
+    line = bad_line(tmp_path, GOOD + extra)
+    assert "students[2].family: born-again (generations) retrains the teacher's own architecture; 'kd' is a mlp" in line
+    assert line.endswith("allowed: mlp")
+
+
 def test_unknown_export_target(tmp_path):
     from kdedge.export.profiles import shipped_names as targets
 
@@ -246,6 +253,13 @@ method = "logits"
 teacher = ["teacher", "a"]
 hidden = [16]
 epochs = 2
+[[students]]
+name = "reborn"
+family = "mlp"
+method = "kd"
+teacher = "a"
+generations = 2
+epochs = 2
 [[ensembles]]
 name = "a-b"
 members = ["a", "b"]
@@ -261,8 +275,12 @@ min_seconds = 0
     r = kdedge("run", write(tmp_path, text), "--out", out)
     assert r.exit_code == 0, r.output
     bench = json.loads((out / "bench.json").read_text())
-    assert [row["name"] for row in bench["rows"]] == ["teacher", "a", "b", "a-b", "runtime floor"]
+    names = ["teacher", "a", "b", "reborn/gen1", "reborn/gen2", "reborn", "a-b", "runtime floor"]
+    assert [row["name"] for row in bench["rows"]] == names
     assert not (out / "teacher").exists()  # loaded, not trained
     b = json.loads((out / "b" / "kdedge.json").read_text())
     assert b["teacher"]["kind"] == "average" and len(b["teacher"]["members"]) == 2
     assert json.loads((out / "a-b" / "kdedge.json").read_text())["family"] == "ensemble"
+    gen2 = json.loads((out / "reborn" / "gen2" / "kdedge.json").read_text())  # born-again: gen1 taught gen2
+    assert gen2["teacher"]["path"] == str((out / "reborn" / "gen1").resolve())
+    assert json.loads((out / "reborn" / "ensemble" / "kdedge.json").read_text())["family"] == "ensemble"

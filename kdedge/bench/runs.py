@@ -10,8 +10,11 @@ from pathlib import Path
 from . import Entry, bench, model_entry, model_metadata
 
 
-def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {})):
-    """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher."""
+def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {}), names=None):
+    """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher.
+
+    `names`: a row name per run (default: the run folder's name).
+    """
     from ..data import load_dataset
     from ..errors import DataError, OptionError
     from ..export import INT8_FILE
@@ -42,11 +45,12 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
         dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
 
     entries, notes = [], []
-    for run in loaded:
-        entries.append(Entry(run.name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
+    names = list(names or []) + [run.name for run in loaded[len(names or []) :]]
+    for run, name in zip(loaded, names, strict=True):
+        entries.append(Entry(name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
         int8_path = run.path / INT8_FILE
         if int8 and (run.manifest.get("export") or {}).get("int8") and int8_path.is_file():
-            entries.append(Entry(f"{run.name} int8", int8_path, "student"))
+            entries.append(Entry(f"{name} int8", int8_path, "student"))
     for path in models:
         entry, model_notes = model_entry(path, dataset)
         entries.append(entry)
@@ -70,6 +74,7 @@ def bench_runs(
     teacher=None,
     int8=True,
     data_read=(None, {}),
+    names=None,
     profile=None,
     threads: list[int] | None = None,
     batches: list[int] | None = None,
@@ -78,7 +83,7 @@ def bench_runs(
 ) -> dict:
     """The whole bench result for runs and/or models (threads, batch sizes and inter-op threads from `profile`
     unless given), with the data description and notes; what `kdedge bench --json` writes."""
-    dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read)
+    dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read, names)
     x_test, y_test = dataset.split("test")
     result = bench(
         entries,

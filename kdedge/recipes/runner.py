@@ -187,8 +187,9 @@ class _Session:
 
         if name == TEACHER:
             return self.teacher
-        upstream = self.teachers_of(next(s for s in self.recipe.plan.students if s.name == name))
-        if upstream is None:
+        student = next(s for s in self.recipe.plan.students if s.name == name)
+        upstream = self.teachers_of(student)
+        if upstream is None or student.generations:  # a born-again student teaches as its generations' ensemble
             return load_teacher(self.runs[name].path).bind(self.dataset)
         return chain_through(upstream, [self.runs[name].path])
 
@@ -206,6 +207,8 @@ class _Session:
         if teacher is None and self.teacher is not None:
             teacher = self.teacher  # a hard-label student is still compared with the recipe's teacher
         self.log(f"{student.name}: {student.family} · {student.method.name} · transfer {student.transfer.name}")
+        if student.generations:
+            return self.born_again(student, teacher)
         run = fit_run(
             out=self.out / student.name,
             kind="student",
@@ -222,6 +225,32 @@ class _Session:
         _record(run, self.recipe, student.name)
         _summary(run, self.log)
         return _export(run, self.recipe, self.log)
+
+    def born_again(self, student, teacher) -> Run:
+        """Generations NAME/gen1..N (benched as NAME/genK) and their ensemble, which is what NAME stands for."""
+        from ..distill.strategies import born_again
+
+        plan = self.recipe.plan
+        made = born_again(
+            teacher=teacher,
+            generations=student.generations,
+            method=student.method,
+            dataset=self.dataset,
+            data_source=plan.data.spec,
+            seed=plan.seed,
+            out=self.out / student.name,
+            options=student.options,
+            overwrite=True,
+            progress=lambda line: self.log(f"  {line}"),
+            transfer=student.transfer,
+        )
+        for run in made["generations"]:
+            _record(run, self.recipe, f"{student.name}/{run.name}")
+            _summary(run, self.log)
+            self.runs[f"{student.name}/{run.name}"] = _export(run, self.recipe, self.log)
+        _record(made["ensemble"], self.recipe, student.name)
+        _summary(made["ensemble"], self.log)
+        return _export(made["ensemble"], self.recipe, self.log)
 
     def ensemble(self, ens) -> Run:
         from ..students.ensemble import build_ensemble
@@ -255,6 +284,7 @@ def bench_recipe(recipe: Recipe, session: _Session, log) -> dict:
     return bench_runs(
         [r.path for r in session.runs.values()],
         models,
+        names=list(session.runs),
         teacher=session.runs[TEACHER].path if TEACHER in session.runs else session.teacher_model,
         profile=profile,
         threads=threads,

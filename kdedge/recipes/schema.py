@@ -70,6 +70,9 @@ class StudentSpec(_Open):
         description="'teacher', the name of an earlier student (assistant chains), or a list (their average teaches)",
     )
     transfer: str = Field("train", description="transfer set kind (train, augment, munge, pool...)")
+    generations: int | None = Field(
+        None, ge=1, description="born-again: N students of the teacher's own architecture, each taught by the last"
+    )
 
 
 class EnsembleSpec(_Strict):
@@ -144,6 +147,7 @@ class StudentPlan:
     options: dict  # the family's options, as fit_run takes them
     transfer: Any  # a validated distill.transfer.TransferSet
     teachers: list[str]  # names of the models that teach it (their average when several); empty: labels only
+    generations: int | None = None
 
 
 @dataclass
@@ -270,8 +274,28 @@ def _resolve_paths(model: type[BaseModel], values: dict, base_dir: Path) -> dict
     }
 
 
+def check_born_again(spec: StudentSpec, at: str, source: str, teachers: list[str], families_by_name: dict) -> None:
+    """Born-again students have their teacher's architecture, so one teacher whose family is known and equal."""
+    if len(teachers) != 1:
+        raise RecipeError(source, f"{at}.teacher", "born-again (generations) needs exactly one teacher run")
+    family = families_by_name.get(teachers[0])
+    if family is not None and family != spec.family:
+        raise RecipeError(
+            source,
+            f"{at}.family",
+            f"born-again (generations) retrains the teacher's own architecture; {teachers[0]!r} is a {family}",
+            [family],
+        )
+
+
 def check_student(
-    spec: StudentSpec, index: int, source: str, earlier: list[str], has_teacher: bool, base_dir: Path
+    spec: StudentSpec,
+    index: int,
+    source: str,
+    earlier: list[str],
+    has_teacher: bool,
+    base_dir: Path,
+    families_by_name: dict | None = None,
 ) -> StudentPlan:
     from ..distill.methods import METHODS
     from ..distill.transfer import TRANSFERS, check_method_fits
@@ -321,6 +345,8 @@ def check_student(
     method, transfer = validated["method"], validated["transfer"]
     if method.needs_teacher and not names:
         raise RecipeError(source, f"{at}.method", f"method {spec.method!r} needs a teacher; add a [teacher] table")
+    if spec.generations is not None:
+        check_born_again(spec, at, source, names, families_by_name or {})
     try:
         check_method_fits(transfer, method)
     except OptionError as exc:
@@ -332,6 +358,7 @@ def check_student(
         options=routed["family"],
         transfer=transfer,
         teachers=names,
+        generations=spec.generations,
     )
 
 
@@ -442,8 +469,11 @@ def check(raw: dict, source: str, base_dir: Path) -> Plan:
     data = check_data(spec.data, spec.seed, source, base_dir)
     teacher = check_teacher(spec.teacher, source, base_dir) if spec.teacher is not None else None
     students: list[StudentPlan] = []
+    families_by_name = {TEACHER: teacher.arch} if teacher is not None and teacher.arch else {}
     for i, student in enumerate(spec.students):
-        students.append(check_student(student, i, source, [s.name for s in students], teacher is not None, base_dir))
+        earlier = [s.name for s in students]
+        students.append(check_student(student, i, source, earlier, teacher is not None, base_dir, families_by_name))
+        families_by_name[student.name] = student.family
     names = [s.name for s in students]
     for i, ens in enumerate(spec.ensembles):
         check_ensemble(ens, i, source, names + [e.name for e in spec.ensembles[:i]], names)
