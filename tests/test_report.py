@@ -79,7 +79,7 @@ def test_report_holds_every_run_and_its_figures(runs_root, tmp_path):
     assert len(images) == 2 and all(base64.b64decode(i).startswith(b"\x89PNG\r\n\x1a\n") for i in images)
     assert "accuracy vs p50 latency" in html and "Pareto front: accuracy vs size" in html
     assert "mean ± sample std over seed" in html and " ± " in html  # the sweep table
-    assert "description = &quot;Under a minute" in html and "--set teacher.epochs=2" in html  # the recipe and overrides
+    assert "description = &quot;Under a minute" in html and "teacher.epochs=2" in html  # the recipe and overrides
     assert "torch 2." in html and "onnxruntime 1." in html  # versions
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
 

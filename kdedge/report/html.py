@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from html import escape
 
 from .collect import Collection
@@ -102,21 +103,33 @@ def _versions(manifest: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items())
 
 
+def _key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def runs_section(found: Collection) -> tuple[str, str]:
-    """(the runs table, the distinct recipes with their text and overrides)."""
+    """(the runs table, then each distinct recipe text and each distinct set of versions, referenced by the runs)."""
     recipes: dict[str, dict] = {}
+    version_sets: dict[str, str] = {}
     header = ["run", "kind", "family", "method", "transfer", "teacher", "test acc %", "agree %", "params"]
-    header += ["recipe", "versions"]
+    header += ["recipe · overrides", "versions"]
     rows = []
     for run in found.runs:
         m = run.manifest
         metrics, method = m.get("metrics", {}), m.get("method") or {}
         recipe_cell = "—"
-        if run.recipe and "digest" in run.recipe:
-            recipes.setdefault(run.recipe["digest"], run.recipe)
-            recipe_cell = f'<a href="#recipe-{escape(run.recipe["digest"])}">{escape(run.recipe.get("name", "?"))}</a>'
+        if run.recipe and "text" in run.recipe:
+            key = _key(run.recipe["text"])
+            recipes.setdefault(key, run.recipe)
+            overrides = " ".join(f"{k}={json.dumps(v)}" for k, v in run.recipe.get("overrides", []))
+            recipe_cell = f'<a href="#recipe-{key}">{escape(run.recipe.get("name", "?"))}</a>'
+            recipe_cell += f' <span class="note">{escape(overrides)}</span>' if overrides else ""
+        versions = _versions(m)
+        version_id = version_sets.setdefault(versions, f"v{len(version_sets) + 1}")
         method_text = ", ".join(f"{k}={v}" for k, v in method.items() if k != "name")
-        teacher = (m.get("teacher") or {}).get("path") or ""
+        teacher = (m.get("teacher") or {}).get("path") or (m.get("teacher") or {}).get("kind") or ""
         rows.append(
             [
                 escape(run.label),
@@ -131,20 +144,21 @@ def runs_section(found: Collection) -> tuple[str, str]:
                 ),
                 _fmt((m.get("student") or {}).get("n_params"), ","),
                 recipe_cell,
-                f'<span class="note">{escape(_versions(m))}</span>',
+                f'<a href="#versions-{version_id}">{version_id}</a>',
             ]
         )
     runs_html = _table(header, rows, left=6) if rows else '<p class="note">no runs found</p>'
     parts = []
-    for digest, record in recipes.items():
-        overrides = " ".join(f"--set {k}={v}" for k, v in record.get("overrides", []))
+    for key, record in recipes.items():
         parts.append(
-            f'<h3 id="recipe-{escape(digest)}">{escape(record.get("name", "?"))} '
-            f'<span class="note">({escape(record.get("source", ""))}, digest {escape(digest)})</span></h3>'
-            + (f'<p class="note">overrides: {escape(overrides)}</p>' if overrides else "")
-            + f"<pre>{escape(record.get('text', ''))}</pre>"
+            f'<h3 id="recipe-{key}">{escape(record.get("name", "?"))} '
+            f'<span class="note">({escape(record.get("source", ""))})</span></h3>'
+            f"<pre>{escape(record.get('text', ''))}</pre>"
         )
-    return runs_html, "".join(parts) or '<p class="note">no recipes recorded</p>'
+    version_rows = [[f'<span id="versions-{vid}">{vid}</span>', escape(text)] for text, vid in version_sets.items()]
+    versions_html = _table(["set", "versions"], version_rows, left=2) if version_rows else ""
+    recipes_html = "".join(parts) or '<p class="note">no recipes recorded</p>'
+    return runs_html, recipes_html + "<h2>Versions</h2>" + versions_html
 
 
 def page(found: Collection, figures: list[tuple[str, bytes]], front_html: str, generated: str) -> str:
