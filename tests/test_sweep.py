@@ -117,3 +117,22 @@ def test_dask_backend_needs_a_scheduler(tmp_path):
     plan = plan_sweep(tiny_quick(), [("seed", [0])], tmp_path / "sweep")
     with pytest.raises(OptionError, match="--scheduler"):
         run_sweep(plan, backend="dask", log=lambda line: None)
+
+
+def test_a_failing_combination_does_not_stop_the_others(tmp_path, digits):
+    import numpy as np
+
+    np.savez(tmp_path / "good.npz", x=digits.x[:40])
+    np.savez(tmp_path / "bad.npz", x=np.zeros((40, 3), np.float32))  # not shaped like the data: fails at fit time
+    out = tmp_path / "sweep"
+    args = ["sweep", "quick", "--out", out, "--set", "students.mlp-kd.transfer=pool"]
+    args += ["--set", f"students.mlp-kd.pool={tmp_path / 'good.npz'}"]  # the recipe itself must be valid
+    args += ["--grid", f"students.mlp-kd.pool={tmp_path / 'good.npz'},{tmp_path / 'bad.npz'}"]
+    for s in TINY:
+        args += ["--set", s]
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 2
+    assert "1 of 2 combinations failed" in r.stderr and "bad.npz" in r.stderr and "rerun the same command" in r.stderr
+    done = [p.name for p in out.iterdir() if (p / "done.json").is_file()]
+    assert len(done) == 1 and "good" in done[0]
+    assert "| mlp-kd | 1 |" in r.stdout  # the table holds what finished

@@ -104,6 +104,14 @@ def sweep(
     summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=_err)
     if as_json:
         _print_json(summary)
-        return
-    typer.echo(summary["markdown"])
-    _err(f"wrote {summary['csv']} and {summary['markdown_path']}")
+    else:
+        typer.echo(summary["markdown"])
+        _err(f"wrote {summary['csv']} and {summary['markdown_path']}")
+    if summary["failed"]:
+        from ..errors import RunError
+
+        first = summary["failed"][0]
+        raise RunError(
+            f"{len(summary['failed'])} of {summary['combinations']} combinations failed (first: {first['name']}: "
+            f"{first['error']}); fix the cause and rerun the same command: finished combinations are skipped"
+        )
