@@ -284,3 +284,40 @@ min_seconds = 0
     gen2 = json.loads((out / "reborn" / "gen2" / "kdedge.json").read_text())  # born-again: gen1 taught gen2
     assert gen2["teacher"]["path"] == str((out / "reborn" / "gen1").resolve())
     assert json.loads((out / "reborn" / "ensemble" / "kdedge.json").read_text())["family"] == "ensemble"
+
+
+def test_csv_data_with_reader_options_and_no_teacher(tmp_path, digits):
+    """Reader options sit in [data] beside the path; without a [teacher], label-only students still run."""
+    import numpy as np
+
+    table = np.column_stack([digits.y, digits.x.reshape(len(digits.x), -1)])
+    header = "digit," + ",".join(f"p{i}" for i in range(table.shape[1] - 1))
+    np.savetxt(tmp_path / "d.csv", table, delimiter=",", header=header, comments="", fmt="%g")
+    text = """
+description = "csv, labels only"
+[data]
+path = "d.csv"
+label_column = "digit"
+[[students]]
+name = "hard"
+family = "mlp"
+method = "hard"
+hidden = [8]
+epochs = 2
+[bench]
+threads = 1
+batch = 1
+memory = false
+min_runs = 5
+min_seconds = 0
+"""
+    line = bad_line(tmp_path, text.replace('method = "hard"', 'method = "kd"'))
+    assert "students[0].method: method 'kd' needs a teacher; add a [teacher] table" in line
+    line = bad_line(tmp_path, text.replace("label_column", "label_colum"))
+    assert "data: --label-colum does not apply to --format csv" in line
+    out = tmp_path / "out"
+    r = kdedge("run", write(tmp_path, text), "--out", out)
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "hard" / "kdedge.json").read_text())
+    assert manifest["data"]["sample_shape"] == [64] and manifest["teacher"] is None
+    assert [row["name"] for row in json.loads((out / "bench.json").read_text())["rows"]] == ["hard", "runtime floor"]

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._io import write_json
-from ..errors import ExportError, RunError
+from ..errors import ExportError, KdedgeError, RunError
 from ..runs import Run, now
 from .loader import RECORD, TEXT_COPY, Recipe
-from .schema import TEACHER
+from .schema import TEACHER, RecipeError
 
 BENCH = "bench.json"
 DONE = "done.json"
@@ -48,10 +48,14 @@ def prepare_out(out: Path, overwrite: bool) -> None:
 
 
 def load_data(recipe: Recipe):
+    """The recipe's data set; a reader's refusal (an option it does not take, a bad file) names the recipe."""
     from ..data import load_dataset
 
     d = recipe.plan.data
-    return load_dataset(d.spec, seed=d.seed, fmt=d.format, **d.options)
+    try:
+        return load_dataset(d.spec, seed=d.seed, fmt=d.format, **d.options)
+    except KdedgeError as exc:
+        raise RecipeError(recipe.source, "data", str(exc)) from None
 
 
 def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
@@ -121,10 +125,10 @@ def run_recipe(
     plan = recipe.plan
     out = Path(out)
     start = time.perf_counter()
+    dataset = load_data(recipe)  # before anything is written: a data problem leaves no half output
     prepare_out(out, overwrite)
     (out / TEXT_COPY).write_text(recipe.text)
     write_json(out / RECORD, {**recipe.record(), "resolved": plan.raw, "teacher_run": teacher_run})
-    dataset = load_data(recipe)
     log(f"data: {dataset.name}, {dataset.n_classes} classes, split seed {dataset.seed}, {dataset.describe()['sizes']}")
 
     session = _Session(recipe, dataset, out, log)

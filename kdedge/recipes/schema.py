@@ -1,7 +1,7 @@
 """The recipe file: its schema, and its check against the registries before any work starts.
 
 The fixed structure (tables, reserved keys, types) is a pydantic model. Everything else a student table holds is an
-option of its family (`students.<family>.Params`), of its method (`distill.methods.METHODS`) or of its transfer set,
+option of its family (the family's `Params`), of its method (`distill.methods.METHODS`) or of its transfer set,
 routed to whichever of them declares it and validated by that model; so a new family or method needs no change here.
 Every problem becomes one `RecipeError` line: `FILE: dotted.key: what is wrong; allowed: ...`.
 """
@@ -133,10 +133,6 @@ class TeacherPlan:
     path: Path | None  # ...or load this teacher (a run directory or a file)
     options: dict
     factory: str | None = None
-
-    @property
-    def is_run(self) -> bool:
-        return self.arch is not None or (self.path is not None and self.path.is_dir())
 
 
 @dataclass
