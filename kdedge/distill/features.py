@@ -19,8 +19,8 @@ def require_features(teacher, method_name: str) -> None:
     if not (callable(getattr(teacher, "features", None)) if has is None else has):
         raise OptionError(
             f"--method {method_name} reads the teacher's intermediate layers, but teacher {teacher.name} exposes "
-            "none (ONNX graphs, non-neural runs and averaged teachers have no named layers); use a torch teacher "
-            "(a kdedge run of a neural family, or TorchScript), or --method kd"
+            "none (ONNX graphs, TorchScript files, non-neural runs and averaged teachers have no named layers); "
+            "use a torch teacher (a kdedge run of a neural family, or weights with --factory), or --method kd"
         )
 
 
