@@ -1,7 +1,11 @@
 """Fukui et al.'s comparison on digits: non-neural students trained on labels (hard) vs regressing a CNN teacher's
 logits or tempered softmax, on the training split and on a 5x augmented transfer set; 3 seeds, mean ± std.
+The augmented copies keep their source's label (shifts and small noise preserve the class), so the hard baseline
+learns from the same enlarged set: hard vs regression on one set isolates distillation, train vs augment 5x with
+the same method isolates augmentation.
 
     KDEDGE_QUIET=1 .venv/bin/python benchmarks/fukui_table.py --out benchmarks/results/fukui_table.md
+    ... --main-only   # only the main tables (accuracy; agreement, latency, size, fit time; gain split), no sweeps
 
 Every cell goes through the library calls the CLI makes: `fit_run` (= `kdedge distill`), `export_run`
 (= `kdedge export`, parity gate included) and `bench.bench` (= `kdedge bench`). One CNN teacher is trained per seed
@@ -93,10 +97,14 @@ def teacher_for(root: Path, seed: int):
     return Run.load(out)
 
 
+def figures_file(root: Path, cell: Cell) -> Path:
+    return root / f"seed{cell.seed}" / cell.name / "fukui.json"
+
+
 def measure(root: Path, cell: Cell, teacher_run: Run, dataset) -> dict:
     """fit -> export -> bench one cell; figures are cached next to the run so a rerun resumes."""
-    out = root / f"seed{cell.seed}" / cell.name
-    cached = out / "fukui.json"
+    cached = figures_file(root, cell)
+    out = cached.parent
     if cached.is_file():
         return json.loads(cached.read_text())
     method, method_options = METHODS[cell.method]
@@ -132,13 +140,15 @@ def measure(root: Path, cell: Cell, teacher_run: Run, dataset) -> dict:
     return figures
 
 
-def cells_for(seed: int) -> list[Cell]:
-    cells = []
-    for family, options in MAIN.values():
-        for transfer in TRANSFERS:
-            for method in METHODS:
-                if not (method == "hard" and transfer != "train"):  # generated inputs have no labels
-                    cells.append(Cell(seed, family, options, method, transfer))
+def cells_for(seed: int, main_only: bool = False) -> list[Cell]:
+    cells = [
+        Cell(seed, family, options, method, transfer)
+        for family, options in MAIN.values()
+        for transfer in TRANSFERS
+        for method in METHODS
+    ]
+    if main_only:
+        return cells
     for kernel, c in SVM_SWEEP:
         cells += [Cell(seed, "svm", {"kernel": kernel, "C": c}, m, "train") for m in SWEEP_METHODS["svm"]]
     for n, depth in FOREST_GRID:
@@ -207,6 +217,40 @@ def main_tables(table: dict) -> list[str]:
     return lines
 
 
+def paired(table: dict, family: str, options: dict, a: tuple[str, str], b: tuple[str, str]) -> str:
+    """Mean ± std over seeds of accuracy(a) − accuracy(b), in points; a and b are (method, transfer), same seeds."""
+    fa, fb = (figures_of(table, family, options, *key) for key in (a, b))
+    if fa is None or fb is None:
+        return "—"
+    return pm([x["accuracy"] - y["accuracy"] for x, y in zip(fa, fb, strict=True)])
+
+
+def gain_table(table: dict) -> list[str]:
+    """Split the enlarged set's gain: augmentation (same method, train -> augment 5x) vs distillation (same set,
+    hard labels -> regression on the teacher's logits). Differences are paired by seed."""
+    train, augment = TRANSFERS
+    columns = {
+        "augmentation, hard": (("hard", augment), ("hard", train)),
+        "augmentation, logits": (("logits", augment), ("logits", train)),
+        "distillation on train": (("logits", train), ("hard", train)),
+        "distillation on augment 5x": (("logits", augment), ("hard", augment)),
+        "both (logits 5x − hard train)": (("logits", augment), ("hard", train)),
+    }
+    lines = [
+        "### Where the enlarged set's gain comes from (accuracy points, paired by seed, mean ± std)",
+        "",
+        "Augmentation: the same method on augment 5x minus on train. Distillation: regression on the teacher's "
+        "logits minus hard labels on the same transfer set.",
+        "",
+        "| student | " + " | ".join(columns) + " |",
+        "| --- |" + " --- |" * len(columns),
+    ]
+    for label, (family, options) in MAIN.items():
+        row = [paired(table, family, options, a, b) for a, b in columns.values()]
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+    return lines
+
+
 def sweep_table(table: dict, title: str, family: str, settings: list[tuple[str, dict]]) -> list[str]:
     methods = SWEEP_METHODS[family]
     head = " | ".join(f"{m} acc %" for m in methods)
@@ -243,38 +287,8 @@ def teacher_line(teachers: list[Run], dataset_by_seed: dict) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/kdedge-fukui"), help="where the runs are kept")
-    parser.add_argument("--out", type=Path, help="also write the Markdown here")
-    args = parser.parse_args()
-
-    start = time.perf_counter()
-    cells, teachers, datasets = [], [], {}
-    for seed in args.seeds:
-        datasets[seed] = load_dataset("digits", seed=seed)
-        teacher = teacher_for(args.runs, seed)
-        teachers.append(teacher)
-        todo = cells_for(seed)
-        for i, cell in enumerate(todo, 1):
-            cell.figures = measure(args.runs, cell, teacher, datasets[seed])
-            print(f"seed {seed} [{i}/{len(todo)}] {cell.name}: {cell.figures['accuracy']:.4f}", file=sys.stderr)
-        cells += todo
-    table = collect(cells)
-    sizes = datasets[args.seeds[0]].describe()["sizes"]
-    lines = [
-        "## Non-neural students distilled from a CNN teacher on digits (Fukui et al.)",
-        "",
-        f"Seeds {', '.join(map(str, args.seeds))}; splits train {sizes['train']} / val {sizes['val']} / "
-        f"test {sizes['test']}. Accuracy comes from the exported ONNX graph on the test split; agreement is with the "
-        "teacher's labels on the same split; latency is onnxruntime batch 1, one thread, p50, measured while other "
-        "jobs shared the machine (rough). Regression targets are standardized with one global mean/std.",
-        "",
-        teacher_line(teachers, datasets),
-        "",
-        *main_tables(table),
-        "",
+def sweep_tables(table: dict) -> list[str]:
+    return [
         *sweep_table(
             table,
             "SVM: C sweep",
@@ -301,9 +315,61 @@ def main() -> None:
             "gbdt",
             [(f"{n} rounds, {leaves} leaves", {"num_leaves": leaves, "n_estimators": n}) for n, leaves in GBDT_GRID],
         ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--runs", type=Path, default=Path("/tmp/kdedge-fukui"), help="where the runs are kept")
+    parser.add_argument("--out", type=Path, help="also write the Markdown here")
+    parser.add_argument("--main-only", action="store_true", help="skip the sweeps (C, trees x depth, rounds x leaves)")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    cells, teachers, datasets = [], [], {}
+    fresh = 0
+    for seed in args.seeds:
+        datasets[seed] = load_dataset("digits", seed=seed)
+        teacher = teacher_for(args.runs, seed)
+        teachers.append(teacher)
+        todo = cells_for(seed, args.main_only)
+        for i, cell in enumerate(todo, 1):
+            fresh += not figures_file(args.runs, cell).is_file()
+            cell.figures = measure(args.runs, cell, teacher, datasets[seed])
+            print(f"seed {seed} [{i}/{len(todo)}] {cell.name}: {cell.figures['accuracy']:.4f}", file=sys.stderr)
+        cells += todo
+    table = collect(cells)
+    sizes = datasets[args.seeds[0]].describe()["sizes"]
+    lines = [
+        "## Non-neural students distilled from a CNN teacher on digits (Fukui et al.)",
         "",
-        f"Produced by `benchmarks/fukui_table.py` in {time.perf_counter() - start:.0f} s on {platform.machine()} "
-        f"({os.cpu_count()} cores, shared).",
+        f"Seeds {', '.join(map(str, args.seeds))}; splits train {sizes['train']} / val {sizes['val']} / "
+        f"test {sizes['test']}. Accuracy comes from the exported ONNX graph on the test split; agreement is with the "
+        "teacher's labels on the same split; latency is onnxruntime batch 1, one thread, p50, measured while other "
+        "jobs shared the machine (rough). Regression targets are standardized with one global mean/std. "
+        "Augmented copies (shifts of at most one pixel, noise of 0.1 std) keep their source's label, so `hard` on "
+        "augment 5x is the classifier trained on the same enlarged set the regressors see.",
+        "",
+        teacher_line(teachers, datasets),
+        "",
+        *main_tables(table),
+        "",
+        *gain_table(table),
+        "",
+    ]
+    if args.main_only:
+        lines += [
+            "Sweeps skipped (`--main-only`): see an earlier full run for C, trees x depth and rounds x leaves.",
+            "",
+        ]
+    else:
+        lines += [*sweep_tables(table), ""]
+    lines += [
+        f"Produced by `benchmarks/fukui_table.py{' --main-only' if args.main_only else ''}` in "
+        f"{time.perf_counter() - start:.0f} s on {platform.machine()} ({os.cpu_count()} cores, shared); {fresh} of "
+        f"{len(cells)} cells fitted in this run, the others read from the runs an earlier run kept under --runs "
+        "(fits are deterministic per seed; their latencies were measured then).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

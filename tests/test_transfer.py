@@ -1,4 +1,5 @@
-"""Transfer sets: sizes, unknown labels, MUNGE's swap rate, pool validation, options, and the fit_run hook."""
+"""Transfer sets: sizes, labels (kept by augment, unknown for munge/pool), MUNGE's swap rate, pool validation,
+options, and the fit_run hook."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from kdedge.distill.methods import make_method
 from kdedge.distill.run import fit_run
-from kdedge.distill.transfer import UNLABELED, make_transfer
+from kdedge.distill.transfer import UNLABELED, copy_sources, make_transfer
 from kdedge.errors import DataError, OptionError
 
 
@@ -19,7 +20,7 @@ def train(digits):
 @pytest.mark.parametrize(
     ("kind", "size", "factor"), [("augment", "3x", 3), ("munge", "2.5x", 2.5), ("augment", None, 5)]
 )
-def test_generated_sets_keep_the_originals_and_mark_new_inputs_unlabeled(train, kind, size, factor):
+def test_generated_sets_keep_the_originals_and_add_new_inputs(train, kind, size, factor):
     x, y = train
     options = {} if size is None else {"transfer_size": size}
     built = make_transfer(kind, **options).build(x, y, seed=0)
@@ -27,12 +28,23 @@ def test_generated_sets_keep_the_originals_and_mark_new_inputs_unlabeled(train, 
     assert built.x.shape == (len(x) + n_new, *x.shape[1:]) and built.x.dtype == np.float32
     np.testing.assert_array_equal(built.x[: len(x)], x)
     np.testing.assert_array_equal(built.y[: len(x)], y)
-    assert np.all(built.y[len(x) :] == UNLABELED)
     assert built.info["kind"] == kind and built.info["size"] == len(built.x) and built.info["generated"] == n_new
     assert np.all(np.isfinite(built.x))
     # new inputs are new, yet close to the data (not noise)
     assert not np.any(np.all(built.x[len(x) : 2 * len(x)] == x, axis=(1, 2, 3)))
     assert abs(float(built.x[len(x) :].mean()) - float(x.mean())) < 0.1 * float(x.std())
+
+
+def test_augment_copies_keep_their_source_label_munge_inputs_have_none(train):
+    x, y = train
+    augmented = make_transfer("augment", transfer_size="3x").build(x, y, seed=0)
+    new_labels = augmented.y[len(x) :]
+    np.testing.assert_array_equal(new_labels, y[copy_sources(len(x), 2 * len(x))])
+    np.testing.assert_array_equal(new_labels, np.tile(y, 2))  # each sample's copies, in order, like its originals
+    assert augmented.y.dtype == np.int64 and np.all(augmented.y >= 0)
+    munged = make_transfer("munge", transfer_size="2x").build(x, y, seed=0)
+    np.testing.assert_array_equal(munged.y[: len(x)], y)
+    assert np.all(munged.y[len(x) :] == UNLABELED)
 
 
 def test_same_seed_same_set_other_seed_other_set(train):
@@ -178,8 +190,8 @@ def test_fit_run_uses_the_transfer_set_and_caches_its_targets(tmp_path, digits, 
     assert teacher.rows - first == digits.describe()["sizes"]["test"]
 
 
-def test_hard_method_refuses_generated_inputs(tmp_path, digits):
-    with pytest.raises(OptionError, match="learns from labels only"):
+def test_hard_method_refuses_inputs_without_labels(tmp_path, digits):
+    with pytest.raises(OptionError, match="learns from labels only.*use --transfer train or augment"):
         fit_run(
             out=tmp_path / "x",
             kind="student",
@@ -192,6 +204,46 @@ def test_hard_method_refuses_generated_inputs(tmp_path, digits):
             transfer=make_transfer("munge"),
         )
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("family", "options"),
+    [
+        ("svm", {"C": 10.0}),
+        ("forest", {"n_estimators": 5}),
+        ("gbdt", {"n_estimators": 5, "num_leaves": 4}),
+        ("tree", {"max_depth": 8}),
+    ],
+)
+def test_hard_baselines_fit_on_every_row_of_an_augmented_set(tmp_path, digits, monkeypatch, family, options):
+    """SVC, random forest, LightGBM and tree classifiers see the labelled copies, not just the training split."""
+    from kdedge.students import student_class
+
+    cls = student_class(family)
+    seen = []
+    original = cls.fit_classifier
+
+    def recording(self, x, y, seed):
+        seen.append((len(x), np.bincount(y, minlength=10)))
+        return original(self, x, y, seed)
+
+    monkeypatch.setattr(cls, "fit_classifier", recording)
+    run = fit_run(
+        out=tmp_path / family,
+        kind="student",
+        family=family,
+        options=options,
+        method=make_method("hard"),
+        dataset=digits,
+        data_source="digits",
+        seed=0,
+        transfer=make_transfer("augment", transfer_size="2x"),
+    )
+    _, y_train = digits.split("train")
+    [(rows, counts)] = seen
+    assert rows == 2 * len(y_train) == run.manifest["transfer"]["size"]
+    np.testing.assert_array_equal(counts, 2 * np.bincount(y_train, minlength=10))
+    assert run.manifest["metrics"]["test_accuracy"] > 0.7
 
 
 def test_neural_students_learn_from_an_augmented_set(tmp_path, digits, teacher_run):
@@ -211,3 +263,19 @@ def test_neural_students_learn_from_an_augmented_set(tmp_path, digits, teacher_r
     )
     assert run.manifest["transfer"]["generated"] == digits.describe()["sizes"]["train"]
     assert run.manifest["metrics"]["test_accuracy"] > 0.5
+
+
+def test_cli_hard_baseline_on_an_augmented_set(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from kdedge.cli import app
+
+    out = tmp_path / "tree"
+    args = ["distill", "--data", "digits", "--student", "tree", "--method", "hard", "--max-depth", "8"]
+    result = CliRunner().invoke(app, [*args, "--transfer", "augment", "--transfer-size", "2x", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "kdedge.json").read_text())
+    assert manifest["method"]["name"] == "hard" and manifest["transfer"]["generated"] == 1069
+    assert manifest["metrics"]["transfer_samples"] == 2 * 1069

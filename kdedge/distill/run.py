@@ -78,7 +78,8 @@ def fit_run(
     previous = out if out.is_dir() else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = (dataset.split(s) for s in ("train", "val", "test"))
-        # The training split, then any generated inputs (label -1); val and test never enter it.
+        # The training split, then any new inputs (augment copies keep their labels, munge/pool inputs get -1);
+        # val and test never enter it.
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         t_train = t_val = None
         if teacher is not None:

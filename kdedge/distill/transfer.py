@@ -1,8 +1,16 @@
 """Transfer sets: the inputs on which a student learns to mimic the teacher (neural and non-neural students alike).
 
-`train` is the training split itself. The others keep every training sample (first, in order) and append
-generated or unlabeled inputs labelled -1: only the teacher knows their class, so a student learns them from the
-teacher's outputs (the KD loss ignores them in its hard part; `--method hard` has nothing to learn from them).
+`train` is the training split itself. The others keep every training sample (first, in order) and append new
+inputs. What label a new input carries depends on the kind (its `keeps_labels` attribute):
+
+- `augment` makes label-preserving copies (shifts of at most 10 % of an axis, noise of 0.1 std): each copy keeps
+  its source sample's label. `--method hard` can then learn from the enlarged set, which is the baseline that
+  separates the gain of augmentation from the gain of distillation. For `--method kd` the hard term sees the
+  copies' labels too, as in Hinton et al.'s setting (soft and hard targets on the same transfer set).
+- `munge` and `pool` add inputs labelled -1: a MUNGE mix of two samples or a pool input may belong to any class,
+  so only the teacher's outputs say what they are (the KD loss ignores them in its hard part, and `--method hard`
+  is refused, having nothing to learn from them).
+
 The validation and test splits are never part of a transfer set.
 
 Each kind is a pydantic model registered by name, so an option that does not apply gives one clear line.
@@ -29,6 +37,11 @@ def transfer_kind(cls):
     return cls
 
 
+def copy_sources(n_train: int, n_new: int) -> np.ndarray:
+    """The training row each new input is made from: round robin, so every sample gets the same number of copies."""
+    return np.arange(n_new) % n_train
+
+
 def parse_size(value):
     """`5x` (or `5`): the transfer set is 5 times the training split, the original samples included."""
     if isinstance(value, str):
@@ -43,7 +56,7 @@ def parse_size(value):
 @dataclass
 class TransferData:
     x: np.ndarray
-    y: np.ndarray  # -1 for inputs without a label
+    y: np.ndarray  # -1 for inputs without a label (see `TransferSet.keeps_labels`)
     info: dict
 
 
@@ -52,13 +65,15 @@ class TransferSet(BaseModel):
     name: ClassVar[str]
     summary: ClassVar[str]
     default_size: ClassVar[float | None] = 5.0  # None: the whole source (pool)
+    # True: every input has a label, new ones their source's (made in `copy_sources` order); False: new ones get -1.
+    keeps_labels: ClassVar[bool] = False
     transfer_size: float | None = Field(None, ge=1.0)
 
     _parse_size = field_validator("transfer_size", mode="before")(parse_size)
 
     @property
     def generates(self) -> bool:
-        """Whether the set holds inputs beyond the training split (which carry no label)."""
+        """Whether the set holds inputs beyond the training split."""
         return True
 
     def n_new(self, n_train: int) -> int | None:
@@ -74,8 +89,10 @@ class TransferSet(BaseModel):
         new = self.generate(x, self.n_new(len(x)), rng, held_out) if self.generates else x[:0]
         new = np.asarray(new, dtype=np.float32)
         if len(new):
+            y = np.asarray(y, np.int64)
+            new_y = y[copy_sources(len(x), len(new))] if self.keeps_labels else np.full(len(new), UNLABELED, np.int64)
             x = np.concatenate([np.asarray(x, np.float32), new])
-            y = np.concatenate([np.asarray(y, np.int64), np.full(len(new), UNLABELED, np.int64)])
+            y = np.concatenate([y, new_y])
         info = {
             "kind": self.name,
             **self.model_dump(mode="json", exclude_none=True),
@@ -91,6 +108,7 @@ class Train(TransferSet):
     name: ClassVar[str] = "train"
     summary: ClassVar[str] = "the training split as it is"
     default_size: ClassVar[float] = 1.0
+    keeps_labels: ClassVar[bool] = True
 
     @field_validator("transfer_size")
     @classmethod
@@ -112,12 +130,13 @@ def _spatial_axes(sample_ndim: int) -> tuple[int, ...]:
 @transfer_kind
 class Augment(TransferSet):
     name: ClassVar[str] = "augment"
-    summary: ClassVar[str] = "copies with small shifts (images, sequences) and Gaussian noise"
+    summary: ClassVar[str] = "copies with small shifts (images, sequences) and Gaussian noise, labels kept"
+    keeps_labels: ClassVar[bool] = True  # a shift of <= 10 % and noise of 0.1 std leave the class as it was
     noise: ClassVar[float] = 0.1  # noise std as a fraction of each channel's std
     max_shift: ClassVar[float] = 0.1  # largest shift as a fraction of the axis length (at least 1 step)
 
     def generate(self, x, n_new, rng, held_out):
-        source = np.arange(n_new) % len(x)  # every training sample gets the same number of copies
+        source = copy_sources(len(x), n_new)  # build() labels each copy by the same rows
         new = np.asarray(x, np.float32)[source].copy()
         axes = _spatial_axes(x.ndim - 1)
         if axes:
@@ -162,7 +181,7 @@ class Munge(TransferSet):
         _, idx = NearestNeighbors(n_neighbors=2).fit(z).kneighbors(z)
         # the nearest point is the sample itself, unless a duplicate came first
         neighbour = np.where(idx[:, 0] == np.arange(len(z)), idx[:, 1], idx[:, 0])
-        source = np.arange(n_new) % len(z)
+        source = copy_sources(len(z), n_new)
         e, e_nn = z[source], z[neighbour[source]]
         swap = rng.random(e.shape) < self.munge_p
         draw = rng.normal(e_nn, np.abs(e - e_nn) / self.munge_s)
@@ -223,9 +242,10 @@ def make_transfer(name: str = "train", **options) -> TransferSet:
 
 
 def check_method_fits(transfer: TransferSet, method) -> None:
-    """`--method hard` learns from labels, and generated inputs have none."""
-    if transfer.generates and not method.needs_teacher:
+    """`--method hard` learns from labels, and the inputs munge and pool add have none."""
+    if not transfer.keeps_labels and not method.needs_teacher:
+        labelled = " or ".join(name for name, kind in TRANSFERS.items() if kind.keeps_labels)
         raise OptionError(
             f"--method {method.name} learns from labels only, and the inputs --transfer {transfer.name} adds have "
-            "none; use --transfer train, or a method that learns from the teacher (kd, logits, softmax)"
+            f"none; use --transfer {labelled}, or a method that learns from the teacher (kd, logits, softmax)"
         )
