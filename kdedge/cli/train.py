@@ -168,7 +168,7 @@ def distill(
     from ..data import load_dataset
     from ..distill import strategies
     from ..distill.methods import make_method
-    from ..distill.run import fit_run
+    from ..distill.run import check_teacher_fits, fit_run
     from ..distill.transfer import check_method_fits, make_transfer
     from ..errors import OptionError
     from ..teachers import load_teacher
@@ -210,7 +210,9 @@ def distill(
         reader_opts = reader_options(label_column, header, image_size, image_channels)
         dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
     for t in loaded:
-        t.bind(dataset)  # input shape, classes and a 2-sample forward pass, before any training
+        t.bind(dataset, classes=False)  # input shape and a 2-sample forward pass, before any training
+        # The classes only if the method reads the teacher's outputs (fsp --alpha 0 learns from another task's)
+        check_teacher_fits(t, dataset, chosen)
     teacher_obj = None
     if loaded:
         teacher_obj = strategies.chain_through(strategies.combine_teachers(loaded), via or [])

@@ -36,6 +36,14 @@ class Method(BaseModel):
 
     # Feature methods read the teacher's layers, so the student's fit receives the teacher itself.
     needs_features: ClassVar[bool] = False
+    # What to do when the teacher's classes differ from the data's (said after the mismatch).
+    other_task_fix: ClassVar[str] = "use data labelled with the teacher's classes"
+
+    @property
+    def needs_teacher_outputs(self) -> bool:
+        """Whether training reads the teacher's logits over the data's classes: only then must the teacher have
+        been trained on the same classes (a feature-only method can learn from a teacher of another task)."""
+        return self.needs_teacher
 
     def train_neural(self, module, train_data, val_data, config, seed: int, label: str, teacher=None) -> dict:
         """Train a torch student in place: one stage on `loss` here; staged methods (fitnets, fsp) override it."""
@@ -134,6 +142,13 @@ class FSP(Method):
     stage1_epochs: int = Field(60, gt=0)
     temperature: float = Field(4.0, gt=0)
     alpha: float = Field(0.0, ge=0, le=1)
+    other_task_fix: ClassVar[str] = (
+        "use --alpha 0 (no KD term): FSP then learns the teacher's flow on these inputs and the data's own labels"
+    )
+
+    @property
+    def needs_teacher_outputs(self) -> bool:
+        return self.alpha > 0  # stage 1 reads the teacher's layers only; stage 2 reads its logits only for KD
 
     @field_validator("fsp_weights", mode="before")
     @classmethod

@@ -31,13 +31,26 @@ def data_spec(dataset: Dataset, source: str) -> dict:
     return spec
 
 
-def check_teacher_fits(teacher, dataset: Dataset) -> None:
-    dataset.check_compatible(teacher.sample_shape, teacher.n_classes, f"teacher {teacher.name}")
-    if list(teacher.class_names) != list(dataset.class_names):
+def check_teacher_fits(teacher, dataset: Dataset, method: Method | None = None) -> bool:
+    """The input shape always; the classes only when `method` reads the teacher's outputs (logits over the data's
+    classes). Returns whether the teacher is of the same task (same classes, in the same order)."""
+    dataset.check_compatible(teacher.sample_shape, dataset.n_classes, f"teacher {teacher.name}")
+    names = list(teacher.class_names or [])
+    same_task = teacher.n_classes == dataset.n_classes and names == list(dataset.class_names)
+    if not same_task and (method is None or method.needs_teacher_outputs):
+        fix = method.other_task_fix if method is not None else Method.other_task_fix
         raise DataError(
-            f"teacher {teacher.name} has classes {teacher.class_names[:5]}... but {dataset.name} has "
-            f"{dataset.class_names[:5]}...; use data labelled with the teacher's classes"
+            f"teacher {teacher.name} has {teacher.n_classes} classes {names[:5]}... but {dataset.name} has "
+            f"{dataset.n_classes} {list(dataset.class_names)[:5]}...; {fix}"
         )
+    return same_task
+
+
+def _describe_teacher(teacher, same_task: bool) -> dict:
+    if same_task:
+        return teacher.describe()
+    # e.g. FSP across tasks: the teacher gave its layers' flow on these inputs, never its outputs
+    return {**teacher.describe(), "other_task": True, "class_names": list(teacher.class_names or [])}
 
 
 def sha256_files(directory: Path, names: list[str]) -> str:
@@ -66,8 +79,9 @@ def fit_run(
     check_method(family, method.name)
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
-    if teacher is not None:
-        check_teacher_fits(teacher, dataset)
+    same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)
+    # Logits over the data's classes only when the method reads them (and the teacher has those classes).
+    teacher_outputs = same_task and method.needs_teacher_outputs
     transfer = transfer if transfer is not None else make_transfer("train")
     check_method_fits(transfer, method)
     if method.needs_features:
@@ -82,7 +96,7 @@ def fit_run(
         # val and test never enter it.
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         t_train = t_val = None
-        if teacher is not None:
+        if teacher_outputs:
             cache_name = "transfer" if transfer.generates else "train"
             t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
             t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
@@ -95,7 +109,7 @@ def fit_run(
         # The test split is touched once, here, after selection is over.
         test_pred = student.predict(x_test)
         metrics = {"test_accuracy": float(np.mean(test_pred == y_test)), **fit_info}
-        if teacher is not None:
+        if same_task:  # across tasks the teacher's labels are other classes: agreement would mean nothing
             metrics["test_agreement_with_teacher"] = float(np.mean(test_pred == teacher.logits(x_test).argmax(1)))
         weight_files = student.save(tmp)
         manifest = {
@@ -106,7 +120,7 @@ def fit_run(
             "student": {"family": family, "params": params.model_dump(mode="json"), "n_params": student.n_params},
             "method": method.describe(),
             "data": data_spec(dataset, data_source),
-            "teacher": None if teacher is None else teacher.describe(),
+            "teacher": None if teacher is None else _describe_teacher(teacher, same_task),
             "transfer": fit_set.info,
             "weights": weight_files,
             "weights_sha256": sha256_files(tmp, weight_files),

@@ -25,8 +25,9 @@ class Teacher(Protocol):
 
     def logits(self, x: np.ndarray) -> np.ndarray: ...
 
-    def bind(self, dataset) -> Teacher:
-        """Check the teacher against `dataset` before any training (shape, classes); return it ready to use."""
+    def bind(self, dataset, classes: bool = True) -> Teacher:
+        """Check the teacher against `dataset` before any training (shape, and classes unless `classes` is False:
+        a teacher of another task can still give its layers); return it ready to use."""
         ...
 
     def describe(self) -> dict: ...
@@ -60,9 +61,11 @@ class RunTeacher:
     def runtime(self) -> str:
         return "torch eager" if hasattr(self.student, "module") else "native"
 
-    def bind(self, dataset) -> RunTeacher:
-        dataset.check_compatible(self.sample_shape, self.n_classes, f"teacher {self.name}")
-        if self.class_names != list(dataset.class_names):
+    def bind(self, dataset, classes: bool = True) -> RunTeacher:
+        dataset.check_compatible(
+            self.sample_shape, self.n_classes if classes else dataset.n_classes, f"teacher {self.name}"
+        )
+        if classes and self.class_names != list(dataset.class_names):
             from ..errors import DataError
 
             raise DataError(

@@ -69,8 +69,9 @@ class ExternalTeacher:
         parts = [np.asarray(self._forward(x[i : i + self.batch_size])) for i in range(0, len(x), self.batch_size)]
         return np.concatenate(parts).astype(np.float32, copy=False)
 
-    def bind(self, dataset):
-        """Check this teacher against `dataset` (before any training) and adopt its shape and classes."""
+    def bind(self, dataset, classes: bool = True):
+        """Check this teacher against `dataset` (before any training) and adopt its shape and classes. With
+        `classes=False` only the inputs must fit: a teacher of another task keeps its own output width."""
         self._check_input(dataset)
         x_val, y_val = dataset.split("val")
         shape = (2, *dataset.sample_shape)
@@ -88,12 +89,18 @@ class ExternalTeacher:
                 f"teacher {self.name} returned shape {tuple(out.shape)} for inputs {shape}; "
                 "a teacher must return class scores of shape (N, K)"
             )
+        names = self.known_class_names
+        same_task = out.shape[1] == dataset.n_classes and (names is None or list(names) == list(dataset.class_names))
+        if not classes and not same_task:
+            self.sample_shape = tuple(dataset.sample_shape)
+            self.n_classes = int(out.shape[1])
+            self.class_names = list(names or (str(i) for i in range(self.n_classes)))
+            return self  # its accuracy on these labels would mean nothing
         if out.shape[1] != dataset.n_classes:
             raise DataError(
                 f"teacher {self.name} outputs {out.shape[1]} class scores but {dataset.name} has "
                 f"{dataset.n_classes} classes; use data labelled with the teacher's classes"
             )
-        names = self.known_class_names
         if names is not None and list(names) != list(dataset.class_names):
             raise DataError(
                 f"teacher {self.name} has classes {names[:5]}... but {dataset.name} has "
