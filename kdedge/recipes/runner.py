@@ -167,7 +167,7 @@ class _Session:
         if not run.onnx_path.is_file():
             run = _export(run, self.recipe, self.log)
         self.runs[TEACHER] = run
-        self.teacher = load_teacher(path).bind(self.dataset)
+        self.teacher = load_teacher(path).bind(self.dataset, classes=False)  # classes: fit_run, by method
 
     def load_teacher(self) -> None:
         """A teacher from the recipe's path: a run directory, or a file (TorchScript, ONNX, weights + factory)."""
@@ -177,7 +177,9 @@ class _Session:
         if spec.path.is_dir():
             return self.use_teacher_run(spec.path)
         self.log(f"teacher: loading {spec.path}")
-        self.teacher = load_teacher(spec.path, factory=spec.factory).bind(self.dataset)
+        # Shape now; the classes are checked by fit_run for methods that read the teacher's outputs (as
+        # `kdedge distill` does), so fsp with alpha 0 can learn from a teacher of another task.
+        self.teacher = load_teacher(spec.path, factory=spec.factory).bind(self.dataset, classes=False)
         if spec.path.suffix == ".onnx":
             self.teacher_model = spec.path
         else:
