@@ -27,6 +27,8 @@ import numpy as np
 
 os.environ.setdefault("KDEDGE_QUIET", "1")
 
+from _report import emit
+
 from kdedge import bench  # noqa: E402
 from kdedge.data import load_dataset  # noqa: E402
 from kdedge.distill.methods import make_method  # noqa: E402
@@ -372,10 +374,7 @@ def main() -> None:
         "(fits are deterministic per seed; their latencies were measured then).",
     ]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

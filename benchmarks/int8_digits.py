@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit
+
 KDEDGE = [sys.executable, "-m", "kdedge.cli"]
 NAMES = {"teacher": "CNN teacher", "mlp": "MLP 128, KD T=4 α=0.9"}
 SCHEMES = {"int8-static": "cpu-int8-static", "int8-dynamic": "cpu-int8-dynamic"}
@@ -112,10 +114,7 @@ def main() -> None:
             + table(files, rows)
             + "\n"
         )
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit
 
 os.environ.setdefault("KDEDGE_QUIET", "1")
 
@@ -187,10 +188,7 @@ def main() -> None:
         + table(per_seed)
         + "\n"
     )
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit
 
 KDEDGE = [sys.executable, "-m", "kdedge.cli"]
 MODELS = {"teacher": "CNN teacher", "mlp": "MLP 128, KD T=4 α=0.9", "mlp-hard": "MLP 128, hard labels"}
@@ -106,10 +107,7 @@ def main() -> None:
         + table(per_seed)
         + "\n"
     )
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit
 
 FEATURES, CLASSES = 784, 10
 CHUNK = 50_000
@@ -240,10 +241,7 @@ def main() -> None:
         "of slower epochs (one pread per shuffled row); *plain* and *ram* grow with the set. Student val acc is a "
         "sanity check only: the synthetic classes are separable.\n"
     )
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from kdedge.cli import app
@@ -18,14 +17,6 @@ from kdedge.students import load_student
 from kdedge.students.ensemble import build_ensemble, combine
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_votes_by_hand():

@@ -13,16 +13,6 @@ from kdedge.distill.strategies import AveragedTeacher
 from kdedge.errors import OptionError
 from kdedge.teachers import load_teacher
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small nets on a shared 2-core machine: one intra-op thread is several times faster than two fighting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # -- the math, by hand --
 
 

@@ -3,7 +3,6 @@ learns all ten digits; the teacher's outputs (other classes) are never used, and
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from kdedge.cli import app
@@ -12,15 +11,6 @@ from kdedge.runs import Run
 runner = CliRunner()
 
 STUDENT = ("--student", "resnet", "--depth", 8, "--width", 4, "--epochs", 8, "--stage1-epochs", 4)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small nets on a shared 2-core machine: one intra-op thread is several times faster than two fighting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def kdedge(*args):

@@ -13,18 +13,6 @@ from kdedge.recipes.address import assign, parse_grid, parse_set
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train several times faster on one thread when other jobs share the cores (measured: 26 s
-    instead of 147 s for the same runs on a busy 2-core machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 GOOD = """
 description = "test recipe"
 seed = 0

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from tiny_recipe import TINY
 from typer.testing import CliRunner
 
 from kdedge.cli import app
@@ -15,31 +16,6 @@ from kdedge.report import pareto_front
 from kdedge.report.plots import Point
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train several times faster on one thread when other jobs share the cores (measured: 26 s
-    instead of 147 s for the same runs on a busy 2-core machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-TINY = [
-    "teacher.epochs=2",
-    "teacher.channels=[4, 8, 8]",
-    "student.epochs=2",
-    "student.hidden=[8]",
-    "bench.min_runs=5",
-    "bench.min_seconds=0",
-    "bench.memory=false",
-    "bench.threads=1",
-    "bench.batch=1",
-]
 
 
 @pytest.fixture(scope="module")

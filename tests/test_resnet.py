@@ -12,16 +12,6 @@ from kdedge import nets
 from kdedge.cli import app
 from kdedge.errors import OptionError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small nets on a shared 2-core machine: one intra-op thread is several times faster than two fighting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 runner = CliRunner()
 
 

@@ -81,7 +81,7 @@ def test_size_estimate_prunes_before_training(tmp_path, teacher_run):
     result = search("--teacher", teacher_run.path, "--max-size-kb", 0.5, "--trials", 2, "--out", tmp_path / "s", *FAST)
     assert result.exit_code == 2
     trials = _study_trials(tmp_path / "s")
-    assert all(t.state.name == "PRUNED" and t.user_attrs["pruned_by"].startswith("estimate") for t in trials)
+    assert all(t.state.name == "PRUNED" and t.user_attrs["reason"].startswith("estimate") for t in trials)
     assert not (tmp_path / "s" / "trials").exists()  # nothing was trained
 
 

@@ -3,8 +3,6 @@
 import json
 
 import numpy as np
-import pytest
-import torch
 from typer.testing import CliRunner
 
 from kdedge.cli import app
@@ -12,15 +10,6 @@ from kdedge.distill.strategies import AveragedTeacher
 from kdedge.teachers import load_teacher
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small nets on a shared 2-core machine: one intra-op thread is several times faster than two fighting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def kdedge(*args):

@@ -4,6 +4,7 @@ import csv
 import json
 
 import pytest
+from tiny_recipe import TINY
 from typer.testing import CliRunner
 
 from kdedge.cli import app
@@ -13,32 +14,6 @@ from kdedge.recipes.address import parse_set
 from kdedge.sweep import plan_sweep, run_sweep
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train several times faster on one thread when other jobs share the cores (measured: 26 s
-    instead of 147 s for the same runs on a busy 2-core machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-# quick, made tiny: a 4-8-8 CNN teacher and 8-unit MLPs, 2 epochs each, a short bench without memory probes
-TINY = [
-    "teacher.epochs=2",
-    "teacher.channels=[4, 8, 8]",
-    "student.epochs=2",
-    "student.hidden=[8]",
-    "bench.min_runs=5",
-    "bench.min_seconds=0",
-    "bench.memory=false",
-    "bench.threads=1",
-    "bench.batch=1",
-]
 
 
 def tiny_quick():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import time
 
 import numpy as np
+
+from .timing import time_calls
 
 # profile names -> onnxruntime.GraphOptimizationLevel members
 OPTIMIZATION_LEVELS = {
@@ -53,43 +54,20 @@ def measure_latency(
     init_ns = time.perf_counter_ns() - t0
     name = session.get_inputs()[0].name
     outputs = [o.name for o in session.get_outputs()]
-    t0 = time.perf_counter_ns()
-    session.run(outputs, {name: batches[0]})
-    first_ns = time.perf_counter_ns() - t0
-
-    runs, start = 0, time.perf_counter()
-    while runs < warmup_runs or time.perf_counter() - start < warmup_seconds:
-        session.run(outputs, {name: batches[runs % n]})
-        runs += 1
-
-    times: list[int] = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a collection inside a timed run is Python's cost, not the model's
-    try:
-        start = time.perf_counter()
-        while len(times) < min_runs or time.perf_counter() - start < min_seconds:
-            feed = {name: batches[len(times) % n]}
-            t0 = time.perf_counter_ns()
-            session.run(outputs, feed)
-            times.append(time.perf_counter_ns() - t0)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    us = np.asarray(times, dtype=np.float64) / 1e3
+    timed = time_calls(
+        lambda feed: session.run(outputs, feed),
+        [{name: b} for b in batches],
+        warmup_runs,
+        warmup_seconds,
+        min_runs,
+        min_seconds,
+    )
     return {
         "threads": threads,
         "inter_op_threads": inter_op_threads,
         "batch": batch,
         "optimization": optimization,
         "session_init_ms": init_ns / 1e6,
-        "first_run_us": first_ns / 1e3,
-        "warmup_runs": runs,
-        "runs": len(times),
-        "p50_us": float(np.percentile(us, 50)),
-        "p90_us": float(np.percentile(us, 90)),
-        "p99_us": float(np.percentile(us, 99)),
-        "mean_us": float(us.mean()),
-        "p50_us_per_sample": float(np.percentile(us, 50)) / batch,
-        "min_us": float(us.min()),
-        "raw_us": us.round(3).tolist(),
+        **timed,
+        "p50_us_per_sample": timed["p50_us"] / batch,
     }

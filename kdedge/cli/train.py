@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..defaults import TEACHER_TRAINING
 from ._common import (
     BatchSize,
     Epochs,
@@ -41,8 +42,8 @@ def teacher_train(
     channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 32,64,64.")] = None,
     depth: Annotated[int | None, typer.Option(help="ResNet depth 6n+2 (--arch resnet): 8, 14, 20...")] = None,
     width: Annotated[int | None, typer.Option(help="ResNet base channels (--arch resnet), e.g. 16.")] = None,
-    epochs: Epochs = 60,
-    patience: Patience = 20,
+    epochs: Epochs = TEACHER_TRAINING["epochs"],
+    patience: Patience = TEACHER_TRAINING["patience"],
     lr: Lr = None,
     batch_size: BatchSize = None,
     seed: Seed = 0,

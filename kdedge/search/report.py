@@ -35,7 +35,7 @@ def trial_rows(study) -> list[dict]:
                 "settings": t.user_attrs.get("settings", ""),
                 "run": t.user_attrs.get("run"),
                 "broken": t.user_attrs.get("broken", []),
-                "pruned_by": t.user_attrs.get("pruned_by"),
+                "reason": t.user_attrs.get("reason"),
                 "pareto": t.number in pareto,
                 **figures,
             }
@@ -92,7 +92,7 @@ def write_tables(out: Path, rows: list[dict], budget: Budget) -> None:
             "",
             f"{len(pruned)} trial(s) not completed: "
             + "; ".join(
-                f"{r['trial']} {r['state'].lower()}{': ' + r['pruned_by'] if r.get('pruned_by') else ''}"
+                f"{r['trial']} {r['state'].lower()}{': ' + r['reason'] if r.get('reason') else ''}"
                 for r in pruned
             ),
         ]

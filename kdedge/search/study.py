@@ -91,6 +91,13 @@ class _Trials:
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
 
     def __call__(self, trial):
+        try:
+            return self._trial(trial)
+        except KdedgeError as exc:  # the trial is recorded as failed; keep why, for the tables
+            trial.set_user_attr("reason", str(exc))
+            raise
+
+    def _trial(self, trial):
         import optuna
 
         from ..bench import Entry, bench
@@ -165,7 +172,7 @@ class _Trials:
             student_class(cand.family)(params, ds.sample_shape, ds.n_classes, ds.normalization).n_params * 4 / 1024
         )
         if estimate_kb > limit:
-            trial.set_user_attr("pruned_by", f"estimate: ~{estimate_kb:.0f} KB of weights > {limit:g} KB budget")
+            trial.set_user_attr("reason", f"estimate: ~{estimate_kb:.0f} KB of weights > {limit:g} KB budget")
             raise optuna.TrialPruned()
 
 

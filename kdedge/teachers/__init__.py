@@ -76,12 +76,18 @@ class RunTeacher:
 
     def latency(self, samples: np.ndarray, threads: int = 1, **options) -> dict:
         """Batch-1 latency of the native model (torch eager for neural runs)."""
-        from .timing import time_calls, torch_latency
+        from ..bench.timing import time_calls
+        from .timing import torch_latency
 
         if hasattr(self.student, "module"):
             return torch_latency(self.student.module, samples, threads, **options)
         rows = [samples[i : i + 1] for i in range(len(samples))]
-        return {"runtime": self.runtime, "threads": None, **time_calls(self.student.scores, rows, **options)}
+        return {
+            "runtime": self.runtime,
+            "threads": None,
+            "batch": 1,
+            **time_calls(self.student.scores, rows, **options),
+        }
 
     def features(self, x: np.ndarray, layers: list[str]) -> dict[str, np.ndarray]:
         """Outputs of named layers (module paths, via forward hooks) for feature methods (fitnets, fsp)."""

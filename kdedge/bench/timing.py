@@ -1,0 +1,53 @@
+"""Time a callable the way every kdedge latency figure is timed: first call, warm-up by count and time, then at
+least `min_runs` calls and `min_seconds`, garbage collection off. numpy only, so it runs on a board."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def time_calls(
+    call: Callable,
+    inputs: Sequence,
+    warmup_runs: int = 10,
+    warmup_seconds: float = 0.2,
+    min_runs: int = 50,
+    min_seconds: float = 1.0,
+) -> dict:
+    n = len(inputs)
+    t0 = time.perf_counter_ns()
+    call(inputs[0])
+    first_ns = time.perf_counter_ns() - t0
+    runs, start = 0, time.perf_counter()
+    while runs < warmup_runs or time.perf_counter() - start < warmup_seconds:
+        call(inputs[runs % n])
+        runs += 1
+    times: list[int] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection inside a timed call is Python's cost, not the model's
+    try:
+        start = time.perf_counter()
+        while len(times) < min_runs or time.perf_counter() - start < min_seconds:
+            item = inputs[len(times) % n]
+            t0 = time.perf_counter_ns()
+            call(item)
+            times.append(time.perf_counter_ns() - t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    us = np.asarray(times, dtype=np.float64) / 1e3
+    return {
+        "first_run_us": first_ns / 1e3,
+        "warmup_runs": runs,
+        "runs": len(times),
+        "p50_us": float(np.percentile(us, 50)),
+        "p90_us": float(np.percentile(us, 90)),
+        "p99_us": float(np.percentile(us, 99)),
+        "mean_us": float(us.mean()),
+        "min_us": float(us.min()),
+        "raw_us": us.round(3).tolist(),
+    }
