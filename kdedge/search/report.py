@@ -92,11 +92,20 @@ def write_tables(out: Path, rows: list[dict], budget: Budget) -> None:
             "",
             f"{len(pruned)} trial(s) not completed: "
             + "; ".join(
-                f"{r['trial']} {r['state'].lower()}{': ' + r['reason'] if r.get('reason') else ''}"
-                for r in pruned
+                f"{r['trial']} {r['state'].lower()}{': ' + r['reason'] if r.get('reason') else ''}" for r in pruned
             ),
         ]
     (out / "pareto.md").write_text("\n".join(lines) + "\n")
+
+
+def latency_front(rows: list[dict]) -> list[dict]:
+    """The trials no other beats on both axes of the plot (higher accuracy and lower p50), by latency."""
+    front, best_acc = [], -1.0
+    for r in sorted(rows, key=lambda r: (r["p50_us"], -r["val_accuracy"])):
+        if r["val_accuracy"] > best_acc:
+            front.append(r)
+            best_acc = r["val_accuracy"]
+    return front
 
 
 def plot(path: Path, rows: list[dict], budget: Budget) -> None:
@@ -107,30 +116,38 @@ def plot(path: Path, rows: list[dict], budget: Budget) -> None:
 
     done = [r for r in rows if r["state"] == "COMPLETE"]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ax.set_xscale("log")
+    if done:
+        p50s = [r["p50_us"] for r in done]
+        low, high = min(p50s) / 1.25, max(p50s) * 1.25
+        if budget.max_latency_us:
+            low, high = min(low, budget.max_latency_us / 1.25), max(high, budget.max_latency_us * 1.25)
+        ax.set_xlim(low, high)
+        if budget.max_latency_us:
+            ax.axvspan(
+                low, budget.max_latency_us, color="tab:green", alpha=0.08, label=f"p50 ≤ {budget.max_latency_us:g} µs"
+            )
     for fits, style in (
         (True, dict(c="tab:green", label="fits budget")),
         (False, dict(c="tab:gray", label="breaks budget")),
     ):
         pts = [r for r in done if (not r["broken"]) == fits]
         ax.scatter([r["p50_us"] for r in pts], [100 * r["val_accuracy"] for r in pts], s=22, alpha=0.8, **style)
-    front = sorted((r for r in done if r["pareto"]), key=lambda r: r["p50_us"])
+    front = latency_front(done)
     if front:
-        ax.plot(
+        ax.step(
             [r["p50_us"] for r in front],
             [100 * r["val_accuracy"] for r in front],
             "r--",
+            where="post",
             lw=1,
-            label="Pareto front (acc, p50, size)",
+            label="Pareto front (accuracy vs p50)",
         )
-    if budget.max_latency_us:
-        ax.axvspan(0, budget.max_latency_us, color="tab:green", alpha=0.08, label=f"p50 ≤ {budget.max_latency_us:g} µs")
     for r in done:
         ax.annotate(r["family"], (r["p50_us"], 100 * r["val_accuracy"]), fontsize=6, alpha=0.7)
-    if done:
-        ax.set_xscale("log")
     ax.set_xlabel("batch-1 p50 latency, µs (log)")
     ax.set_ylabel("validation accuracy, %")
-    ax.set_title("kdedge search: accuracy vs latency")
+    ax.set_title(f"kdedge search: accuracy vs latency (budget: {budget.describe() or 'none'})", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)

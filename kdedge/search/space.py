@@ -41,8 +41,7 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
         "max_depth": [4, 8, 16],
         "method": ["logits", "softmax"],
         "temperature": [1.0, 100.0],
-        "transfer": ["train", "augment"],
-        "transfer_size": ["1x", "5x"],
+        "transfer": ["train", "augment"],  # augment at its default 5x: `train` takes no size
     },
     "gbdt": {
         "num_leaves": [4, 8, 16],
