@@ -42,16 +42,10 @@ class ModelInfo:
 
 def model_info(path) -> ModelInfo:
     """What the model's kdedge metadata says (class names, input shape), else what its graph declares."""
-    from .bench import input_shape, model_metadata
+    from .bench import open_model
 
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"{path}: no such model file; pass an .onnx file written by `kdedge export`")
-    try:
-        meta = model_metadata(path)
-    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-        raise RunError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); pass an ONNX model") from None
-    shape = tuple(d if isinstance(d, int) else None for d in input_shape(path, meta)[1:])
+    path, meta, shape = open_model(path)
+    shape = tuple(d if isinstance(d, int) else None for d in shape[1:])
     names = json.loads(meta["class_names"]) if "class_names" in meta else None
     return ModelInfo(path, shape, names, meta.get("graph_optimization", "all"), meta)
 

@@ -32,18 +32,25 @@ def model_metadata(model_path) -> dict[str, str]:
     return {k.removeprefix("kdedge."): v for k, v in meta.items()}
 
 
-def model_entry(model_path, dataset, name: str | None = None) -> tuple[Entry, list[str]]:
-    """An Entry for a bare ONNX file (no run directory), checked against `dataset`; plus notes for the user."""
-    from ..errors import DataError, RunError
+def open_model(model_path) -> tuple[Path, dict[str, str], list]:
+    """A user's ONNX file: its path, kdedge metadata and (N, *sample_shape); one clear error if it is not one."""
+    from ..errors import RunError
 
     path = Path(model_path)
     if not path.is_file():
-        raise RunError(f"{path}: no such model file; pass an .onnx file (e.g. RUN/model.onnx)")
+        raise RunError(f"{path}: no such model file; pass an .onnx file written by `kdedge export` (RUN/model.onnx)")
     try:
         meta = model_metadata(path)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
         raise RunError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); pass an ONNX model") from None
-    shape = input_shape(path, meta)
+    return path, meta, input_shape(path, meta)
+
+
+def model_entry(model_path, dataset, name: str | None = None) -> tuple[Entry, list[str]]:
+    """An Entry for a bare ONNX file (no run directory), checked against `dataset`; plus notes for the user."""
+    from ..errors import DataError
+
+    path, meta, shape = open_model(model_path)
     expected = [d if isinstance(d, int) else None for d in shape[1:]]
     if len(expected) != len(dataset.sample_shape) or any(
         e is not None and e != d for e, d in zip(expected, dataset.sample_shape, strict=False)
