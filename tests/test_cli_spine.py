@@ -171,3 +171,9 @@ def test_interrupted_distill_leaves_nothing(tmp_path, teacher_run, monkeypatch):
     r = kdedge("distill", "--teacher", teacher_run.path, "--out", tmp_path / "x")
     assert r.exit_code != 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_onnx_file_is_refused_in_one_line(tmp_path, kd_mlp_run):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(kd_mlp_run.onnx_path.read_bytes()[:500])
+    assert "onnxruntime cannot load it" in _one_error_line(kdedge("bench", "--model", broken, "--data", "digits"))

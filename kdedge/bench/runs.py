@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Entry, bench, model_entry, model_metadata
+from . import Entry, bench, model_entry, open_model
 
 
 def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {}), names=None):
@@ -41,7 +41,7 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     else:
         if data is None:
             raise OptionError("--model needs --data (e.g. --data digits or --data test.npz) to measure accuracy on")
-        meta_seed = model_metadata(models[0]).get("data_seed") if models[0].is_file() else None
+        meta_seed = open_model(models[0])[1].get("data_seed")  # a missing or broken file fails here, in one line
         dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
 
     entries, notes = [], []
