@@ -16,4 +16,7 @@ def validate_params(model: type[BaseModel], values: dict, context: str) -> BaseM
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(f"--{k.replace('_', '-')}" for k in model.model_fields) or "none"
             raise OptionError(f"--{key.replace('_', '-')} does not apply to {context} (options: {allowed})") from None
-        raise OptionError(f"{context}: --{key.replace('_', '-')}={err.get('input')!r}: {err['msg']}") from None
+        message = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a check across options (a model validator): its message names them
+            raise OptionError(f"{context}: {message}") from None
+        raise OptionError(f"{context}: --{key.replace('_', '-')}={err.get('input')!r}: {message}") from None

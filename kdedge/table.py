@@ -23,6 +23,7 @@ def bench_table(result: dict) -> None:
         "prec",
         "acc %",
         "agree %",
+        "KL",
         "p50 µs",
         "p90 µs",
         "p99 µs",
@@ -46,6 +47,7 @@ def bench_table(result: dict) -> None:
             row.get("precision", "fp32"),
             _fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f"),
             _fmt(row.get("agreement") and 100 * row["agreement"], ".2f"),
+            _fmt(row.get("kl_teacher"), ".3f"),
             f"{lat['p50_us']:.1f}",
             f"{lat['p90_us']:.1f}",
             f"{lat['p99_us']:.1f}",
@@ -62,7 +64,8 @@ def bench_table(result: dict) -> None:
     console.print(table)
     print(
         "mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
-        "onnxruntime. ×T: ratio to the teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost."
+        "onnxruntime. KL: KL(teacher ‖ student) in nats, for students whose scores are logits. ×T: ratio to the "
+        "teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost."
     )
     if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
         console.print(sweep_table(result))

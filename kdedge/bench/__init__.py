@@ -12,7 +12,7 @@ import numpy as np
 
 from .latency import measure_latency
 from .memory import baseline_kb, peak_memory_mb
-from .quality import accuracy, agreement, predict
+from .quality import accuracy, agreement, kl_teacher_student, predict
 
 FLOOR_DIR = Path(__file__).with_name("floor")
 FLOOR_NAME = "runtime floor"
@@ -138,12 +138,14 @@ def bench(
             for t, b in combos
         ]
 
-    rows, labels_of = [], {}
+    rows, labels_of, logits_of = [], {}, {}
     for entry in entries:
         meta = model_metadata(entry.model_path)
         level = optimization or meta.get("graph_optimization", "all")
-        _, labels = predict(entry.model_path, x, thread_counts[0], optimization=level)
+        scores, labels = predict(entry.model_path, x, thread_counts[0], optimization=level)
         labels_of[entry.name] = labels
+        if meta.get("scores") == "logits":  # KL means something only between probability distributions
+            logits_of[entry.name] = scores
         latencies = measure(entry.model_path, level)
         row = {
             "name": entry.name,
@@ -165,6 +167,8 @@ def bench(
     for row in rows:
         if teacher is not None:
             row["agreement"] = agreement(labels_of[row["name"]], labels_of[teacher["name"]])
+            if row["name"] in logits_of and teacher["name"] in logits_of:
+                row["kl_teacher"] = kl_teacher_student(logits_of[row["name"]], logits_of[teacher["name"]])
             row["vs_teacher"] = _ratios(row, teacher)
     if floor:
         path = floor_model(x.ndim - 1)

@@ -25,3 +25,15 @@ def accuracy(labels: np.ndarray, y: np.ndarray) -> float:
 
 def agreement(labels: np.ndarray, teacher_labels: np.ndarray) -> float:
     return float(np.mean(labels == teacher_labels))
+
+
+def kl_teacher_student(scores: np.ndarray, teacher_scores: np.ndarray) -> float:
+    """Mean KL(softmax(teacher) ‖ softmax(student)) in nats, both scores being logits."""
+
+    def log_softmax(z):
+        z = np.asarray(z, np.float64)
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    log_p, log_q = log_softmax(teacher_scores), log_softmax(scores)
+    return float(np.mean(np.sum(np.exp(log_p) * (log_p - log_q), axis=1)))

@@ -55,6 +55,11 @@ Epochs = Annotated[int | None, typer.Option(help="Maximum epochs (early stopping
 Patience = Annotated[int | None, typer.Option(help="Stop after this many epochs without a better val score.")]
 Lr = Annotated[float | None, typer.Option(help="Adam learning rate.")]
 BatchSize = Annotated[int | None, typer.Option(help="Training batch size.")]
+WeightDecay = Annotated[float | None, typer.Option(help="Adam weight decay (L2).")]
+Schedule = Annotated[
+    str | None, typer.Option(help="Learning rate: constant (default) or cosine (annealed to 0 at --epochs).")
+]
+WarmupEpochs = Annotated[int | None, typer.Option(help="Epochs of linear learning-rate warm-up (default 0).")]
 
 
 def _summary(run, as_json: bool) -> None:

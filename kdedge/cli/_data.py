@@ -23,8 +23,24 @@ ImageChannels = Annotated[
     int | None, typer.Option(help="Image folders: 1 (grayscale) or 3 (RGB) (default: 1 if every image is grayscale).")
 ]
 
+Samples = Annotated[
+    int | None, typer.Option(help="digits-shift: training canvases (default 10000; val 20 %, test 30 % as many).")
+]
+Canvas = Annotated[int | None, typer.Option(help="digits-shift: canvas side in pixels (default 16).")]
+PixelNoise = Annotated[float | None, typer.Option(help="digits-shift: noise std on the 0-16 pixel scale (default 1).")]
 
-def reader_options(label_column=None, header=None, image_size=None, image_channels=None) -> dict:
+
+def reader_options(
+    label_column=None, header=None, image_size=None, image_channels=None, samples=None, canvas=None, pixel_noise=None
+) -> dict:
     """The reader options the user gave (unset ones left out, so each reader sees only what applies)."""
-    given = {"label_column": label_column, "header": header, "image_size": image_size, "image_channels": image_channels}
+    given = {
+        "label_column": label_column,
+        "header": header,
+        "image_size": image_size,
+        "image_channels": image_channels,
+        "samples": samples,
+        "canvas": canvas,
+        "pixel_noise": pixel_noise,
+    }
     return {k: v for k, v in given.items() if v is not None}

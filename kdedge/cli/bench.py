@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from ._common import _print_json, app, fails_cleanly
-from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
+from ._data import (
+    Canvas,
+    DataFormat,
+    Header,
+    ImageChannels,
+    ImageSize,
+    LabelColumn,
+    PixelNoise,
+    Samples,
+    reader_options,
+)
 
 
 def _int_list(value: str | None, option: str) -> list[int] | None:
@@ -43,6 +53,9 @@ def bench(
     header: Header = None,
     image_size: ImageSize = None,
     image_channels: ImageChannels = None,
+    samples: Samples = None,
+    canvas: Canvas = None,
+    pixel_noise: PixelNoise = None,
     seed: Annotated[
         int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
     ] = None,
@@ -92,7 +105,10 @@ def bench(
         seed=seed,
         teacher=teacher,
         int8=int8,
-        data_read=(data_format, reader_options(label_column, header, image_size, image_channels)),
+        data_read=(
+            data_format,
+            reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise),
+        ),
         profile=profile,
         threads=thread_counts,
         batches=batches,

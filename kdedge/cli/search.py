@@ -29,6 +29,9 @@ def search(
     max_epochs: Annotated[int, typer.Option(help="Epoch cap for neural students in trials.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed for the sampler and every trial.")] = 0,
     min_seconds: Annotated[float, typer.Option(help="Timed seconds per trial's latency, at least.")] = 1.0,
+    objective: Annotated[
+        str, typer.Option(help="Maximise val accuracy, or val agreement with the teacher (fidelity).")
+    ] = "accuracy",
     resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
@@ -66,6 +69,7 @@ def search(
             seed=seed,
             max_epochs=max_epochs,
             min_seconds=min_seconds,
+            objective=objective,
         )
         summary = start_search(
             out, config, trials, jobs, families.split(",") if families else None, space, overwrite=overwrite
@@ -78,7 +82,8 @@ def search(
     best = summary["best"]
     typer.echo(
         f"{summary['completed']} of {summary['trials']} trials completed, {summary['feasible']} fit the budget; "
-        f"best: trial {best['trial']} {best['settings']} (val acc {100 * best['val_accuracy']:.2f} %)"
+        f"best: trial {best['trial']} {best['settings']} (val acc {100 * best['val_accuracy']:.2f} %, "
+        f"agreement {100 * best['agreement']:.2f} %)"
     )
     typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
     bench_table(summary["test"])

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from ._common import JsonFlag, Seed, _print_json, fails_cleanly, teacher_app
-from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
+from ._data import (
+    Canvas,
+    DataFormat,
+    Header,
+    ImageChannels,
+    ImageSize,
+    LabelColumn,
+    PixelNoise,
+    Samples,
+    reader_options,
+)
 
 TeacherSpec = Annotated[
     str,
@@ -48,6 +58,9 @@ def teacher_eval(
     header: Header = None,
     image_size: ImageSize = None,
     image_channels: ImageChannels = None,
+    samples: Samples = None,
+    canvas: Canvas = None,
+    pixel_noise: PixelNoise = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on: train, val or test.")] = "test",
     threads: Annotated[int, typer.Option(help="Threads for the latency measurement.")] = 1,
     min_runs: Annotated[int, typer.Option(help="Timed batch-1 runs, at least.")] = 50,
@@ -61,7 +74,7 @@ def teacher_eval(
 
     if split not in ("train", "val", "test"):
         raise OptionError(f"--split {split!r}: choose train, val or test")
-    options = reader_options(label_column, header, image_size, image_channels)
+    options = reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise)
     loaded, dataset = teacher_and_data(teacher, factory, data, data_format, seed, options)
     result = evaluate_teacher(loaded, dataset, split, threads, {"min_runs": min_runs, "min_seconds": min_seconds})
     if as_json:

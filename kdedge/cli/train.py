@@ -15,7 +15,10 @@ from ._common import (
     Lr,
     Overwrite,
     Patience,
+    Schedule,
     Seed,
+    WarmupEpochs,
+    WeightDecay,
     _given,
     _print_json,
     _summary,
@@ -23,7 +26,17 @@ from ._common import (
     fails_cleanly,
     teacher_app,
 )
-from ._data import DataFormat, Header, ImageChannels, ImageSize, LabelColumn, reader_options
+from ._data import (
+    Canvas,
+    DataFormat,
+    Header,
+    ImageChannels,
+    ImageSize,
+    LabelColumn,
+    PixelNoise,
+    Samples,
+    reader_options,
+)
 
 
 @teacher_app.command("train")
@@ -38,6 +51,9 @@ def teacher_train(
     header: Header = None,
     image_size: ImageSize = None,
     image_channels: ImageChannels = None,
+    samples: Samples = None,
+    canvas: Canvas = None,
+    pixel_noise: PixelNoise = None,
     arch: Annotated[str, typer.Option(help="Teacher architecture.")] = "cnn",
     channels: Annotated[str | None, typer.Option(help="CNN channels per block, e.g. 32,64,64.")] = None,
     depth: Annotated[int | None, typer.Option(help="ResNet depth 6n+2 (--arch resnet): 8, 14, 20...")] = None,
@@ -46,6 +62,9 @@ def teacher_train(
     patience: Patience = TEACHER_TRAINING["patience"],
     lr: Lr = None,
     batch_size: BatchSize = None,
+    weight_decay: WeightDecay = None,
+    schedule: Schedule = None,
+    warmup_epochs: WarmupEpochs = None,
     seed: Seed = 0,
     overwrite: Overwrite = False,
     as_json: JsonFlag = False,
@@ -55,10 +74,19 @@ def teacher_train(
     from ..distill.methods import make_method
     from ..distill.run import fit_run
 
-    reader_opts = reader_options(label_column, header, image_size, image_channels)
+    reader_opts = reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise)
     dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
     options = _given(
-        channels=channels, depth=depth, width=width, epochs=epochs, patience=patience, lr=lr, batch_size=batch_size
+        channels=channels,
+        depth=depth,
+        width=width,
+        epochs=epochs,
+        patience=patience,
+        lr=lr,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        schedule=schedule,
+        warmup_epochs=warmup_epochs,
     )
     run = fit_run(
         out=out,
@@ -75,6 +103,7 @@ def teacher_train(
 
 
 _TRANSFER = "Transfer set"
+_SCHEDULE = "Training schedule (neural students)"
 _NONNEURAL = "Non-neural students (svm, forest, gbdt, tree)"
 
 
@@ -108,6 +137,9 @@ def distill(
     header: Header = None,
     image_size: ImageSize = None,
     image_channels: ImageChannels = None,
+    samples: Samples = None,
+    canvas: Canvas = None,
+    pixel_noise: PixelNoise = None,
     temperature: Annotated[float | None, typer.Option(help="Softmax temperature T (kd, softmax).")] = None,
     alpha: Annotated[float | None, typer.Option(help="Weight of the soft term in kd (1 - alpha on labels).")] = None,
     hidden: Annotated[str | None, typer.Option(help="MLP hidden sizes, e.g. 128 or 128,64.")] = None,
@@ -123,11 +155,52 @@ def distill(
     ] = None,
     fsp_weights: Annotated[str | None, typer.Option(help="fsp: one loss weight per pair, e.g. 1,1,1.")] = None,
     fsp_shuffle: Annotated[int | None, typer.Option(help="fsp: permute the teacher's channels with this seed.")] = None,
-    epochs: Epochs = None,
-    patience: Patience = None,
-    lr: Lr = None,
-    batch_size: BatchSize = None,
-    transfer: Annotated[str, typer.Option(help="train, augment, munge or pool.", rich_help_panel=_TRANSFER)] = "train",
+    epochs: Annotated[int | None, typer.Option(help=Epochs.__metadata__[0].help, rich_help_panel=_SCHEDULE)] = None,
+    patience: Annotated[int | None, typer.Option(help=Patience.__metadata__[0].help, rich_help_panel=_SCHEDULE)] = None,
+    lr: Annotated[float | None, typer.Option(help=Lr.__metadata__[0].help, rich_help_panel=_SCHEDULE)] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help=BatchSize.__metadata__[0].help, rich_help_panel=_SCHEDULE)
+    ] = None,
+    weight_decay: Annotated[
+        float | None, typer.Option(help=WeightDecay.__metadata__[0].help, rich_help_panel=_SCHEDULE)
+    ] = None,
+    schedule: Annotated[str | None, typer.Option(help=Schedule.__metadata__[0].help, rich_help_panel=_SCHEDULE)] = None,
+    warmup_epochs: Annotated[
+        int | None, typer.Option(help=WarmupEpochs.__metadata__[0].help, rich_help_panel=_SCHEDULE)
+    ] = None,
+    select_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the epoch best on val accuracy (default) or val agreement with the teacher.",
+            rich_help_panel=_SCHEDULE,
+        ),
+    ] = None,
+    transfer: Annotated[
+        str,
+        typer.Option(
+            help="train, augment, munge, pool, or view ops shift, mixup, noise combined with + (shift+mixup).",
+            rich_help_panel=_TRANSFER,
+        ),
+    ] = "train",
+    teacher_mode: Annotated[
+        str | None,
+        typer.Option(
+            help="Views: cached (a fixed set of --transfer-size, labelled once) or online (new views every batch, "
+            "the teacher labels each; neural students).",
+            rich_help_panel=_TRANSFER,
+        ),
+    ] = None,
+    max_shift: Annotated[
+        int | None,
+        typer.Option(help="shift: largest shift in pixels/steps (default 1/5 of the axis).", rich_help_panel=_TRANSFER),
+    ] = None,
+    mixup_alpha: Annotated[
+        float | None, typer.Option(help="mixup: lambda ~ Beta(alpha, alpha) (default 1).", rich_help_panel=_TRANSFER)
+    ] = None,
+    noise_std: Annotated[
+        float | None,
+        typer.Option(help="noise: std as a fraction of each channel's (default 0.1).", rich_help_panel=_TRANSFER),
+    ] = None,
     transfer_size: Annotated[
         str | None,
         typer.Option(help="Multiple of the train split, e.g. 5x (augment/munge: 5x).", rich_help_panel=_TRANSFER),
@@ -170,7 +243,7 @@ def distill(
     from ..distill import strategies
     from ..distill.methods import make_method
     from ..distill.run import check_teacher_fits, fit_run
-    from ..distill.transfer import check_method_fits, make_transfer
+    from ..distill.transfer import check_method_fits, check_online_fits, make_transfer
     from ..errors import OptionError
     from ..teachers import load_teacher
 
@@ -186,7 +259,7 @@ def distill(
         fsp_shuffle=fsp_shuffle,
     )
     chosen = make_method(method, **method_options)
-    from ..students import check_method, make_params
+    from ..students import check_method, make_params, student_class
 
     options = _given(
         hidden=hidden,
@@ -197,6 +270,10 @@ def distill(
         patience=patience,
         lr=lr,
         batch_size=batch_size,
+        weight_decay=weight_decay,
+        schedule=schedule,
+        warmup_epochs=warmup_epochs,
+        select_by=select_by,
     )
     # Teachers from files know no data set: load the data first and check every teacher against it.
     loaded = [load_teacher(t, factory=factory) for t in teacher or []]
@@ -208,7 +285,7 @@ def distill(
         dataset = loaded[0].run.dataset()
         data = loaded[0].run.manifest["data"]["source"]
     else:
-        reader_opts = reader_options(label_column, header, image_size, image_channels)
+        reader_opts = reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise)
         dataset = load_dataset(data, seed=seed, fmt=data_format, **reader_opts)
     for t in loaded:
         t.bind(dataset, classes=False)  # input shape and a 2-sample forward pass, before any training
@@ -240,9 +317,20 @@ def distill(
     make_params(student, options)
     check_method(student, chosen.name)
     transfer_set = make_transfer(
-        transfer, **_given(transfer_size=transfer_size, munge_p=munge_p, munge_s=munge_s, pool=pool)
+        transfer,
+        **_given(
+            transfer_size=transfer_size,
+            munge_p=munge_p,
+            munge_s=munge_s,
+            pool=pool,
+            teacher_mode=teacher_mode,
+            max_shift=max_shift,
+            mixup_alpha=mixup_alpha,
+            noise_std=noise_std,
+        ),
     )
     check_method_fits(transfer_set, chosen)
+    check_online_fits(transfer_set, chosen, student_class(student).neural)
     if generations is not None:
         _born_again(
             teacher_obj, generations, chosen, dataset, data, seed, out, options, overwrite, as_json, transfer_set

@@ -45,6 +45,14 @@ def stratified_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -
     return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
 
 
+def split_indices(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The train / val / test row indices every data set without fixed splits gets: stratified, by `seed`."""
+    rng = np.random.default_rng(seed)
+    rest, test_idx = stratified_split(y, TEST_FRACTION, rng)
+    train_pos, val_pos = stratified_split(y[rest], VAL_FRACTION, rng)
+    return rest[train_pos], rest[val_pos], test_idx
+
+
 @dataclass
 class Normalization:
     """Per-channel (images, sequences) or per-feature (vectors) mean and std, from the train split."""
@@ -90,6 +98,9 @@ class Dataset:
     test_idx: np.ndarray = field(init=False, repr=False)
     # How `load_dataset` made it (source, format, reader options), so a run can load the same data again.
     origin: dict = field(default_factory=dict, repr=False, compare=False)
+    # Row indices per split when the data set fixes them itself (digits-shift: canvases of one source image
+    # stay in one split); None: a stratified random split by `seed`.
+    fixed_splits: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.x = check_inputs(self.x, self.name)
@@ -102,10 +113,12 @@ class Dataset:
                 f"{self.name}: class {self.class_names[rare]!r} has {counts[rare]} samples; "
                 "each class needs at least 3 to appear in train, val and test"
             )
-        rng = np.random.default_rng(self.seed)
-        rest, self.test_idx = stratified_split(self.y, TEST_FRACTION, rng)
-        train_pos, val_pos = stratified_split(self.y[rest], VAL_FRACTION, rng)
-        self.train_idx, self.val_idx = rest[train_pos], rest[val_pos]
+        if self.fixed_splits is not None:
+            self.train_idx, self.val_idx, self.test_idx = (
+                np.asarray(self.fixed_splits[s], np.int64) for s in ("train", "val", "test")
+            )
+        else:
+            self.train_idx, self.val_idx, self.test_idx = split_indices(self.y, self.seed)
         self.normalization = Normalization.fit(self.x[self.train_idx])
 
     # -- shape --

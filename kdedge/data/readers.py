@@ -18,9 +18,6 @@ from ..errors import DataError, OptionError
 from .dataset import Dataset
 from .validation import labels_and_names
 
-# name -> loader(seed) for data sets that ship with kdedge
-BUILTINS: dict[str, Callable[[int], Dataset]] = {}
-
 
 @dataclass(frozen=True)
 class ReaderOption:
@@ -28,6 +25,11 @@ class ReaderOption:
 
     parse: Callable[[Any], Any]
     help: str
+
+
+# name -> loader(seed, **options) for data sets that ship with kdedge, and the options each takes
+BUILTINS: dict[str, Callable[..., Dataset]] = {}
+BUILTIN_OPTIONS: dict[str, dict[str, ReaderOption]] = {}
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,10 @@ class Reader:
 READERS: dict[str, Reader] = {}
 
 
-def builtin(name: str):
+def builtin(name: str, options: dict[str, ReaderOption] | None = None):
     def register(fn):
         BUILTINS[name] = fn
+        BUILTIN_OPTIONS[name] = dict(options or {})
         return fn
 
     return register
@@ -69,12 +72,49 @@ def reader(
     return register
 
 
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    with np.load(Path(__file__).with_name("digits.npz"), allow_pickle=False) as f:
+        return f["x"].astype(np.float32), f["y"].astype(np.int64)
+
+
 @builtin("digits")
 def load_digits(seed: int = 0) -> Dataset:
     """scikit-learn's 8x8 digits (UCI), shipped as a 45 KB npz so that no download or sklearn is needed."""
-    with np.load(Path(__file__).with_name("digits.npz"), allow_pickle=False) as f:
-        x, y = f["x"].astype(np.float32), f["y"].astype(np.int64)
+    x, y = _digits_arrays()
     return Dataset("digits", x, y, [str(i) for i in range(10)], seed=seed)
+
+
+def _bounded_int(low: int, high: int):
+    def parse(value) -> int:
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+def _noise(value) -> float:
+    number = float(value)
+    if not 0 <= number < 100:  # also refuses NaN
+        raise ValueError("must be a finite number >= 0 (std on the digits' 0-16 pixel scale)")
+    return number
+
+
+@builtin(
+    "digits-shift",
+    options={
+        "samples": ReaderOption(_bounded_int(100, 5_000_000), "training canvases (val: 20 %, test: 30 % as many)"),
+        "canvas": ReaderOption(_bounded_int(8, 256), "canvas side in pixels (digits are 8x8)"),
+        "pixel_noise": ReaderOption(_noise, "Gaussian noise std on the 0-16 pixel scale"),
+    },
+)
+def load_digits_shift(seed: int = 0, samples: int = 10_000, canvas: int = 16, pixel_noise: float = 1.0) -> Dataset:
+    """digits at random positions on a 16x16 canvas with noise; canvases of a source digit stay in one split."""
+    from .shifted import make_digits_shift
+
+    x, y = _digits_arrays()
+    return make_digits_shift(x, y, seed, samples=samples, canvas=canvas, noise=pixel_noise)
 
 
 @reader("npz", (".npz",))
@@ -159,9 +199,9 @@ def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) ->
     options = {k: v for k, v in options.items() if v is not None}
     spec = str(spec)
     if fmt is None and spec in BUILTINS:
-        _parse_options(options, {}, f"the built-in data set {spec!r}")
-        dataset = BUILTINS[spec](seed)
-        dataset.origin = {"source": spec, "format": None, "options": {}}
+        parsed = _parse_options(options, BUILTIN_OPTIONS[spec], f"the built-in data set {spec!r}")
+        dataset = BUILTINS[spec](seed, **parsed)
+        dataset.origin = {"source": spec, "format": None, "options": parsed}
         return dataset
     paths = _resolve_paths(spec)
     if paths is None:

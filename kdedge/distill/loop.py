@@ -1,18 +1,24 @@
 """The one training loop for every torch model (teachers and neural students alike).
 
 Model selection uses the validation split only: the kept weights are those of the epoch with the best validation
-accuracy (ties go to the lower validation loss), and training stops after `patience` epochs without improvement.
+accuracy (ties go to the lower validation loss) or, with `select_by="agreement"`, the best agreement with the
+teacher's labels on val (Stanton et al. 2021: fidelity is what a student is for); training stops after `patience`
+epochs without improvement. `schedule="cosine"` anneals the learning rate per step after a linear warm-up, which
+makes the long schedules of function matching (Beyer et al. 2022) converge instead of oscillating.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..progress import progress_bar
@@ -25,6 +31,9 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(64, gt=0)
     patience: int = Field(40, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["constant", "cosine"] = "constant"
+    warmup_epochs: int = Field(0, ge=0)
+    select_by: Literal["accuracy", "agreement"] = "accuracy"
 
 
 @dataclass
@@ -64,19 +73,53 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@torch.no_grad()
-def evaluate(module: torch.nn.Module, data: Batches, loss_fn: LossFn, batch_size: int = 1024) -> tuple[float, float]:
-    """Accuracy on labelled rows and the mean of `loss_fn` over chunks (weighted by chunk size)."""
+@torch.inference_mode()
+def evaluate(module: torch.nn.Module, data: Batches, loss_fn: LossFn, batch_size: int = 1024) -> dict[str, float]:
+    """Accuracy on labelled rows and the mean of `loss_fn` over chunks (weighted by chunk size); where the teacher's
+    logits are known, also agreement with its labels and KL(teacher ‖ student) at T = 1 (fidelity)."""
     module.eval()
-    correct = labelled = 0
-    loss_sum = 0.0
+    correct = labelled = agree = 0
+    loss_sum = kl_sum = 0.0
     for x, y, t in data.chunks(batch_size):
         logits = module(x)
         loss_sum += float(loss_fn(logits, t, y)) * len(x)
         known = y >= 0
         correct += int((logits.argmax(1)[known] == y[known]).sum())
         labelled += int(known.sum())
-    return correct / max(labelled, 1), loss_sum / len(data)
+        if t is not None:
+            agree += int((logits.argmax(1) == t.argmax(1)).sum())
+            kl_sum += float(kl_teacher_student(logits, t)) * len(x)
+    figures = {"accuracy": correct / max(labelled, 1), "loss": loss_sum / len(data)}
+    if data.teacher_logits is not None:
+        figures.update(agreement=agree / len(data), kl=kl_sum / len(data))
+    return figures
+
+
+def kl_teacher_student(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Mean over samples of KL(softmax(t) ‖ softmax(s)), in nats."""
+    return F.kl_div(
+        F.log_softmax(student_logits, dim=1),
+        F.log_softmax(teacher_logits, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    )
+
+
+def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
+    """Multiplier of the base learning rate at optimizer step `step` (0-based): linear warm-up, then constant or
+    a cosine from 1 down to 0 at `total_steps`."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def selection_key(figures: dict, select_by: str) -> tuple:
+    if select_by == "agreement":
+        return (figures["agreement"], figures["accuracy"], -figures["loss"])
+    return (figures["accuracy"], -figures["loss"])
 
 
 def train(
@@ -89,13 +132,23 @@ def train(
     label: str = "training",
     params: list | None = None,
 ) -> dict:
-    """Train `module` in place with Adam; restore the best-on-validation weights. Returns the history."""
+    """Train `module` in place with Adam; restore the best-on-validation weights. Returns the history.
+
+    `train_data` is a `Batches` or anything with its `batch(idx)` and `len` (e.g. online views, which transform
+    every batch afresh and have the teacher label it)."""
+    if config.select_by == "agreement" and val_data.teacher_logits is None:
+        from ..errors import OptionError
+
+        raise OptionError("--select-by agreement needs the teacher's outputs on val; use a teacher method (kd, logits)")
     gen = seed_everything(seed)
     n = len(train_data)
     opt = torch.optim.Adam(
         params if params is not None else module.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    best_key, best_state, best_epoch, history = None, None, 0, []
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total, warmup, config.schedule))
+    best_key, best_state, best_epoch, best, history = None, None, 0, {}, []
     start = time.perf_counter()
     with progress_bar(label, total=config.epochs) as advance:
         for epoch in range(1, config.epochs + 1):
@@ -110,13 +163,17 @@ def train(
                 loss = loss_fn(module(x), t, y)
                 loss.backward()
                 opt.step()
-            val_acc, val_loss = evaluate(module, val_data, loss_fn)
-            history.append({"epoch": epoch, "val_accuracy": val_acc, "val_loss": val_loss})
-            key = (val_acc, -val_loss)
+                schedule.step()
+            figures = evaluate(module, val_data, loss_fn)
+            history.append({"epoch": epoch, **{f"val_{k}": v for k, v in figures.items()}})
+            key = selection_key(figures, config.select_by)
             if best_key is None or key > best_key:
-                best_key, best_epoch = key, epoch
+                best_key, best_epoch, best = key, epoch, figures
                 best_state = copy.deepcopy(module.state_dict())
-            advance(f"val acc {val_acc:.4f} (best {best_key[0]:.4f} @ {best_epoch})")
+            per_epoch = (time.perf_counter() - start) / epoch
+            advance(
+                f"val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch}) · {per_epoch:.1f} s/epoch"
+            )
             if epoch - best_epoch >= config.patience:
                 break
     module.load_state_dict(best_state)
@@ -124,8 +181,8 @@ def train(
     return {
         "best_epoch": best_epoch,
         "epochs_run": len(history),
-        "val_accuracy": best_key[0],
-        "val_loss": -best_key[1],
+        "selected_by": f"val {config.select_by}",
+        **{f"val_{k}": v for k, v in best.items()},
         "train_seconds": round(time.perf_counter() - start, 3),
         "history": history,
     }

@@ -15,7 +15,7 @@ from ..students import check_method, make_params, student_class
 from .loop import Batches
 from .methods import Method
 from .targets import teacher_logits
-from .transfer import TransferSet, check_method_fits, make_transfer
+from .transfer import TransferSet, check_method_fits, check_online_fits, make_transfer
 
 METRICS = "metrics.json"
 
@@ -84,6 +84,8 @@ def fit_run(
     teacher_outputs = same_task and method.needs_teacher_outputs
     transfer = transfer if transfer is not None else make_transfer("train")
     check_method_fits(transfer, method)
+    check_online_fits(transfer, method, student_class(family).neural)
+    online = getattr(transfer, "online", False)
     if method.needs_features:
         from .features import require_features
 
@@ -97,15 +99,23 @@ def fit_run(
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         t_train = t_val = None
         if teacher_outputs:
-            cache_name = "transfer" if transfer.generates else "train"
-            t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
+            if not online:  # online, the teacher labels each batch's fresh views inside the loop
+                cache_name = "transfer" if transfer.generates else "train"
+                t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
             t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
         # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
         extra = {"teacher": teacher} if method.needs_features else {}
-        train_data = Batches(fit_set.x, fit_set.y, t_train)
+        if online:
+            from .online import OnlineViews
+
+            train_data = OnlineViews(fit_set.x, fit_set.y, transfer, teacher if teacher_outputs else None, seed)
+        else:
+            train_data = Batches(fit_set.x, fit_set.y, t_train)
         fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
         history = fit_info.pop("history", None)
+        if t_val is not None and "val_agreement" not in fit_info:  # non-neural students: fidelity on val too
+            fit_info["val_agreement"] = float(np.mean(student.predict(x_val) == np.asarray(t_val).argmax(1)))
         # The test split is touched once, here, after selection is over.
         test_pred = student.predict(x_test)
         metrics = {"test_accuracy": float(np.mean(test_pred == y_test)), **fit_info}

@@ -19,14 +19,16 @@ Each kind is a pydantic model registered by name, so an option that does not app
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from functools import cache
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, FilePath, field_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, create_model, field_validator, model_validator
 
 from ..data import Normalization, fingerprint_arrays
 from ..errors import DataError, OptionError
 from ..params import validate_params
+from .views import VIEW_OPS, ViewContext, apply_views, parse_ops, shift_batch
 
 TRANSFERS: dict[str, type[TransferSet]] = {}
 UNLABELED = -1
@@ -122,11 +124,6 @@ class Train(TransferSet):
         return False
 
 
-def _spatial_axes(sample_ndim: int) -> tuple[int, ...]:
-    """Axes of one sample that can shift: (H, W) of (C, H, W), L of (C, L); none for a feature vector."""
-    return tuple(range(2, sample_ndim + 1)) if sample_ndim > 1 else ()
-
-
 @transfer_kind
 class Augment(TransferSet):
     name: ClassVar[str] = "augment"
@@ -138,28 +135,11 @@ class Augment(TransferSet):
     def generate(self, x, n_new, rng, held_out):
         source = copy_sources(len(x), n_new)  # build() labels each copy by the same rows
         new = np.asarray(x, np.float32)[source].copy()
-        axes = _spatial_axes(x.ndim - 1)
-        if axes:
-            new = self._shift(new, axes, rng)
+        if x.ndim > 2:  # images and sequences: shift along the spatial axes
+            limits = [max(1, int(round(self.max_shift * x.shape[a]))) for a in range(2, x.ndim)]
+            new = shift_batch(new, limits, rng)
         std = Normalization.fit(np.asarray(x, np.float32)).std
         return new + rng.normal(size=new.shape).astype(np.float32) * (self.noise * std)
-
-    def _shift(self, x: np.ndarray, axes: tuple[int, ...], rng) -> np.ndarray:
-        """Shift each sample by a random whole number of steps per axis; edges repeat their border values."""
-        limits = [max(1, int(round(self.max_shift * x.shape[a]))) for a in axes]
-        shifts = np.stack([rng.integers(-m, m + 1, size=len(x)) for m in limits], axis=1)
-        pad = [(0, 0)] * x.ndim
-        for a, m in zip(axes, limits, strict=True):
-            pad[a] = (m, m)
-        padded = np.pad(x, pad, mode="edge")
-        out = np.empty_like(x)
-        for shift in np.unique(shifts, axis=0):
-            rows = np.flatnonzero(np.all(shifts == shift, axis=1))
-            index = [rows] + [slice(None)] * (x.ndim - 1)
-            for a, m, s in zip(axes, limits, shift, strict=True):
-                index[a] = slice(m - s, m - s + x.shape[a])
-            out[rows] = padded[tuple(index)]
-        return out
 
 
 @transfer_kind
@@ -235,10 +215,114 @@ class Pool(TransferSet):
         return inputs[np.asarray(keep, bool)]
 
 
+class Views(TransferSet):
+    """Inputs transformed by registered view ops (`kdedge.distill.views`), e.g. `shift+mixup`.
+
+    `teacher_mode = "cached"`: a fixed set of `--transfer-size` times the training split (the split first), labelled
+    by the teacher once. `"online"`: no fixed set; every training batch is drawn from the training split and
+    transformed afresh, and the teacher labels exactly that batch (neural students only).
+    """
+
+    ops: ClassVar[tuple[str, ...]] = ()
+    teacher_mode: Literal["cached", "online"] = "cached"
+
+    @model_validator(mode="after")
+    def _online_has_no_size(self):
+        if self.teacher_mode == "online" and self.transfer_size is not None:
+            raise ValueError(
+                "--teacher-mode online draws new views for every batch, so there is no set to size; drop "
+                "--transfer-size (each epoch is one pass over the training split)"
+            )
+        return self
+
+    @property
+    def online(self) -> bool:
+        return self.teacher_mode == "online"
+
+    def view_options(self) -> dict:
+        return {k: getattr(self, k) for op in self.ops for k in VIEW_OPS[op].fields}
+
+    def context(self, x_train: np.ndarray, partners_from_set: bool) -> ViewContext:
+        std = Normalization.fit(np.asarray(x_train[: min(len(x_train), 20_000)], np.float32)).std
+        return ViewContext(std=std, partners=x_train if partners_from_set else None)
+
+    def apply(self, x: np.ndarray, rng, ctx: ViewContext) -> np.ndarray:
+        return apply_views(self.ops, x, rng, ctx, self.view_options())
+
+    def build(self, x, y, seed, held_out=()):
+        if not self.online:
+            return super().build(x, y, seed, held_out)
+        info = {
+            "kind": self.name,
+            **self.model_dump(mode="json", exclude_none=True),
+            "size": int(len(x)),
+            "generated": 0,  # none stored: new views are drawn for every batch
+            "fingerprint": fingerprint_arrays(x),
+        }
+        return TransferData(np.asarray(x, np.float32), np.asarray(y, np.int64), info)
+
+    def generate(self, x, n_new, rng, held_out):
+        ctx = self.context(x, partners_from_set=True)
+        source = copy_sources(len(x), n_new)
+        new = np.empty((n_new, *x.shape[1:]), np.float32)
+        for start in range(0, n_new, 8192):  # bounded temporaries, whatever the set's size
+            rows = source[start : start + 8192]
+            new[start : start + len(rows)] = self.apply(np.asarray(x[rows], np.float32), rng, ctx)
+        return new
+
+
+@cache
+def _views_class(ops: tuple[str, ...]) -> type[Views]:
+    fields = {key: spec for op in ops for key, spec in VIEW_OPS[op].fields.items()}
+    cls = create_model(f"Views[{'+'.join(ops)}]", __base__=Views, **fields)
+    cls.name = "+".join(ops)
+    cls.ops = ops
+    cls.keeps_labels = all(VIEW_OPS[op].keeps_labels for op in ops)
+    cls.summary = "; then ".join(VIEW_OPS[op].summary for op in ops)
+    return cls
+
+
+for _op in VIEW_OPS:  # each op alone is a transfer kind; combinations are resolved by transfer_class
+    TRANSFERS[_op] = _views_class((_op,))
+
+
+def transfer_class(name: str) -> type[TransferSet]:
+    """A registered kind (train, augment, munge, pool, shift, mixup...) or a combination of view ops."""
+    if name in TRANSFERS:
+        return TRANSFERS[name]
+    ops = parse_ops(name)
+    if ops is None:
+        raise OptionError(
+            f"unknown --transfer {name!r}; choose from {', '.join(TRANSFERS)}, or combine "
+            f"{', '.join(VIEW_OPS)} with + (e.g. shift+mixup)"
+        )
+    return _views_class(ops)
+
+
+def transfer_option_names() -> set[str]:
+    """Every option some transfer kind or view op takes (plus `transfer`, the kind itself)."""
+    names = {"transfer"} | {k for cls in TRANSFERS.values() for k in cls.model_fields}
+    return names | {k for op in VIEW_OPS.values() for k in op.fields}
+
+
 def make_transfer(name: str = "train", **options) -> TransferSet:
-    if name not in TRANSFERS:
-        raise OptionError(f"unknown --transfer {name!r}; choose from {', '.join(TRANSFERS)}")
-    return validate_params(TRANSFERS[name], options, f"--transfer {name}")
+    return validate_params(transfer_class(name), options, f"--transfer {name}")
+
+
+def check_online_fits(transfer: TransferSet, method, neural: bool) -> None:
+    """Online teaching runs the teacher inside a torch student's training loop, one loss on logits per batch."""
+    if not getattr(transfer, "online", False):
+        return
+    if not neural:
+        raise OptionError(
+            "--teacher-mode online trains inside a neural student's loop; non-neural students learn from a fixed "
+            f"set: use --teacher-mode cached with --transfer {transfer.name} --transfer-size 10x"
+        )
+    if method.needs_features:
+        raise OptionError(
+            f"--method {method.name} has a feature stage that reads a fixed set; use --teacher-mode cached, or "
+            "--method kd / logits online"
+        )
 
 
 def check_method_fits(transfer: TransferSet, method) -> None:

@@ -21,7 +21,9 @@ INT8_FILE = "model.int8.onnx"
 STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")  # what a reduced (mobile) onnxruntime build is sure to have
 
 
-def metadata(run: Run, n_params: int, profile: Profile | None = None, precision: str = "fp32") -> dict[str, str]:
+def metadata(
+    run: Run, n_params: int, profile: Profile | None = None, precision: str = "fp32", scores: str = "logits"
+) -> dict[str, str]:
     """metadata_props: enough for an app (and `kdedge bench --model`, `kdedge predict`) to use the graph alone.
 
     `normalization` is informational: the graph applies it itself and takes raw inputs.
@@ -47,7 +49,13 @@ def metadata(run: Run, n_params: int, profile: Profile | None = None, precision:
         "target": profile.name,
         "precision": precision,
         "graph_optimization": profile.graph_optimization,
+        # logits: softmax(scores) are class probabilities (bench's KL to the teacher); regression: scores only rank
+        "scores": scores,
     }
+
+
+def _scores_kind(student) -> str:
+    return "logits" if getattr(student, "neural", False) else "regression"
 
 
 def with_overrides(profile: Profile, **overrides) -> Profile:
@@ -83,9 +91,8 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
         f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
         "raw float32 -> scores (N, K) float32, label (N,) int64"
     )
-    onnx.helper.set_model_props(
-        model, {META_PREFIX + k: v for k, v in metadata(run, student.n_params, profile).items()}
-    )
+    props = metadata(run, student.n_params, profile, scores=_scores_kind(student))
+    onnx.helper.set_model_props(model, {META_PREFIX + k: v for k, v in props.items()})
     onnx.checker.check_model(model)
     _check_ops(model, profile, run.onnx_path)
     model_bytes = model.SerializeToString()

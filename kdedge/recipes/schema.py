@@ -212,10 +212,14 @@ def option_owners(family: str, method: str, transfer: str = "train") -> list[tup
     recipe change. Raises KeyError/OptionError for an unknown name (the caller reports it).
     """
     from ..distill.methods import METHODS
-    from ..distill.transfer import TRANSFERS
+    from ..distill.transfer import transfer_class
     from ..students import student_class
 
-    return [("family", student_class(family).Params), ("method", METHODS[method]), ("transfer", TRANSFERS[transfer])]
+    return [
+        ("family", student_class(family).Params),
+        ("method", METHODS[method]),
+        ("transfer", transfer_class(transfer)),
+    ]
 
 
 def route_options(options: dict, owners: list[tuple[str, type[BaseModel]]]) -> dict[str, dict] | str:
@@ -247,7 +251,7 @@ def methods() -> list[str]:
 def transfers() -> list[str]:
     from ..distill.transfer import TRANSFERS
 
-    return list(TRANSFERS)
+    return [*TRANSFERS, "view ops joined by + (e.g. shift+mixup)"]
 
 
 def check_family(name: str, source: str, key: str) -> None:
@@ -294,7 +298,7 @@ def check_student(
     families_by_name: dict | None = None,
 ) -> StudentPlan:
     from ..distill.methods import METHODS
-    from ..distill.transfer import TRANSFERS, check_method_fits
+    from ..distill.transfer import check_method_fits, check_online_fits, transfer_class
     from ..students import student_class
 
     at = f"students[{index}]"
@@ -309,8 +313,10 @@ def check_student(
             f"method {spec.method!r} does not apply to family {spec.family}",
             [m for m in accepted if m in METHODS],
         )
-    if spec.transfer not in TRANSFERS:
-        raise RecipeError(source, f"{at}.transfer", f"unknown transfer set {spec.transfer!r}", transfers())
+    try:
+        transfer_class(spec.transfer)
+    except OptionError:
+        raise RecipeError(source, f"{at}.transfer", f"unknown transfer set {spec.transfer!r}", transfers()) from None
     if spec.name in RESERVED_NAMES or spec.name in earlier:
         problem = "reserved" if spec.name in RESERVED_NAMES else "used by an earlier student"
         raise RecipeError(source, f"{at}.name", f"{spec.name!r} is {problem}; student names must be unique")
@@ -345,6 +351,7 @@ def check_student(
         check_born_again(spec, at, source, names, families_by_name or {})
     try:
         check_method_fits(transfer, method)
+        check_online_fits(transfer, method, student_class(spec.family).neural)
     except OptionError as exc:
         raise RecipeError(source, f"{at}.transfer", str(exc)) from None
     return StudentPlan(

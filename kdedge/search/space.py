@@ -2,8 +2,11 @@
 
 Every entry is a list of choices (categorical), so a user's TOML file has the same shape as the default below and
 replaces it whole: `[mlp] hidden = ["32", "64"]`, `method = ["kd"]`, `temperature = [2.0, 4.0]`, ...
-Keys are sorted into student options, method options (the chosen method's own fields) and transfer-set options
-(`transfer`, `transfer_size`), so new families and methods need no code here, only choices.
+Keys are routed by who declares them: method options (the chosen method's own fields), transfer-set options
+(`transfer` and the chosen kind's fields: `transfer_size`, `teacher_mode`, `max_shift`, `munge_p`...) and student
+options (everything else, validated by the family). A key of a method or transfer kind that was not chosen is not
+asked (no temperature for `logits`, no teacher_mode for `train`), so new families, methods and transfer kinds need
+no code here, only choices.
 """
 
 from __future__ import annotations
@@ -14,14 +17,24 @@ from pathlib import Path
 
 from ..errors import OptionError
 
-TRANSFER_KEYS = ("transfer", "transfer_size")
-
 DEFAULT_SPACE: dict[str, dict[str, list]] = {
     "mlp": {
         "hidden": ["16", "32", "64", "128", "256", "64,32", "128,64"],
         "method": ["kd", "logits"],
         "temperature": [1.0, 2.0, 4.0, 8.0],
         "alpha": [0.5, 0.9, 1.0],
+        "transfer": ["train", "shift+mixup", "mixup"],  # mixup alone also works on vectors
+        "teacher_mode": ["online"],
+        "schedule": ["constant", "cosine"],
+    },
+    "cnn": {
+        "channels": ["8,16,16", "16,32,32", "32,64,64"],
+        "method": ["kd"],
+        "temperature": [1.0, 4.0],
+        "alpha": [0.9, 1.0],
+        "transfer": ["train", "shift+mixup"],  # shift+mixup online: Beyer et al.'s function matching
+        "teacher_mode": ["online"],
+        "schedule": ["constant", "cosine"],
     },
     "resnet": {
         "depth": [8, 14],
@@ -108,22 +121,31 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
 
 
 def suggest(trial, space: dict[str, dict[str, list]]) -> Candidate:
-    """Let the Optuna trial pick a family, then each of that family's choices (define-by-run)."""
+    """Let the Optuna trial pick a family, then its method and transfer kind, then each choice that applies to them
+    (define-by-run)."""
     from ..distill.methods import METHODS
+    from ..distill.transfer import transfer_class, transfer_option_names
 
     family = trial.suggest_categorical("family", list(space))
     choices = space[family]
     method = trial.suggest_categorical(f"{family}.method", choices.get("method", ["kd"]))
-    method_fields = set(METHODS[method].model_fields)
     cand = Candidate(family=family, method=method)
+    if "transfer" in choices:
+        cand.transfer["transfer"] = trial.suggest_categorical(f"{family}.transfer", choices["transfer"])
+    method_fields = set(METHODS[method].model_fields)
+    transfer_fields = set(transfer_class(cand.transfer.get("transfer", "train")).model_fields)
+    method_keys, transfer_keys = _method_keys(METHODS), transfer_option_names()
     for key, values in choices.items():
-        if key == "method" or (key in _method_keys(METHODS) and key not in method_fields):
-            continue  # e.g. no temperature for `logits`
-        value = trial.suggest_categorical(f"{family}.{key}", values)
-        target = (
-            cand.method_options if key in method_fields else cand.transfer if key in TRANSFER_KEYS else cand.options
-        )
-        target[key] = value
+        if key in ("method", "transfer"):
+            continue
+        if key in method_keys:
+            target = cand.method_options if key in method_fields else None
+        elif key in transfer_keys:
+            target = cand.transfer if key in transfer_fields else None
+        else:
+            target = cand.options
+        if target is not None:  # e.g. no temperature for `logits`, no teacher_mode for `train`
+            target[key] = trial.suggest_categorical(f"{family}.{key}", values)
     return cand
 
 

@@ -32,6 +32,8 @@ class Student(ABC):
     summary: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
     methods: ClassVar[tuple[str, ...]]
+    # Trained by the torch loop on a loss over logits (online teaching, KL fidelity); scores are logits.
+    neural: ClassVar[bool] = False
 
     def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int, normalization: Normalization):
         self.params = params

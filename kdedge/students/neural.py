@@ -33,6 +33,7 @@ class NeuralStudent(Student):
 
     architecture: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("hard", "kd", "logits", "fitnets", "fsp")
+    neural: ClassVar[bool] = True
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -76,7 +77,7 @@ class NeuralStudent(Student):
     def layers(self) -> list[dict]:
         return nets.layer_table(self.module, self.sample_shape)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def scores(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         self.module.eval()
         x = torch.as_tensor(np.asarray(x, np.float32))

@@ -1,0 +1,419 @@
+"""Students on a hard task: `digits-shift` (8×8 digits at random positions on a 16×16 canvas with noise), where a
+CNN's translation invariance is what the other families lack and what distillation must carry to them.
+
+For each seed: a ResNet teacher on labels, then every family (mlp, cnn, resnet, svm, forest, gbdt, tree) three
+ways — hard labels on the training split, distilled on the training split (kd for neural students, regression on
+the teacher's outputs for the others), and distilled with the new teaching options (neural: the teacher online on
+shifted + mixed views every batch, KL at T = 1, cosine schedule; non-neural: a teacher-labelled shift+mixup set of
+--size times the training split). Mean ± std over seeds of test accuracy, agreement with the teacher, p50 above
+onnxruntime's floor and ONNX size against the teacher's. A lever table (seed 0) shows what each option moved.
+
+    KDEDGE_QUIET=1 .venv/bin/python benchmarks/hard_task.py --out benchmarks/results/hard_task.md
+    ... --seeds 0 --only teachers        # just the teachers (e.g. one process per seed, then the rest)
+    ... --jobs 2                         # cells in 2 processes (one torch thread each)
+
+Every cell goes through the calls the CLI makes: `fit_run` (= `kdedge distill`), `export_run` (= `kdedge export`,
+parity gate included) and `bench.bench` (= `kdedge bench`). Runs and their figures are kept under --runs, so an
+interrupted benchmark resumes where it stopped. Test figures are read once per cell, after selection on val.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KDEDGE_QUIET", "1")
+
+from _report import emit
+
+DATA = "digits-shift"
+TEACHER = {"family": "resnet", "options": {"depth": 20, "width": 16, "epochs": 30, "patience": 10}}
+FAMILIES = {  # family -> student options (sizes chosen to be far below the teacher's)
+    "mlp": {"hidden": (256, 256)},
+    "cnn": {"channels": (8, 16, 16)},
+    "resnet": {"depth": 8, "width": 4},
+    "svm": {"kernel": "rbf", "C": 10.0, "approx": "nystroem", "n_components": 1000},
+    "forest": {"n_estimators": 100},
+    "gbdt": {"num_leaves": 31, "n_estimators": 300},
+    "tree": {},
+}
+NEURAL = ("mlp", "cnn", "resnet")
+LATENCY = {"min_runs": 200, "min_seconds": 0.3}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How a student is taught: method + options, transfer kind + options, and training options."""
+
+    label: str
+    method: str
+    method_options: dict = field(default_factory=dict)
+    transfer: str = "train"
+    transfer_options: dict = field(default_factory=dict)
+    train_options: dict = field(default_factory=dict)
+
+    def key(self) -> str:
+        parts = [
+            self.method,
+            self.transfer,
+            json.dumps(self.method_options | self.transfer_options | self.train_options, sort_keys=True),
+        ]
+        return "-".join(parts)
+
+
+def settings_for(family: str, epochs: int, size: str) -> list[Setting]:
+    """The three settings of the main table for `family`."""
+    if family in NEURAL:
+        return [
+            Setting("hard labels", "hard", train_options={"epochs": 100, "patience": 20}),
+            Setting(
+                "kd on train", "kd", {"temperature": 4.0, "alpha": 0.9}, train_options={"epochs": 100, "patience": 20}
+            ),
+            online_setting(epochs),
+        ]
+    return [
+        Setting("hard labels", "hard"),
+        Setting("logits on train", "logits"),
+        Setting(
+            f"logits on shift+mixup {size}", "logits", transfer="shift+mixup", transfer_options={"transfer_size": size}
+        ),
+    ]
+
+
+def online_setting(epochs: int, transfer: str = "shift+mixup", schedule: str = "cosine", label: str | None = None):
+    return Setting(
+        label or f"online {transfer}, {epochs} ep, {schedule}",
+        "kd",
+        {"temperature": 1.0, "alpha": 1.0},
+        transfer,
+        {"teacher_mode": "online"},
+        {"epochs": epochs, "patience": epochs, "schedule": schedule, "warmup_epochs": 2, "lr": 3e-3},
+    )
+
+
+def levers(epochs: int) -> list[tuple[str, str, Setting]]:
+    """(family, lever, setting) on seed 0: what each teaching option adds, one at a time."""
+    mlp = [
+        (
+            "mlp",
+            "kd T=1 on train (no views)",
+            Setting(
+                "kd T=1 train", "kd", {"temperature": 1.0, "alpha": 1.0}, train_options={"epochs": 100, "patience": 20}
+            ),
+        ),
+        (
+            "mlp",
+            "+ shift 5x, cached",
+            Setting(
+                "kd shift 5x",
+                "kd",
+                {"temperature": 1.0, "alpha": 1.0},
+                "shift",
+                {"transfer_size": "5x"},
+                {"epochs": 100, "patience": 20},
+            ),
+        ),
+        (
+            "mlp",
+            "+ shift+mixup 5x, cached",
+            Setting(
+                "kd shift+mixup 5x",
+                "kd",
+                {"temperature": 1.0, "alpha": 1.0},
+                "shift+mixup",
+                {"transfer_size": "5x"},
+                {"epochs": 100, "patience": 20},
+            ),
+        ),
+        ("mlp", "online shift only", online_setting(epochs, "shift")),
+        ("mlp", "online mixup only", online_setting(epochs, "mixup")),
+        ("mlp", "online shift+mixup, constant lr", online_setting(epochs, schedule="constant")),
+        ("mlp", "online shift+mixup, 1/3 of the epochs", online_setting(max(1, epochs // 3))),
+    ]
+    nonneural = []
+    for family in ("forest", "gbdt"):
+        nonneural += [
+            (
+                family,
+                "logits on shift 10x",
+                Setting("shift 10x", "logits", transfer="shift", transfer_options={"transfer_size": "10x"}),
+            ),
+            (
+                family,
+                "logits on shift+mixup 5x",
+                Setting("shift+mixup 5x", "logits", transfer="shift+mixup", transfer_options={"transfer_size": "5x"}),
+            ),
+            (
+                family,
+                "logits on shift+mixup 20x",
+                Setting("shift+mixup 20x", "logits", transfer="shift+mixup", transfer_options={"transfer_size": "20x"}),
+            ),
+        ]
+    return mlp + nonneural
+
+
+# -- one cell ------------------------------------------------------------------------------------------------------
+
+
+def teacher_path(root: Path, seed: int) -> Path:
+    return root / f"seed{seed}" / "teacher"
+
+
+def train_teacher(root: Path, seed: int) -> dict:
+    from kdedge.data import load_dataset
+    from kdedge.distill.methods import make_method
+    from kdedge.distill.run import fit_run
+    from kdedge.export import export_run
+
+    out = teacher_path(root, seed)
+    if not (out / "model.onnx").is_file():
+        run = fit_run(
+            out=out,
+            kind="teacher",
+            family=TEACHER["family"],
+            options=TEACHER["options"],
+            method=make_method("hard"),
+            dataset=load_dataset(DATA, seed=seed),
+            data_source=DATA,
+            seed=seed,
+            overwrite=True,
+        )
+        export_run(run.path)
+    return measure_onnx(root, seed, out, "teacher")
+
+
+class SharedTargets:
+    """The teacher, with its outputs on a whole transfer set kept per inputs fingerprint: the families of one seed
+    share one teacher-labelled set instead of recomputing it (a benchmark convenience; kdedge caches per run)."""
+
+    def __init__(self, teacher, cache_dir: Path):
+        self.teacher, self.cache_dir = teacher, cache_dir
+        for name in ("name", "sample_shape", "n_classes", "class_names", "fingerprint", "has_features"):
+            setattr(self, name, getattr(teacher, name))
+
+    def logits(self, x):
+        if len(x) < 5000:
+            return self.teacher.logits(x)
+        from kdedge.data import fingerprint_arrays
+
+        path = self.cache_dir / f"logits-{fingerprint_arrays(x)}.npy"
+        if not path.is_file():
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            np.save(path.with_suffix(".tmp.npy"), self.teacher.logits(x))
+            path.with_suffix(".tmp.npy").rename(path)
+        return np.load(path)
+
+    def bind(self, dataset, classes=True):
+        self.teacher.bind(dataset, classes)
+        return self
+
+    def describe(self):
+        return self.teacher.describe()
+
+
+def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
+    """fit -> export -> bench; figures cached beside the run."""
+    import torch
+
+    torch.set_num_threads(1)
+    from kdedge.data import load_dataset
+    from kdedge.distill.methods import make_method
+    from kdedge.distill.run import fit_run
+    from kdedge.distill.transfer import make_transfer
+    from kdedge.export import export_run
+    from kdedge.runs import Run
+    from kdedge.teachers import load_teacher
+
+    name = f"{family}-{abs(hash_key(setting.key())):x}"
+    out = root / f"seed{seed}" / name
+    cached = out / "hard_task.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    dataset = load_dataset(DATA, seed=seed)
+    teacher = SharedTargets(load_teacher(teacher_path(root, seed)), root / f"seed{seed}" / "shared-targets")
+    start = time.perf_counter()
+    run = fit_run(
+        out=out,
+        kind="student",
+        family=family,
+        options={**FAMILIES[family], **setting.train_options},
+        method=make_method(setting.method, **setting.method_options),
+        dataset=dataset,
+        data_source=DATA,
+        seed=seed,
+        teacher=teacher if setting.method != "hard" else None,
+        overwrite=True,
+        transfer=make_transfer(setting.transfer, **setting.transfer_options),
+    )
+    fit_seconds = time.perf_counter() - start
+    export_run(run.path)
+    figures = measure_onnx(root, seed, run.path, name)
+    figures.update(
+        fit_s=fit_seconds,
+        setting=setting.label,
+        family=family,
+        seed=seed,
+        val_accuracy=Run.load(out).manifest["metrics"]["val_accuracy"],
+    )
+    cached.write_text(json.dumps(figures))
+    return figures
+
+
+def hash_key(text: str) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def measure_onnx(root: Path, seed: int, run_path: Path, name: str) -> dict:
+    """Test accuracy, agreement with the teacher and latency (with the floor), from the ONNX graphs."""
+    from kdedge import bench
+    from kdedge.runs import Run
+
+    dataset = Run.load(run_path).dataset()
+    x_test, y_test = dataset.split("test")
+    entries = [bench.Entry(name, Path(run_path) / "model.onnx")]
+    if name != "teacher":
+        entries.append(bench.Entry("teacher", teacher_path(root, seed) / "model.onnx", "teacher"))
+    result = bench.bench(entries, x_test, y_test, memory=False, floor=True, latency_options=LATENCY)
+    rows = {r["name"]: r for r in result["rows"]}
+    row, floor = rows[name], rows[bench.FLOOR_NAME]
+    teacher = rows.get("teacher", row)
+    return {
+        "accuracy": row["accuracy"],
+        "agreement": row.get("agreement", 1.0),
+        "p50_us": row["latency"]["p50_us"],
+        "floor_us": floor["latency"]["p50_us"],
+        "teacher_p50_us": teacher["latency"]["p50_us"],
+        "size_kb": row["size_kb"],
+        "teacher_size_kb": teacher["size_kb"],
+        "n_params": row["n_params"],
+    }
+
+
+# -- tables --------------------------------------------------------------------------------------------------------
+
+
+def pm(values, scale=100.0, digits=1) -> str:
+    values = np.asarray(values, float) * scale
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def above_floor_ratio(f: dict) -> float:
+    """How many times less the student spends above onnxruntime's floor than the teacher (same bench run)."""
+    return (f["teacher_p50_us"] - f["floor_us"]) / max(f["p50_us"] - f["floor_us"], 0.05)
+
+
+def tables(results: dict, teachers: list[dict], lever_rows: list[tuple[str, str, dict]], args) -> str:
+    t_acc = [t["accuracy"] for t in teachers]
+    lines = [
+        "# Students on a hard task: digits-shift",
+        "",
+        f"{len(teachers)} seed(s) ({', '.join(map(str, args.seeds))}); `{DATA}` with 10,000 training canvases (val 2,000, "
+        f"test 3,000; no source digit in two splits). Teacher: ResNet-{TEACHER['options']['depth']} width "
+        f"{TEACHER['options']['width']}, {TEACHER['options']['epochs']} epochs on labels: test accuracy "
+        f"**{pm(t_acc, digits=2)} %**, {np.mean([t['size_kb'] for t in teachers]):.0f} KB, p50 "
+        f"{np.mean([t['p50_us'] for t in teachers]):.0f} µs (floor {np.mean([t['floor_us'] for t in teachers]):.1f} µs).",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, one torch and one onnxruntime thread; other jobs ran "
+        "alongside, so latencies are rough and ratios (measured in the same bench call as the teacher) are what to read.",
+        "",
+        "| student | setting | test acc % | % of teacher | agreement % | p50 above floor: teacher / student | "
+        "ONNX KB (teacher / student) | fit s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for (family, label), figs in results.items():
+        rel = [f["accuracy"] / t for f, t in zip(figs, t_acc, strict=False)]
+        lines.append(
+            f"| {family} {FAMILIES[family]} | {label} | {pm([f['accuracy'] for f in figs])} | {pm(rel)} | "
+            f"{pm([f['agreement'] for f in figs])} | {np.mean([above_floor_ratio(f) for f in figs]):.1f}× | "
+            f"{np.mean([f['teacher_size_kb'] / f['size_kb'] for f in figs]):.1f}× ({np.mean([f['size_kb'] for f in figs]):.0f}) | "
+            f"{np.mean([f['fit_s'] for f in figs]):.0f} |"
+        )
+    lines += [
+        "",
+        "## Gain of the best distilled setting over hard labels (points, paired by seed)",
+        "",
+        "| student | best setting | gain over hard | gain over distilled on train |",
+        "| --- | --- | --- | --- |",
+    ]
+    by_family: dict[str, dict[str, list]] = {}
+    for (family, label), figs in results.items():
+        by_family.setdefault(family, {})[label] = figs
+    for family, cells in by_family.items():
+        labels = list(cells)
+        if len(labels) < 3:
+            continue
+        hard, train, best = (cells[label] for label in labels[:3])
+        n = min(len(hard), len(train), len(best))
+        lines.append(
+            f"| {family} | {labels[2]} | {pm([b['accuracy'] - h['accuracy'] for b, h in zip(best[:n], hard[:n], strict=True)])} | "
+            f"{pm([b['accuracy'] - t['accuracy'] for b, t in zip(best[:n], train[:n], strict=True)])} |"
+        )
+    if lever_rows:
+        lines += [
+            "",
+            "## Levers (seed 0): what each teaching option moves",
+            "",
+            "| student | lever | test acc % | agreement % | fit s |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for family, lever, f in lever_rows:
+            lines.append(
+                f"| {family} | {lever} | {100 * f['accuracy']:.1f} | {100 * f['agreement']:.1f} | {f['fit_s']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--runs", type=Path, default=Path("runs/hard_task"))
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--epochs", type=int, default=100, help="online teaching epochs for neural students")
+    parser.add_argument("--size", default="10x", help="offline transfer-set size for non-neural students")
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument("--only", choices=("teachers", "main", "levers", "all"), default="all")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        teachers = list(pool.map(train_teacher, [args.runs] * len(args.seeds), args.seeds))
+        if args.only == "teachers":
+            print(json.dumps(teachers, indent=1))
+            return 0
+        jobs = []
+        if args.only in ("main", "all"):
+            jobs += [
+                (seed, family, s, None)
+                for seed in args.seeds
+                for family in args.families
+                for s in settings_for(family, args.epochs, args.size)
+            ]
+        if args.only in ("levers", "all"):
+            jobs += [
+                (args.seeds[0], family, s, lever) for family, lever, s in levers(args.epochs) if family in args.families
+            ]
+        futures = [(job, pool.submit(run_cell, args.runs, job[0], job[1], job[2])) for job in jobs]
+        results: dict[tuple[str, str], list[dict]] = {}
+        lever_rows = []
+        for (seed, family, setting, lever), fut in futures:
+            figures = fut.result()
+            print(f"seed {seed} {family} {setting.label}: {100 * figures['accuracy']:.2f} %", file=sys.stderr)
+            if lever is None:
+                results.setdefault((family, setting.label), []).append(figures)
+            else:
+                lever_rows.append((family, lever, figures))
+    emit(tables(results, teachers, lever_rows, args), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
