@@ -36,6 +36,7 @@ os.environ.setdefault("KDEDGE_QUIET", "1")
 from _report import emit
 
 DATA = "digits-shift"
+DATA_OPTIONS: dict = {}  # --samples for smoke tests; the default is the built-in's 10,000
 TEACHER = {"family": "resnet", "options": {"depth": 20, "width": 16, "epochs": 30, "patience": 10}}
 FAMILIES = {  # family -> student options (sizes chosen to be far below the teacher's)
     "mlp": {"hidden": (256, 256)},
@@ -96,12 +97,13 @@ def online_setting(epochs: int, transfer: str = "shift+mixup", schedule: str = "
         {"temperature": 1.0, "alpha": 1.0},
         transfer,
         {"teacher_mode": "online"},
-        {"epochs": epochs, "patience": epochs, "schedule": schedule, "warmup_epochs": 2, "lr": 3e-3},
+        {"epochs": epochs, "patience": epochs, "schedule": schedule, "warmup_epochs": 2, "lr": 3e-3, "batch_size": 128},
     )
 
 
-def levers(epochs: int) -> list[tuple[str, str, Setting]]:
+def levers(epochs: dict) -> list[tuple[str, str, Setting]]:
     """(family, lever, setting) on seed 0: what each teaching option adds, one at a time."""
+    epochs = epochs["mlp"]
     mlp = [
         (
             "mlp",
@@ -182,7 +184,7 @@ def train_teacher(root: Path, seed: int) -> dict:
             family=TEACHER["family"],
             options=TEACHER["options"],
             method=make_method("hard"),
-            dataset=load_dataset(DATA, seed=seed),
+            dataset=load_dataset(DATA, seed=seed, **DATA_OPTIONS),
             data_source=DATA,
             seed=seed,
             overwrite=True,
@@ -216,6 +218,9 @@ class SharedTargets:
         self.teacher.bind(dataset, classes)
         return self
 
+    def use_onnxruntime(self, rows):
+        self.teacher.use_onnxruntime(rows)
+
     def describe(self):
         return self.teacher.describe()
 
@@ -238,7 +243,7 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     cached = out / "hard_task.json"
     if cached.is_file():
         return json.loads(cached.read_text())
-    dataset = load_dataset(DATA, seed=seed)
+    dataset = load_dataset(DATA, seed=seed, **DATA_OPTIONS)
     teacher = SharedTargets(load_teacher(teacher_path(root, seed)), root / f"seed{seed}" / "shared-targets")
     start = time.perf_counter()
     run = fit_run(
@@ -313,30 +318,41 @@ def above_floor_ratio(f: dict) -> float:
     return (f["teacher_p50_us"] - f["floor_us"]) / max(f["p50_us"] - f["floor_us"], 0.05)
 
 
+def mean(figs: list[dict], fn) -> float:
+    return float(np.mean([fn(f) for f in figs]))
+
+
+def paired_gain(a: list[dict], b: list[dict]) -> str:
+    """Accuracy of a minus b in points, seed by seed."""
+    n = min(len(a), len(b))
+    return pm([x["accuracy"] - y["accuracy"] for x, y in zip(a[:n], b[:n], strict=True)])
+
+
 def tables(results: dict, teachers: list[dict], lever_rows: list[tuple[str, str, dict]], args) -> str:
     t_acc = [t["accuracy"] for t in teachers]
+    opts, n = TEACHER["options"], DATA_OPTIONS.get("samples", 10_000)
     lines = [
         "# Students on a hard task: digits-shift",
         "",
-        f"{len(teachers)} seed(s) ({', '.join(map(str, args.seeds))}); `{DATA}` with 10,000 training canvases (val 2,000, "
-        f"test 3,000; no source digit in two splits). Teacher: ResNet-{TEACHER['options']['depth']} width "
-        f"{TEACHER['options']['width']}, {TEACHER['options']['epochs']} epochs on labels: test accuracy "
-        f"**{pm(t_acc, digits=2)} %**, {np.mean([t['size_kb'] for t in teachers]):.0f} KB, p50 "
-        f"{np.mean([t['p50_us'] for t in teachers]):.0f} µs (floor {np.mean([t['floor_us'] for t in teachers]):.1f} µs).",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, one torch and one onnxruntime thread; other jobs ran "
-        "alongside, so latencies are rough and ratios (measured in the same bench call as the teacher) are what to read.",
+        f"{len(teachers)} seed(s) ({', '.join(map(str, args.seeds))}); `{DATA}` with {n:,} training canvases "
+        f"(val {n // 5:,}, test {3 * n // 10:,}; no source digit in two splits). "
+        f"Teacher: ResNet-{opts['depth']} width {opts['width']}, {opts['epochs']} epochs on labels: test accuracy "
+        f"**{pm(t_acc, digits=2)} %**, {mean(teachers, lambda t: t['size_kb']):.0f} KB, "
+        f"p50 {mean(teachers, lambda t: t['p50_us']):.0f} µs (floor {mean(teachers, lambda t: t['floor_us']):.1f} µs).",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, one torch and one onnxruntime thread; other jobs "
+        "ran alongside, so latencies are rough: read the ratios, measured in the same bench call as the teacher.",
         "",
         "| student | setting | test acc % | % of teacher | agreement % | p50 above floor: teacher / student | "
-        "ONNX KB (teacher / student) | fit s |",
+        "ONNX: teacher / student (KB) | fit s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (family, label), figs in results.items():
         rel = [f["accuracy"] / t for f, t in zip(figs, t_acc, strict=False)]
         lines.append(
             f"| {family} {FAMILIES[family]} | {label} | {pm([f['accuracy'] for f in figs])} | {pm(rel)} | "
-            f"{pm([f['agreement'] for f in figs])} | {np.mean([above_floor_ratio(f) for f in figs]):.1f}× | "
-            f"{np.mean([f['teacher_size_kb'] / f['size_kb'] for f in figs]):.1f}× ({np.mean([f['size_kb'] for f in figs]):.0f}) | "
-            f"{np.mean([f['fit_s'] for f in figs]):.0f} |"
+            f"{pm([f['agreement'] for f in figs])} | {mean(figs, above_floor_ratio):.1f}× | "
+            f"{mean(figs, lambda f: f['teacher_size_kb'] / f['size_kb']):.1f}× "
+            f"({mean(figs, lambda f: f['size_kb']):.0f}) | {mean(figs, lambda f: f['fit_s']):.0f} |"
         )
     lines += [
         "",
@@ -349,15 +365,10 @@ def tables(results: dict, teachers: list[dict], lever_rows: list[tuple[str, str,
     for (family, label), figs in results.items():
         by_family.setdefault(family, {})[label] = figs
     for family, cells in by_family.items():
-        labels = list(cells)
-        if len(labels) < 3:
+        if len(cells) < 3:
             continue
-        hard, train, best = (cells[label] for label in labels[:3])
-        n = min(len(hard), len(train), len(best))
-        lines.append(
-            f"| {family} | {labels[2]} | {pm([b['accuracy'] - h['accuracy'] for b, h in zip(best[:n], hard[:n], strict=True)])} | "
-            f"{pm([b['accuracy'] - t['accuracy'] for b, t in zip(best[:n], train[:n], strict=True)])} |"
-        )
+        (_, hard), (_, train), (best_label, best) = list(cells.items())[:3]
+        lines.append(f"| {family} | {best_label} | {paired_gain(best, hard)} | {paired_gain(best, train)} |")
     if lever_rows:
         lines += [
             "",
@@ -378,12 +389,19 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, default=Path("runs/hard_task"))
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--epochs", type=int, default=100, help="online teaching epochs for neural students")
+    parser.add_argument("--epochs", type=int, default=150, help="online teaching epochs for the MLP")
+    parser.add_argument("--conv-epochs", type=int, default=60, help="online teaching epochs for cnn and resnet")
+    parser.add_argument("--samples", type=int, help="digits-shift training canvases (default 10000; for smoke tests)")
+    parser.add_argument("--teacher-epochs", type=int, default=TEACHER["options"]["epochs"])
     parser.add_argument("--size", default="10x", help="offline transfer-set size for non-neural students")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--only", choices=("teachers", "main", "levers", "all"), default="all")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.samples:
+        DATA_OPTIONS["samples"] = args.samples
+    TEACHER["options"]["epochs"] = args.teacher_epochs
+    epochs = {"mlp": args.epochs, "cnn": args.conv_epochs, "resnet": args.conv_epochs}
     with ProcessPoolExecutor(args.jobs) as pool:
         teachers = list(pool.map(train_teacher, [args.runs] * len(args.seeds), args.seeds))
         if args.only == "teachers":
@@ -399,7 +417,7 @@ def main(argv=None) -> int:
             ]
         if args.only in ("levers", "all"):
             jobs += [
-                (args.seeds[0], family, s, lever) for family, lever, s in levers(args.epochs) if family in args.families
+                (args.seeds[0], family, s, lever) for family, lever, s in levers(epochs) if family in args.families
             ]
         futures = [(job, pool.submit(run_cell, args.runs, job[0], job[1], job[2])) for job in jobs]
         results: dict[tuple[str, str], list[dict]] = {}

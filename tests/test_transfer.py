@@ -130,7 +130,7 @@ def test_pool_adds_its_inputs_checks_shape_and_drops_held_out_rows(tmp_path, tra
 @pytest.mark.parametrize(
     ("kind", "options", "expected"),
     [
-        ("mixup", {}, "unknown --transfer 'mixup'"),
+        ("cutout", {}, "unknown --transfer 'cutout'"),
         ("augment", {"munge_p": 0.3}, "--munge-p does not apply to --transfer augment"),
         ("augment", {"transfer_size": "lots"}, "such as 5x"),
         ("augment", {"transfer_size": "0.5x"}, "--transfer-size"),

@@ -69,10 +69,13 @@ def _summary(run, as_json: bool) -> None:
     m = run.manifest["metrics"]
     # non-neural students have no epochs; they report their fit time instead
     when = f"epoch {m['best_epoch']}" if "best_epoch" in m else f"fit {m.get('fit_seconds', 0):.1f} s"
-    line = (
-        f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f} ({when}), "
-        f"test acc {m['test_accuracy']:.4f}"
-    )
+    line = f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f}"
+    if "val_agreement" in m:  # fidelity on val (Stanton et al.): what selection may use, unlike test
+        line += f", val agreement {m['val_agreement']:.4f}"
+    if "val_kl" in m:
+        line += f", val KL {m['val_kl']:.3f}"
+    by = f", by {m['selected_by']}" if "selected_by" in m else ""
+    line += f" ({when}{by}), test acc {m['test_accuracy']:.4f}"
     if "test_agreement_with_teacher" in m:
         line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
     typer.echo(line + f", {run.manifest['student']['n_params']} params")

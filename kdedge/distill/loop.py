@@ -13,6 +13,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,6 +123,21 @@ def selection_key(figures: dict, select_by: str) -> tuple:
     return (figures["accuracy"], -figures["loss"])
 
 
+def prefetched(data, index_batches):
+    """`data.batch(idx)` for each batch in order, the next one prepared in a worker thread while the caller trains
+    on the current one: online views and their teacher outputs (onnxruntime and torch release the GIL) overlap the
+    student's step. One worker calling in order keeps every random draw where it was: same seed, same batches."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = None
+        for idx in index_batches:
+            upcoming = worker.submit(data.batch, idx)
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
+
+
 def train(
     module: torch.nn.Module,
     loss_fn: LossFn,
@@ -154,11 +170,10 @@ def train(
         for epoch in range(1, config.epochs + 1):
             module.train()
             order = torch.randperm(n, generator=gen).numpy()
-            for i in range(0, n, config.batch_size):
-                idx = np.sort(order[i : i + config.batch_size])
-                if len(idx) < 2 and n > 1:  # BatchNorm cannot train on a single sample
-                    continue
-                x, y, t = train_data.batch(idx)
+            # BatchNorm cannot train on a single sample: a last batch of one is skipped
+            index_batches = [np.sort(order[i : i + config.batch_size]) for i in range(0, n, config.batch_size)]
+            index_batches = [idx for idx in index_batches if len(idx) >= 2 or n == 1]
+            for x, y, t in prefetched(train_data, index_batches):
                 opt.zero_grad()
                 loss = loss_fn(module(x), t, y)
                 loss.backward()

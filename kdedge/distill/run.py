@@ -99,6 +99,8 @@ def fit_run(
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         t_train = t_val = None
         if teacher_outputs:
+            epochs = getattr(params, "epochs", 1)
+            teacher.use_onnxruntime(epochs * len(fit_set.x) if online else len(fit_set.x))
             if not online:  # online, the teacher labels each batch's fresh views inside the loop
                 cache_name = "transfer" if transfer.generates else "train"
                 t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)

@@ -50,6 +50,10 @@ class AveragedTeacher:
         self.teachers = [t.bind(dataset) if hasattr(t, "bind") else t for t in self.teachers]
         return self
 
+    def use_onnxruntime(self, rows: int) -> None:
+        for t in self.teachers:
+            t.use_onnxruntime(rows)
+
     def describe(self) -> dict:
         return {
             "kind": "average",

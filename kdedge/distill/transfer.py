@@ -95,14 +95,17 @@ class TransferSet(BaseModel):
             new_y = y[copy_sources(len(x), len(new))] if self.keeps_labels else np.full(len(new), UNLABELED, np.int64)
             x = np.concatenate([np.asarray(x, np.float32), new])
             y = np.concatenate([y, new_y])
-        info = {
+        return TransferData(x, y, self.record(x, len(new)))
+
+    def record(self, x: np.ndarray, generated: int) -> dict:
+        """What the run's manifest says of the set: kind, options, size, new inputs and the inputs' fingerprint."""
+        return {
             "kind": self.name,
             **self.model_dump(mode="json", exclude_none=True),
             "size": int(len(x)),
-            "generated": int(len(new)),
+            "generated": int(generated),
             "fingerprint": fingerprint_arrays(x),
         }
-        return TransferData(x, y, info)
 
 
 @transfer_kind
@@ -250,25 +253,22 @@ class Views(TransferSet):
         return apply_views(self.ops, x, rng, ctx, self.view_options())
 
     def build(self, x, y, seed, held_out=()):
-        if not self.online:
-            return super().build(x, y, seed, held_out)
-        info = {
-            "kind": self.name,
-            **self.model_dump(mode="json", exclude_none=True),
-            "size": int(len(x)),
-            "generated": 0,  # none stored: new views are drawn for every batch
-            "fingerprint": fingerprint_arrays(x),
-        }
-        return TransferData(np.asarray(x, np.float32), np.asarray(y, np.int64), info)
-
-    def generate(self, x, n_new, rng, held_out):
+        """Online: the training split alone (views are drawn per batch). Cached: the split, then `n_new` views
+        written straight into one preallocated array, so a 20x or 50x set needs no second copy in memory."""
+        x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+        if self.online:
+            return TransferData(x, y, self.record(x, 0))
+        n_new = self.n_new(len(x))
+        rng = np.random.default_rng([seed, 7919])  # as TransferSet.build: its own stream
         ctx = self.context(x, partners_from_set=True)
         source = copy_sources(len(x), n_new)
-        new = np.empty((n_new, *x.shape[1:]), np.float32)
+        out = np.empty((len(x) + n_new, *x.shape[1:]), np.float32)
+        out[: len(x)] = x
         for start in range(0, n_new, 8192):  # bounded temporaries, whatever the set's size
             rows = source[start : start + 8192]
-            new[start : start + len(rows)] = self.apply(np.asarray(x[rows], np.float32), rng, ctx)
-        return new
+            out[len(x) + start : len(x) + start + len(rows)] = self.apply(x[rows], rng, ctx)
+        new_y = y[source] if self.keeps_labels else np.full(n_new, UNLABELED, np.int64)
+        return TransferData(out, np.concatenate([y, new_y]), self.record(out, n_new))
 
 
 @cache

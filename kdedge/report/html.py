@@ -52,7 +52,8 @@ def bench_section(found: Collection) -> str:
             f"batch {r.get('batch', 1)} · {r.get('threads')} thread(s) · onnxruntime {m.get('onnxruntime')} · "
             f"{m.get('machine')} · {m.get('cpu_count')} CPUs"
         )
-        header = ["model", "family", "prec", "acc %", "agree %", "p50 µs", "p90 µs", "p99 µs", "mem MB", "size KB"]
+        header = ["model", "family", "prec", "acc %", "agree %", "KL", "p50 µs", "p90 µs", "p99 µs", "mem MB"]
+        header += ["size KB"]
         header += ["params", "p50 ×T", "size ×T"]
         rows = []
         for row in r["rows"]:
@@ -61,7 +62,7 @@ def bench_section(found: Collection) -> str:
             rows.append(
                 [escape(name), escape(row.get("family", "?")), escape(row.get("precision", "fp32"))]
                 + [_fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f")]
-                + [_fmt(row.get("agreement") and 100 * row["agreement"], ".2f")]
+                + [_fmt(row.get("agreement") and 100 * row["agreement"], ".2f"), _fmt(row.get("kl_teacher"), ".3f")]
                 + [f"{lat['p50_us']:.1f}", f"{lat['p90_us']:.1f}", f"{lat['p99_us']:.1f}"]
                 + [_fmt(mem and mem.get("model_mb"), ".2f"), _fmt(row.get("size_kb"), ".1f")]
                 + [_fmt(row.get("n_params"), ","), _fmt(ratios.get("p50"), ".2f"), _fmt(ratios.get("size"), ".2f")]
@@ -109,11 +110,21 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+def _transfer_text(transfer: dict) -> str:
+    """`shift+mixup online`, `augment 5x`, `train`."""
+    text = str(transfer.get("kind", "—"))
+    if transfer.get("teacher_mode") == "online":
+        return text + " online"
+    size = transfer.get("transfer_size")
+    return text + (f" {size:g}x" if isinstance(size, int | float) else "")
+
+
 def runs_section(found: Collection) -> tuple[str, str]:
     """(the runs table, then each distinct recipe text and each distinct set of versions, referenced by the runs)."""
     recipes: dict[str, dict] = {}
     version_sets: dict[str, str] = {}
-    header = ["run", "kind", "family", "method", "transfer", "teacher", "test acc %", "agree %", "params"]
+    header = ["run", "kind", "family", "method", "transfer", "teacher", "test acc %", "agree %", "val agree %"]
+    header += ["val KL", "params"]
     header += ["recipe · overrides", "versions"]
     rows = []
     for run in found.runs:
@@ -136,12 +147,14 @@ def runs_section(found: Collection) -> tuple[str, str]:
                 escape(m.get("kind", "?")),
                 escape(m.get("family", "?")),
                 escape(method.get("name", "—") + (f" ({method_text})" if method_text else "")),
-                escape(str((m.get("transfer") or {}).get("kind", "—"))),
+                escape(_transfer_text(m.get("transfer") or {})),
                 escape(teacher.rsplit("/", 1)[-1] if teacher else "—"),
                 _fmt(metrics.get("test_accuracy") and 100 * metrics["test_accuracy"], ".2f"),
                 _fmt(
                     metrics.get("test_agreement_with_teacher") and 100 * metrics["test_agreement_with_teacher"], ".2f"
                 ),
+                _fmt(metrics.get("val_agreement") and 100 * metrics["val_agreement"], ".2f"),
+                _fmt(metrics.get("val_kl"), ".3f"),
                 _fmt((m.get("student") or {}).get("n_params"), ","),
                 recipe_cell,
                 f'<a href="#versions-{version_id}">{version_id}</a>',

@@ -124,6 +124,9 @@ class ExternalTeacher:
             )
         return self
 
+    def use_onnxruntime(self, rows: int) -> None:
+        """Files run in the engine they came in (an .onnx teacher already runs in onnxruntime)."""
+
     def logits(self, x: np.ndarray) -> np.ndarray:
         if self.n_classes is None:
             raise RunError(f"teacher {self.name} has not been checked against a data set; call bind(dataset) first")
