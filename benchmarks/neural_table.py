@@ -61,12 +61,12 @@ ROWS = [
 def one_seed(root: Path, seed: int) -> dict:
     import torch
 
-    from kdedge.bench import Entry, bench
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
     from kdedge.distill.methods import make_method
     from kdedge.distill.run import fit_run
     from kdedge.distill.strategies import AveragedTeacher, born_again, chain_through
-    from kdedge.export import export_run
+    from kdedge.measure import Entry, bench
     from kdedge.students.ensemble import build_ensemble
     from kdedge.teachers import load_teacher
 

@@ -51,13 +51,13 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
     from kdedge.distill.loop import Batches
     from kdedge.distill.methods import make_method
     from kdedge.distill.online import OnlineViews
     from kdedge.distill.run import fit_run
     from kdedge.distill.transfer import make_transfer
-    from kdedge.export import export_run
     from kdedge.teachers import load_teacher
 
     dataset = load_dataset("digits", seed=0)

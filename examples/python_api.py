@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kdedge.bench import Entry, bench
+from kdedge.convert import export_run
 from kdedge.data import load_dataset
 from kdedge.distill.methods import make_method
 from kdedge.distill.run import fit_run
-from kdedge.export import export_run
+from kdedge.measure import Entry, bench
 from kdedge.table import bench_table
 from kdedge.teachers import load_teacher
 

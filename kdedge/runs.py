@@ -52,9 +52,19 @@ class Run:
             raise RunError(f"{manifest_path}: not a kdedge manifest; recreate the run")
         return cls(path, manifest)
 
+    def __repr__(self) -> str:
+        metrics = self.manifest.get("metrics") or {}
+        shown = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("test_accuracy", "val_agreement") if k in metrics)
+        return f"Run({str(self.path)!r}, {self.kind} {self.family}{', ' + shown if shown else ''})"
+
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def metrics(self) -> dict:
+        """Test accuracy (read once, after selection), val accuracy / agreement / KL, epochs, fit time..."""
+        return dict(self.manifest.get("metrics") or {})
 
     @property
     def kind(self) -> str:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kdedge import bench as bench_lib
+from kdedge import measure as bench_lib
 from kdedge.cli import app
-from kdedge.export import export_run
+from kdedge.convert import export_run
 
 runner = CliRunner()
 QUICK = ["--min-runs", "3", "--min-seconds", "0", "--no-memory"]

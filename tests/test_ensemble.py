@@ -50,7 +50,7 @@ def members(tmp_path_factory, digits, teacher_run, kd_mlp_run):
 
 @pytest.mark.parametrize("vote", ["mean", "majority"])
 def test_ensemble_exports_as_one_graph_matching_native(tmp_path, digits, members, vote):
-    from kdedge.export import export_run
+    from kdedge.convert import export_run
 
     run = build_ensemble([m.path for m in members], vote, tmp_path / "ens")
     export_run(run.path)

@@ -7,8 +7,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from kdedge.convert import export_run
 from kdedge.errors import ExportError
-from kdedge.export import export_run
 from kdedge.students import load_student
 
 

@@ -75,7 +75,11 @@ def test_nonneural_student_learns_from_an_offline_view_set(shift_teacher, tmp_pa
     [
         (["--student", "tree", "--method", "logits", "--transfer", "shift", "--teacher-mode", "online"], "non-neural"),
         (["--student", "mlp", "--method", "hard", "--transfer", "shift+mixup"], "learns from labels only"),
-        (["--student", "mlp", "--teacher-mode", "online"], "--teacher-mode does not apply to --transfer train"),
+        (
+            ["--student", "mlp", "--teacher-mode", "online"],
+            "--teacher-mode does not apply to --student mlp, --method kd or --transfer train; it applies to "
+            "--transfer shift",
+        ),
         (["--student", "mlp", "--method", "hard", "--select-by", "agreement", "--epochs", 1], "--select-by agreement"),
         (["--student", "mlp", "--schedule", "linear"], "--schedule"),
         (["--student", "forest", "--schedule", "cosine"], "--schedule does not apply to --student forest"),

@@ -55,8 +55,8 @@ def test_fit_export_parity_bench_and_round_trip(
 ):
     import onnx
 
-    from kdedge import bench
-    from kdedge.export import export_run
+    from kdedge import measure as bench
+    from kdedge.convert import export_run
 
     run = _fit(tmp_path / family, family, options, method, method_options, digits, teacher)
     metrics = run.manifest["metrics"]
@@ -117,9 +117,9 @@ def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVR
 
-    from kdedge.export.nonneural import nonneural_to_onnx
-    from kdedge.export.parity import run_onnx
-    from kdedge.export.sklearn_onnx import shared_support
+    from kdedge.convert.nonneural import nonneural_to_onnx
+    from kdedge.convert.parity import run_onnx
+    from kdedge.convert.sklearn_onnx import shared_support
 
     x, y = digits.split("train")
     x = x.reshape(len(x), -1)[:400] / 16.0

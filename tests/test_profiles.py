@@ -7,11 +7,11 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
-from kdedge import bench as bench_lib
+from kdedge import measure as bench_lib
 from kdedge.cli import app
+from kdedge.convert import INT8_FILE, export_run
+from kdedge.convert.profiles import list_profiles, load_profile
 from kdedge.errors import ExportError, OptionError
-from kdedge.export import INT8_FILE, export_run
-from kdedge.export.profiles import list_profiles, load_profile
 from kdedge.runs import Run
 
 runner = CliRunner()

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
+from kdedge.convert import INT8_FILE, export_run
+from kdedge.convert import quantize as q
+from kdedge.convert.profiles import load_profile
 from kdedge.errors import ExportError
-from kdedge.export import INT8_FILE, export_run
-from kdedge.export import quantize as q
-from kdedge.export.profiles import load_profile
 from kdedge.runs import Run
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def test_calibration_samples_come_from_train_and_repeat(digits):
 
 def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch):
     """A budget of -1 point (int8 would have to gain a point) is impossible to meet: refuse, keep fp32 only."""
-    from kdedge.export import profiles
+    from kdedge.convert import profiles
 
     run_dir = tmp_path / "mlp"
     shutil.copytree(kd_mlp_run.path, run_dir)

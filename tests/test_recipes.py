@@ -129,7 +129,7 @@ def test_born_again_keeps_the_teachers_architecture(tmp_path):
 
 
 def test_unknown_export_target(tmp_path):
-    from kdedge.export.profiles import shipped_names as targets
+    from kdedge.convert.profiles import shipped_names as targets
 
     line = bad_line(tmp_path, GOOD + '\n[export]\ntarget = "gpu-fp8"\n')
     assert f"export.target: unknown export profile 'gpu-fp8'; allowed: {', '.join(targets())}" in line

@@ -51,15 +51,6 @@ def _print_json(payload) -> None:
 Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-Epochs = Annotated[int | None, typer.Option(help="Maximum epochs (early stopping on the val split).")]
-Patience = Annotated[int | None, typer.Option(help="Stop after this many epochs without a better val score.")]
-Lr = Annotated[float | None, typer.Option(help="Adam learning rate.")]
-BatchSize = Annotated[int | None, typer.Option(help="Training batch size.")]
-WeightDecay = Annotated[float | None, typer.Option(help="Adam weight decay (L2).")]
-Schedule = Annotated[
-    str | None, typer.Option(help="Learning rate: constant (default) or cosine (annealed to 0 at --epochs).")
-]
-WarmupEpochs = Annotated[int | None, typer.Option(help="Epochs of linear learning-rate warm-up (default 0).")]
 
 
 def _summary(run, as_json: bool) -> None:

@@ -84,15 +84,15 @@ def bench(
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
     from .._io import atomic_path, write_json
-    from ..bench.runs import bench_runs
     from ..errors import OptionError
+    from ..measure.runs import bench_runs
 
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
     profile = None
     if target is not None:
-        from ..export.profiles import load_profile
+        from ..convert.profiles import load_profile
 
         profile = load_profile(target)
     thread_counts = _int_list(threads, "--threads") or (profile.intra_op_threads if profile else [1])
@@ -116,7 +116,7 @@ def bench(
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
     if csv_path:
-        from ..bench.table_csv import csv_text
+        from ..measure.table_csv import csv_text
 
         with atomic_path(csv_path) as tmp:
             tmp.write_text(csv_text(result))

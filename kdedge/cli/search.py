@@ -41,8 +41,8 @@ def search(
     Every trial is distilled, exported (parity gate) and benched like `kdedge bench`; figures are measured on the
     validation split. The winner is copied to OUT/best and measured beside the teacher on the test split.
     """
+    from ..budget_search.study import SearchConfig, resume_search, start_search
     from ..errors import OptionError
-    from ..search.study import SearchConfig, resume_search, start_search
 
     if resume is not None:
         summary = resume_search(resume, trials, jobs)

@@ -27,20 +27,14 @@ TeacherSpec = Annotated[
 
 def teacher_and_data(teacher: str, factory, data, data_format, seed: int, options: dict):
     """Load a teacher and the data it is to be used on, checked against each other (shape, classes)."""
-    from ..data import load_dataset
+    from ..api import load_data, load_teacher
     from ..errors import OptionError
-    from ..teachers import load_teacher
 
-    loaded = load_teacher(teacher, factory=factory)
-    if data is None:
-        if getattr(loaded, "run", None) is None:
-            raise OptionError(f"teacher {teacher} does not say what data it was trained on; pass --data")
-        if data_format or options:
-            raise OptionError("--format and reader options apply to --data; pass --data too")
-        dataset = loaded.run.dataset()
-    else:
-        dataset = load_dataset(data, seed=seed, fmt=data_format, **options)
-    return loaded.bind(dataset), dataset
+    if data is None and (data_format or options):
+        raise OptionError("--format and reader options apply to --data; pass --data too")
+    dataset = None if data is None else load_data(data, seed=seed, format=data_format, **options)
+    loaded, dataset, _ = load_teacher(teacher, data=dataset, factory=factory)
+    return loaded, dataset
 
 
 @teacher_app.command("eval")

@@ -74,8 +74,8 @@ class Hard(Method):
 class KD(Method):
     name: ClassVar[str] = "kd"
     summary: ClassVar[str] = "Hinton et al.: T² · α · KL(teacher ‖ student at temperature T) + (1 − α) · CE"
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.9, ge=0, le=1)
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.9, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import kd_loss
@@ -101,7 +101,7 @@ class Logits(Method):
 class Softmax(Method):
     name: ClassVar[str] = "softmax"
     summary: ClassVar[str] = "Fukui et al.: regress the teacher's softmax at temperature T"
-    temperature: float = Field(100.0, gt=0)
+    temperature: float = Field(100.0, gt=0, description="softmax temperature T")
 
     def regression_targets(self, teacher_logits):
         z = teacher_logits / self.temperature
@@ -116,12 +116,12 @@ class FitNets(Method):
         "Romero et al.: stage 1 regresses the teacher's --hint-layer from the student's --guided-layer, stage 2 is kd"
     )
     needs_features: ClassVar[bool] = True
-    hint_layer: str = "stage2"
-    guided_layer: str = "stage2"
-    regressor: Literal["auto", "conv", "linear"] = "auto"
-    stage1_epochs: int = Field(60, gt=0)
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.9, ge=0, le=1)
+    hint_layer: str = Field("stage2", description="teacher layer to regress (see kdedge teacher layers)")
+    guided_layer: str = Field("stage2", description="student layer that regresses it")
+    regressor: Literal["auto", "conv", "linear"] = Field("auto", description="auto, conv (1x1) or linear")
+    stage1_epochs: int = Field(60, gt=0, description="epochs of the feature stage")
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.9, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
 
     def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
         from .fitnets import train_fitnets
@@ -136,12 +136,14 @@ class FSP(Method):
         "Yim et al.: stage 1 matches the teacher's FSP matrices between layer pairs, stage 2 the labels (kd if --alpha)"
     )
     needs_features: ClassVar[bool] = True
-    fsp_pairs: str | None = None  # None: consecutive stage boundaries (stem:stage1, stage1:stage2, ...)
-    fsp_weights: tuple[float, ...] | None = None
-    fsp_shuffle: int | None = None
-    stage1_epochs: int = Field(60, gt=0)
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.0, ge=0, le=1)
+    fsp_pairs: str | None = Field(
+        None, description="layer pairs 'stem:stage1,stage1:stage2' or 'T1:T2=S1:S2' (default: stage boundaries)"
+    )
+    fsp_weights: tuple[float, ...] | None = Field(None, description="one loss weight per pair, e.g. 1,1,1")
+    fsp_shuffle: int | None = Field(None, description="permute the teacher's channels with this seed")
+    stage1_epochs: int = Field(60, gt=0, description="epochs of the feature stage")
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.0, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
     other_task_fix: ClassVar[str] = (
         "use --alpha 0 (no KD term): FSP then learns the teacher's flow on these inputs and the data's own labels"
     )

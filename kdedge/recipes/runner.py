@@ -93,7 +93,7 @@ def teacher_ready(path: Path) -> bool:
 
 
 def _export(run: Run, recipe: Recipe, log) -> Run:
-    from ..export import export_run
+    from ..convert import export_run
 
     try:
         info = export_run(run.path, target=recipe.plan.profile)
@@ -279,7 +279,7 @@ def _summary(run: Run, log) -> None:
 
 
 def bench_recipe(recipe: Recipe, session: _Session, log) -> dict:
-    from ..bench.runs import bench_runs
+    from ..measure.runs import bench_runs
 
     b, profile = recipe.plan.bench, recipe.plan.profile
     threads, batches = b.threads or profile.intra_op_threads, b.batch or profile.batch_sizes

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import KdedgeError, OptionError
+from ..options import owners as option_owners
+from ..options import split
 
 TEACHER = "teacher"  # the name students use for the recipe's teacher, and its run directory
 RESERVED_NAMES = frozenset({TEACHER, "recipe.toml", "recipe.json", "bench.json", "done.json"})
@@ -205,35 +207,6 @@ def parse_spec(raw: dict, source: str) -> RecipeSpec:
         raise _pydantic_error(exc, source, RecipeSpec) from None
 
 
-def option_owners(family: str, method: str, transfer: str = "train") -> list[tuple[str, type[BaseModel]]]:
-    """Who takes a student table's free keys: its family's Params, its method and its transfer set kind.
-
-    Looked up in the registries every time, so new families, methods, transfer kinds and their options need no
-    recipe change. Raises KeyError/OptionError for an unknown name (the caller reports it).
-    """
-    from ..distill.methods import METHODS
-    from ..distill.transfer import transfer_class
-    from ..students import student_class
-
-    return [
-        ("family", student_class(family).Params),
-        ("method", METHODS[method]),
-        ("transfer", transfer_class(transfer)),
-    ]
-
-
-def route_options(options: dict, owners: list[tuple[str, type[BaseModel]]]) -> dict[str, dict] | str:
-    """Split free keys by owner (a key goes to every owner that declares it); the first unclaimed key, else."""
-    routed: dict[str, dict] = {name: {} for name, _ in owners}
-    for key, value in options.items():
-        takers = [name for name, model in owners if key in model.model_fields]
-        if not takers:
-            return key
-        for name in takers:
-            routed[name][key] = value
-    return routed
-
-
 def families() -> list[str]:
     """Families a student table can name: those that are trained by some method (not e.g. `ensemble`)."""
     from ..students import STUDENTS, student_class
@@ -329,7 +302,7 @@ def check_student(
             key = f"{at}.teacher" if isinstance(spec.teacher, str) else f"{at}.teacher[{i}]"
             raise RecipeError(source, key, f"no teacher named {name!r} before this student", known)
     owners = option_owners(spec.family, spec.method, spec.transfer)
-    routed = route_options(spec.options(), owners)
+    routed = split(spec.options(), owners)
     if isinstance(routed, str):
         allowed = sorted({k for _, model in owners for k in model.model_fields})
         raise RecipeError(
@@ -434,7 +407,7 @@ def check_teacher(spec: TeacherSpec, source: str, base_dir: Path) -> TeacherPlan
 
 
 def check_export(spec: ExportSpec, source: str, base_dir: Path):
-    from ..export.profiles import Profile, load_profile, shipped_names
+    from ..convert.profiles import Profile, load_profile, shipped_names
 
     target = spec.target
     if target.endswith(".toml") or "/" in target:

@@ -30,7 +30,7 @@ MIN_PROB = 1e-30
 
 class EnsembleParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    vote: Literal["mean", "majority"] = "mean"
+    vote: Literal["mean", "majority"] = Field("mean", description="mean of softmax, or majority vote")
     members: tuple[str, ...] = Field(default=(), description="member run directories, relative to the ensemble run")
 
 
@@ -96,7 +96,7 @@ class EnsembleStudent(Student):
     @property
     def parity_tolerance(self):
         """The loosest of the members' tolerances: the ensemble's graph is theirs plus exact arithmetic."""
-        from ..export.parity import Tolerance
+        from ..convert.parity import Tolerance
 
         tols = [getattr(m, "parity_tolerance", Tolerance()) for m in self.members]
         return Tolerance(

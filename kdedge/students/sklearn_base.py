@@ -21,8 +21,8 @@ from typing import ClassVar
 import numpy as np
 
 from .._io import read_json, write_json
+from ..convert.parity import Tolerance
 from ..errors import DataError, RunError
-from ..export.parity import Tolerance
 from .base import Student
 
 META_FILE = "nonneural.json"
@@ -70,7 +70,7 @@ class NonNeuralStudent(Student):
 
     methods: ClassVar[tuple[str, ...]] = ("hard", "logits", "softmax")
     parity_tolerance = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
-    exporter: ClassVar[str]  # key into kdedge.export.nonneural.CORE_CONVERTERS
+    exporter: ClassVar[str]  # key into kdedge.convert.nonneural.CORE_CONVERTERS
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -169,7 +169,7 @@ class NonNeuralStudent(Student):
         return self.target_scale is None
 
     def to_onnx(self, opset: int):
-        from ..export.nonneural import nonneural_to_onnx
+        from ..convert.nonneural import nonneural_to_onnx
 
         return nonneural_to_onnx(self.exporter, self.export_parts(), self.sample_shape, self.n_classes, opset)
 

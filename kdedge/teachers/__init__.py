@@ -73,7 +73,7 @@ class RunTeacher:
         import onnxruntime as ort
         import torch
 
-        from ..bench import model_metadata
+        from ..measure import model_metadata
 
         if self.run.onnx_path.is_file() and model_metadata(self.run.onnx_path).get("precision", "fp32") == "fp32":
             model = self.run.onnx_path.read_bytes()
@@ -109,7 +109,7 @@ class RunTeacher:
 
     def latency(self, samples: np.ndarray, threads: int = 1, **options) -> dict:
         """Batch-1 latency of the native model (torch eager for neural runs)."""
-        from ..bench.timing import time_calls
+        from ..measure.timing import time_calls
         from .timing import torch_latency
 
         if hasattr(self.student, "module"):

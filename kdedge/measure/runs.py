@@ -1,6 +1,6 @@
 """Bench run directories and bare ONNX files side by side: what `kdedge bench` and `kdedge run` both call.
 
-Like the rest of kdedge.bench this needs only numpy and onnxruntime (run manifests are JSON, data readers numpy).
+Like the rest of kdedge.measure this needs only numpy and onnxruntime (run manifests are JSON, data readers numpy).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
 
     `names`: a row name per run (default: the run folder's name).
     """
+    from ..convert import INT8_FILE
     from ..data import load_dataset
     from ..errors import DataError, OptionError
-    from ..export import INT8_FILE
     from ..runs import ONNX_FILE, Run
 
     runs, models = [Path(r) for r in runs], [Path(m) for m in models]
