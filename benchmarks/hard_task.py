@@ -101,9 +101,8 @@ def online_setting(epochs: int, transfer: str = "shift+mixup", schedule: str = "
     )
 
 
-def levers(epochs: dict) -> list[tuple[str, str, Setting]]:
+def levers(epochs: int) -> list[tuple[str, str, Setting]]:
     """(family, lever, setting) on seed 0: what each teaching option adds, one at a time."""
-    epochs = epochs["mlp"]
     mlp = [
         (
             "mlp",
@@ -389,8 +388,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, default=Path("runs/hard_task"))
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--epochs", type=int, default=150, help="online teaching epochs for the MLP")
-    parser.add_argument("--conv-epochs", type=int, default=60, help="online teaching epochs for cnn and resnet")
+    parser.add_argument("--epochs", type=int, default=150, help="online teaching epochs for neural students")
     parser.add_argument("--samples", type=int, help="digits-shift training canvases (default 10000; for smoke tests)")
     parser.add_argument("--teacher-epochs", type=int, default=TEACHER["options"]["epochs"])
     parser.add_argument("--size", default="10x", help="offline transfer-set size for non-neural students")
@@ -401,7 +399,6 @@ def main(argv=None) -> int:
     if args.samples:
         DATA_OPTIONS["samples"] = args.samples
     TEACHER["options"]["epochs"] = args.teacher_epochs
-    epochs = {"mlp": args.epochs, "cnn": args.conv_epochs, "resnet": args.conv_epochs}
     with ProcessPoolExecutor(args.jobs) as pool:
         teachers = list(pool.map(train_teacher, [args.runs] * len(args.seeds), args.seeds))
         if args.only == "teachers":
@@ -417,7 +414,7 @@ def main(argv=None) -> int:
             ]
         if args.only in ("levers", "all"):
             jobs += [
-                (args.seeds[0], family, s, lever) for family, lever, s in levers(epochs) if family in args.families
+                (args.seeds[0], family, s, lever) for family, lever, s in levers(args.epochs) if family in args.families
             ]
         futures = [(job, pool.submit(run_cell, args.runs, job[0], job[1], job[2])) for job in jobs]
         results: dict[tuple[str, str], list[dict]] = {}
