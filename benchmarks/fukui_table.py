@@ -32,9 +32,9 @@ from _report import emit
 from kdedge import measure as bench  # noqa: E402
 from kdedge.convert import export_run  # noqa: E402
 from kdedge.data import load_dataset  # noqa: E402
-from kdedge.distill.methods import make_method  # noqa: E402
-from kdedge.distill.run import fit_run  # noqa: E402
-from kdedge.distill.transfer import make_transfer  # noqa: E402
+from kdedge.distillation.methods import make_method  # noqa: E402
+from kdedge.distillation.run import fit_run  # noqa: E402
+from kdedge.distillation.transfer import make_transfer  # noqa: E402
 from kdedge.runs import Run  # noqa: E402
 from kdedge.teachers import load_teacher  # noqa: E402
 

@@ -172,8 +172,8 @@ def teacher_path(root: Path, seed: int) -> Path:
 def train_teacher(root: Path, seed: int) -> dict:
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
 
     out = teacher_path(root, seed)
     if not (out / "model.onnx").is_file():
@@ -231,9 +231,9 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     torch.set_num_threads(1)
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.distill.transfer import make_transfer
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
+    from kdedge.distillation.transfer import make_transfer
     from kdedge.runs import Run
     from kdedge.teachers import load_teacher
 

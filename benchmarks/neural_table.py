@@ -63,9 +63,9 @@ def one_seed(root: Path, seed: int) -> dict:
 
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.distill.strategies import AveragedTeacher, born_again, chain_through
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
+    from kdedge.distillation.strategies import AveragedTeacher, born_again, chain_through
     from kdedge.measure import Entry, bench
     from kdedge.students.ensemble import build_ensemble
     from kdedge.teachers import load_teacher

@@ -60,7 +60,7 @@ def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overw
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
     from .defaults import TEACHER_TRAINING
-    from .distill.run import fit_run
+    from .distillation.run import fit_run
 
     dataset, source = _dataset_and_source(data, seed)
     routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
@@ -84,8 +84,8 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
     Returns (teacher, dataset, data_source): the data is `data`, else the first run teacher's own data and split.
     This is the one place teachers and data are resolved (CLI distill and teacher eval, the API, search).
     """
-    from .distill import strategies
-    from .distill.run import check_teacher_fits
+    from .distillation import strategies
+    from .distillation.run import check_teacher_fits
     from .errors import OptionError
     from .teachers import load_teacher as load_one
 
@@ -138,7 +138,7 @@ def distill(
     (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
     and the ensemble's). Returns the `Run`.
     """
-    from .distill.run import fit_run
+    from .distillation.run import fit_run
     from .errors import OptionError
 
     if reader_options and data is None:
@@ -155,7 +155,7 @@ def distill(
     if method != "hard" and teacher_obj is None and routed.method.needs_teacher:
         raise OptionError(f"--method {method} needs a teacher; pass --teacher RUN (or use --method hard)")
     if generations is not None:
-        from .distill.strategies import born_again
+        from .distillation.strategies import born_again
 
         return born_again(
             teacher=teacher_obj,
@@ -261,13 +261,13 @@ def bench(
     min_seconds: float = 1.0,
 ) -> BenchResult:
     """Accuracy, agreement and KL with the teacher, latency, memory and size of exported runs (and bare ONNX
-    `models`) on the test split, the runtime floor beside them. Threads and batch sizes default to the export
-    target each run recorded (or `target`'s)."""
+    `models`) on the test split, the runtime floor beside them. One thread and batch 1 unless `threads`/`batches`
+    or an export `target` (its sweep) say otherwise, as `kdedge bench`."""
     from .convert.profiles import load_profile
     from .measure.runs import bench_runs
 
     runs = [r.path if isinstance(r, Run) else Path(r) for r in ([runs] if isinstance(runs, Run | str | Path) else runs)]
-    profile = load_profile(target) if target is not None else _recorded_target(runs)
+    profile = load_profile(target) if target is not None else None
     result = bench_runs(
         runs,
         [Path(m) for m in models],
@@ -280,20 +280,6 @@ def bench(
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
     return BenchResult(result)
-
-
-def _recorded_target(runs: list[Path]):
-    """The export target the first exported run recorded, so bench times what was exported for."""
-    from .convert.profiles import load_profile
-
-    for path in runs:
-        name = ((Run.load(path).manifest.get("export") or {}).get("target") or {}).get("name")
-        if name:
-            try:
-                return load_profile(name)
-            except Exception:  # a profile file that moved: bench with the defaults rather than fail
-                return None
-    return None
 
 
 def search(

@@ -32,8 +32,8 @@ def flag(name: str) -> str:
 
 def owners(family: str, method: str, transfer: str = "train") -> list[tuple[str, type[BaseModel]]]:
     """Who takes free keys: the family's Params, the method and the transfer kind (looked up every time)."""
-    from .distill.methods import METHODS, make_method
-    from .distill.transfer import transfer_class
+    from .distillation.methods import METHODS, make_method
+    from .distillation.transfer import transfer_class
     from .students import student_class
 
     if method not in METHODS:
@@ -70,8 +70,8 @@ class Routed:
 
 def route(family: str, method: str = "kd", transfer: str = "train", options: dict | None = None) -> Routed:
     """Validate `options` for this family, method and transfer kind, and check that the three fit together."""
-    from .distill.methods import make_method
-    from .distill.transfer import check_method_fits, check_online_fits, make_transfer
+    from .distillation.methods import make_method
+    from .distillation.transfer import check_method_fits, check_online_fits, make_transfer
     from .students import check_method, make_params, student_class
 
     options = {k: v for k, v in (options or {}).items() if v is not None}
@@ -121,19 +121,19 @@ class OptionSpec:
 
 def registry_models() -> list[tuple[str, str, type[BaseModel]]]:
     """(owner kind, owner label, model) for every family that distills, every method and every transfer kind."""
-    from .distill.methods import METHODS
-    from .distill.transfer import TRANSFERS
+    from .distillation.methods import METHODS
+    from .distillation.transfer import TRANSFERS
     from .students import STUDENTS, student_class
 
-    student_class("mlp")  # registers every family
-    models = [("family", f"--student {n}", cls.Params) for n, cls in STUDENTS.items() if cls.methods]
+    student_class("mlp")  # registers every family, and loads plug-ins
+    models = [("family", f"--student {n}", cls.Params) for n, cls in STUDENTS.items() if cls.distilled]
     models += [("method", f"--method {n}", cls) for n, cls in METHODS.items()]
     models += [("transfer", f"--transfer {n}", cls) for n, cls in TRANSFERS.items()]
     return models
 
 
 def catalog() -> dict[str, OptionSpec]:
-    from .distill.config import TrainConfig
+    from .distillation.config import TrainConfig
 
     found: dict[str, OptionSpec] = {}
     for kind, label, model in registry_models():

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
 from kdedge.runs import Run
 from kdedge.students import load_student
 from kdedge.students.ensemble import build_ensemble, combine

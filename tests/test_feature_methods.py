@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from kdedge.distill.features import params_feeding
-from kdedge.distill.fitnets import hint_loss
-from kdedge.distill.fsp import Pair, fsp_loss, fsp_matrix, parse_pairs, teacher_flow
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
-from kdedge.distill.strategies import AveragedTeacher
+from kdedge.distillation.features import params_feeding
+from kdedge.distillation.fitnets import hint_loss
+from kdedge.distillation.fsp import Pair, fsp_loss, fsp_matrix, parse_pairs, teacher_flow
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
+from kdedge.distillation.strategies import AveragedTeacher
 from kdedge.errors import OptionError
 from kdedge.teachers import load_teacher
 
@@ -130,8 +130,8 @@ def test_teacher_flow_is_computed_once_and_shuffle_permutes_rows_and_columns(dig
             self.calls += 1
             return self.inner.features(x, layers)
 
-    from kdedge.distill.fsp import train_fsp
-    from kdedge.distill.loop import Batches, TrainConfig
+    from kdedge.distillation.fsp import train_fsp
+    from kdedge.distillation.loop import Batches, TrainConfig
     from kdedge.students import make_params, student_class
 
     xt, yt = (a[:256] for a in digits.split("train"))

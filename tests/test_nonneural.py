@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
 from kdedge.errors import OptionError, RunError
 from kdedge.students import load_student, make_params
 from kdedge.teachers import load_teacher
@@ -137,7 +137,7 @@ def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
 
 
 def test_large_kernel_fit_warns_once(monkeypatch, capsys, digits):
-    from kdedge.distill.loop import Batches
+    from kdedge.distillation.loop import Batches
     from kdedge.students import student_class, svm
 
     monkeypatch.setattr(svm, "LARGE_KERNEL_FIT", 100)

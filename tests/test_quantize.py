@@ -89,8 +89,8 @@ def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch)
 
 
 def test_non_neural_student_stays_fp32_with_a_note(tmp_path, digits, teacher_run):
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
     from kdedge.students import STUDENTS, student_class
     from kdedge.students.neural import NeuralStudent
 

@@ -84,14 +84,14 @@ def test_unknown_family_lists_the_registered_ones(tmp_path):
 
 
 def test_unknown_method_lists_the_registered_ones(tmp_path):
-    from kdedge.distill.methods import METHODS
+    from kdedge.distillation.methods import METHODS
 
     line = bad_line(tmp_path, GOOD.replace('method = "kd"', 'method = "kdd"'))
     assert f"students[0].method: unknown method 'kdd'; allowed: {', '.join(METHODS)}" in line
 
 
 def test_method_that_does_not_fit_the_family(tmp_path):
-    from kdedge.distill.methods import METHODS
+    from kdedge.distillation.methods import METHODS
     from kdedge.recipes.schema import families
     from kdedge.students import STUDENTS
 

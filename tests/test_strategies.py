@@ -6,7 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.strategies import AveragedTeacher
+from kdedge.distillation.strategies import AveragedTeacher
 from kdedge.teachers import load_teacher
 
 runner = CliRunner()

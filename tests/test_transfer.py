@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
-from kdedge.distill.transfer import UNLABELED, copy_sources, make_transfer
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
+from kdedge.distillation.transfer import UNLABELED, copy_sources, make_transfer
 from kdedge.errors import DataError, OptionError
 
 

@@ -98,7 +98,7 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
             raise OptionError(f"--space {path}: no such file") from None
         except tomllib.TOMLDecodeError as exc:
             raise OptionError(f"--space {path}: not valid TOML ({exc})") from None
-    from ..distill.methods import METHODS
+    from ..distillation.methods import METHODS
     from ..options import catalog
     from ..students import student_class
 

@@ -106,7 +106,7 @@ class _Trials:
         import optuna
 
         from ..convert import export_run
-        from ..distill.run import fit_run
+        from ..distillation.run import fit_run
         from ..measure import Entry, bench
 
         cand = suggest(trial, self.config.space)

@@ -1,4 +1,4 @@
-"""`kdedge teacher train` and `kdedge distill`: thin shells over `kdedge.train_teacher` and `kdedge.distill`.
+"""`kdedge teacher train` and `kdedge distill`: thin shells over `kdedge.train_teacher` and `kdedge.distillation`.
 
 Student, method and transfer-set options are not written here: they are generated from the registries' fields
 (`kdedge.options.catalog`), so every field of every family, method, transfer kind and view op is a flag.

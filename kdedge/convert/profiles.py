@@ -71,8 +71,16 @@ def shipped_dir():
     return resources.files("kdedge") / "exporters"
 
 
+def profile_dirs() -> list:
+    """Where profiles are looked up by name: kdedge's own, then folders plug-ins declare (group kdedge.targets)."""
+    from ..plugins import load_plugins
+
+    return [shipped_dir(), *(Path(folder) for folder in load_plugins()["kdedge.targets"])]
+
+
 def shipped_names() -> list[str]:
-    return sorted(p.name.removesuffix(".toml") for p in shipped_dir().iterdir() if p.name.endswith(".toml"))
+    names = {p.name.removesuffix(".toml") for d in profile_dirs() for p in d.iterdir() if p.name.endswith(".toml")}
+    return sorted(names)
 
 
 def list_profiles() -> list[Profile]:
@@ -89,10 +97,12 @@ def load_profile(spec: str | Path | Profile | None = None) -> Profile:
         if not path.is_file():
             raise OptionError(f"--target {spec}: no such profile file; pass an existing .toml or one of {_names()}")
         return _parse(path.read_text(), path.stem, str(path))
-    resource = shipped_dir() / f"{spec}.toml"
-    if not resource.is_file():
-        raise OptionError(f"unknown --target {spec!r}; choose from {_names()} or pass a profile .toml path")
-    return _parse(resource.read_text(), spec, f"exporters/{spec}.toml")
+    for folder in profile_dirs():
+        resource = folder / f"{spec}.toml"
+        if resource.is_file():
+            source = f"exporters/{spec}.toml" if folder == shipped_dir() else str(resource)
+            return _parse(resource.read_text(), spec, source)
+    raise OptionError(f"unknown --target {spec!r}; choose from {_names()} or pass a profile .toml path")
 
 
 def _names() -> str:

@@ -212,17 +212,17 @@ def families() -> list[str]:
     from ..students import STUDENTS, student_class
 
     student_class("mlp")  # importing any family registers them all
-    return sorted(name for name, cls in STUDENTS.items() if cls.methods)
+    return sorted(name for name, cls in STUDENTS.items() if cls.distilled)
 
 
 def methods() -> list[str]:
-    from ..distill.methods import METHODS
+    from ..distillation.methods import METHODS
 
     return list(METHODS)
 
 
 def transfers() -> list[str]:
-    from ..distill.transfer import TRANSFERS
+    from ..distillation.transfer import TRANSFERS
 
     return [*TRANSFERS, "view ops joined by + (e.g. shift+mixup)"]
 
@@ -270,15 +270,15 @@ def check_student(
     base_dir: Path,
     families_by_name: dict | None = None,
 ) -> StudentPlan:
-    from ..distill.methods import METHODS
-    from ..distill.transfer import check_method_fits, check_online_fits, transfer_class
-    from ..students import student_class
+    from ..distillation.methods import METHODS
+    from ..distillation.transfer import check_method_fits, check_online_fits, transfer_class
+    from ..students import methods_for, student_class
 
     at = f"students[{index}]"
     check_family(spec.family, source, f"{at}.family")
     if spec.method not in METHODS:
         raise RecipeError(source, f"{at}.method", f"unknown method {spec.method!r}", methods())
-    accepted = student_class(spec.family).methods
+    accepted = methods_for(student_class(spec.family))
     if spec.method not in accepted:
         raise RecipeError(
             source,

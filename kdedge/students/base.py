@@ -14,15 +14,22 @@ from ..errors import OptionError
 from ..params import validate_params
 
 if TYPE_CHECKING:
-    from ..distill.loop import Batches
-    from ..distill.methods import Method
+    from ..distillation.loop import Batches
+    from ..distillation.methods import Method
 
 STUDENTS: dict[str, type[Student]] = {}
 
 
-def register(cls: type[Student]) -> type[Student]:
-    STUDENTS[cls.family] = cls
-    return cls
+def register(cls: type[Student] | None = None, *, replace: bool = False):
+    """Class decorator: add a family under `cls.family`; a name already taken is refused unless `replace`."""
+
+    def add(cls: type[Student]) -> type[Student]:
+        if cls.family in STUDENTS and not replace and STUDENTS[cls.family] is not cls:
+            raise ValueError(f"student family {cls.family!r} is registered twice; pass register(replace=True)")
+        STUDENTS[cls.family] = cls
+        return cls
+
+    return add if cls is None else add(cls)
 
 
 class Student(ABC):
@@ -31,9 +38,15 @@ class Student(ABC):
     family: ClassVar[str]
     summary: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
-    methods: ClassVar[tuple[str, ...]]
     # Trained by the torch loop on a loss over logits (online teaching, KL fidelity); scores are logits.
     neural: ClassVar[bool] = False
+    # Made by distillation methods (an ensemble is made by `kdedge ensemble` from finished runs instead).
+    distilled: ClassVar[bool] = True
+
+    @classmethod
+    def kind(cls) -> str:
+        """What methods declare they train: "neural" or "nonneural"."""
+        return "neural" if cls.neural else "nonneural"
 
     def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int, normalization: Normalization):
         self.params = params
@@ -79,18 +92,28 @@ def make_params(family: str, options: dict) -> BaseModel:
 
 
 def student_class(family: str) -> type[Student]:
+    from ..plugins import load_plugins
     from . import _families  # noqa: F401  (registers every family)
+
+    load_plugins()
 
     if family not in STUDENTS:
         raise OptionError(f"unknown --student {family!r}; choose from {', '.join(sorted(STUDENTS))}")
     return STUDENTS[family]
 
 
+def methods_for(cls: type[Student]) -> list[str]:
+    """The methods that declare they train this kind of student (methods own that decision, not students)."""
+    from ..distillation.methods import METHODS
+
+    return [name for name, method in METHODS.items() if cls.distilled and cls.kind() in method.trains]
+
+
 def check_method(family: str, method_name: str) -> None:
-    cls = student_class(family)
-    if method_name not in cls.methods:
+    accepted = methods_for(student_class(family))
+    if method_name not in accepted:
         raise OptionError(
-            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(cls.methods)}"
+            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(accepted)}"
         )
 
 

@@ -55,7 +55,7 @@ class EnsembleStudent(Student):
     family: ClassVar[str] = "ensemble"
     summary: ClassVar[str] = "several runs voting as one (kdedge ensemble RUN... --vote mean|majority)"
     Params = EnsembleParams
-    methods: ClassVar[tuple[str, ...]] = ()
+    distilled: ClassVar[bool] = False
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -214,7 +214,7 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
     """Combine finished runs into an ensemble run at `out`. With `best`, keep the `best` members with the highest
     validation accuracy (ties keep the given order). Returns the new Run."""
     from .._io import atomic_dir, write_json
-    from ..distill.run import METRICS, sha256_files
+    from ..distillation.run import METRICS, sha256_files
     from ..runs import MANIFEST, Run, now, versions
 
     params = EnsembleParams(vote=vote)  # validates --vote before any work

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..distill.config import TrainConfig
+from ..distillation.config import TrainConfig
 from .base import Student, register
 
 # torch and the nets load when a model is built, not when the families register: the option catalog (and the CLI
@@ -33,7 +33,6 @@ class NeuralStudent(Student):
     """A net from `kdedge.nets`, trained by the shared loop with the method's loss."""
 
     architecture: ClassVar[str]
-    methods: ClassVar[tuple[str, ...]] = ("hard", "kd", "logits", "fitnets", "fsp")
     neural: ClassVar[bool] = True
 
     def __init__(self, params, sample_shape, n_classes, normalization):

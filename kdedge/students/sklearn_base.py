@@ -68,7 +68,6 @@ class TargetScale:
 class NonNeuralStudent(Student):
     """Fit/score/save/export skeleton; a family supplies its estimators, storage and ONNX converter name."""
 
-    methods: ClassVar[tuple[str, ...]] = ("hard", "logits", "softmax")
     parity_tolerance = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
     exporter: ClassVar[str]  # key into kdedge.convert.nonneural.CORE_CONVERTERS
 

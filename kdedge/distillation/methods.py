@@ -15,11 +15,19 @@ from ..errors import OptionError
 from ..params import validate_params
 
 METHODS: dict[str, type[Method]] = {}
+NEURAL, NONNEURAL = "neural", "nonneural"
 
 
-def method(cls):
-    METHODS[cls.name] = cls
-    return cls
+def method(cls=None, *, replace: bool = False):
+    """Class decorator: add a method under `cls.name`; a name already taken is refused unless `replace`."""
+
+    def add(cls):
+        if cls.name in METHODS and not replace and METHODS[cls.name] is not cls:
+            raise ValueError(f"method {cls.name!r} is registered twice; pass method(replace=True)")
+        METHODS[cls.name] = cls
+        return cls
+
+    return add if cls is None else add(cls)
 
 
 class Method(BaseModel):
@@ -27,6 +35,8 @@ class Method(BaseModel):
     name: ClassVar[str]
     summary: ClassVar[str]
     needs_teacher: ClassVar[bool] = True
+    # Which students it trains: neural ones through `loss`, non-neural ones through `regression_targets`.
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         raise NotImplementedError(f"method {self.name!r} does not train neural students")
@@ -60,6 +70,7 @@ class Hard(Method):
     name: ClassVar[str] = "hard"
     summary: ClassVar[str] = "baseline: train on the labels, no teacher"
     needs_teacher: ClassVar[bool] = False
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL, NONNEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import hard_loss
@@ -87,6 +98,7 @@ class KD(Method):
 class Logits(Method):
     name: ClassVar[str] = "logits"
     summary: ClassVar[str] = "Ba & Caruana: regress the teacher's logits (MSE)"
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL, NONNEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import logit_mse
@@ -101,6 +113,7 @@ class Logits(Method):
 class Softmax(Method):
     name: ClassVar[str] = "softmax"
     summary: ClassVar[str] = "Fukui et al.: regress the teacher's softmax at temperature T"
+    trains: ClassVar[frozenset[str]] = frozenset({NONNEURAL})
     temperature: float = Field(100.0, gt=0, description="softmax temperature T")
 
     def regression_targets(self, teacher_logits):
@@ -164,6 +177,9 @@ class FSP(Method):
 
 
 def make_method(name: str, **options) -> Method:
+    from ..plugins import load_plugins
+
+    load_plugins()
     if name not in METHODS:
         raise OptionError(f"unknown --method {name!r}; choose from {', '.join(METHODS)}")
     return validate_params(METHODS[name], options, f"--method {name}")

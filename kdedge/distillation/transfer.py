@@ -35,6 +35,8 @@ UNLABELED = -1
 
 
 def transfer_kind(cls):
+    if cls.name in TRANSFERS and TRANSFERS[cls.name] is not cls:
+        raise ValueError(f"transfer kind {cls.name!r} is registered twice")
     TRANSFERS[cls.name] = cls
     return cls
 
@@ -221,7 +223,7 @@ class Pool(TransferSet):
 
 
 class Views(TransferSet):
-    """Inputs transformed by registered view ops (`kdedge.distill.views`), e.g. `shift+mixup`.
+    """Inputs transformed by registered view ops (`kdedge.distillation.views`), e.g. `shift+mixup`.
 
     `teacher_mode = "cached"`: a fixed set of `--transfer-size` times the training split (the split first), labelled
     by the teacher once. `"online"`: no fixed set; every training batch is drawn from the training split and
@@ -294,6 +296,9 @@ for _op in VIEW_OPS:  # each op alone is a transfer kind; combinations are resol
 
 def transfer_class(name: str) -> type[TransferSet]:
     """A registered kind (train, augment, munge, pool, shift, mixup...) or a combination of view ops."""
+    from ..plugins import load_plugins
+
+    load_plugins()
     if name in TRANSFERS:
         return TRANSFERS[name]
     ops = parse_ops(name)
