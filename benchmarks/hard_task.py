@@ -43,7 +43,7 @@ FAMILIES = {  # family -> student options (sizes chosen to be far below the teac
     "cnn": {"channels": (8, 16, 16)},
     "resnet": {"depth": 8, "width": 4},
     "svm": {"kernel": "rbf", "C": 10.0, "approx": "nystroem", "n_components": 1000},
-    "forest": {"n_estimators": 100},
+    "forest": {"n_estimators": 100, "max_depth": 12},  # unlimited depth on a 10x set: a graph of ~1 GB
     "gbdt": {"num_leaves": 31, "n_estimators": 300},
     "tree": {},
 }
@@ -237,11 +237,13 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     from kdedge.runs import Run
     from kdedge.teachers import load_teacher
 
-    name = f"{family}-{abs(hash_key(setting.key())):x}"
-    out = root / f"seed{seed}" / name
-    cached = out / "hard_task.json"
+    cached = cell_figures(root, seed, family, setting)
+    name, out = cached.parent.name, cached.parent
+    options = json.loads(json.dumps(FAMILIES[family]))  # as JSON stores it (tuples become lists)
     if cached.is_file():
-        return json.loads(cached.read_text())
+        figures = json.loads(cached.read_text())
+        if figures.get("student_options", options) == options:  # a cell of other student options is redone
+            return figures
     dataset = load_dataset(DATA, seed=seed, **DATA_OPTIONS)
     teacher = SharedTargets(load_teacher(teacher_path(root, seed)), root / f"seed{seed}" / "shared-targets")
     start = time.perf_counter()
@@ -262,6 +264,7 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     export_run(run.path)
     figures = measure_onnx(root, seed, run.path, name)
     figures.update(
+        student_options=options,
         fit_s=fit_seconds,
         setting=setting.label,
         family=family,
@@ -270,6 +273,11 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     )
     cached.write_text(json.dumps(figures))
     return figures
+
+
+def cell_figures(root: Path, seed: int, family: str, setting: Setting) -> Path:
+    """Where a cell's figures are kept: beside its run, named by family and a hash of the setting."""
+    return root / f"seed{seed}" / f"{family}-{abs(hash_key(setting.key())):x}" / "hard_task.json"
 
 
 def hash_key(text: str) -> int:
@@ -395,11 +403,16 @@ def main(argv=None) -> int:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--only", choices=("teachers", "main", "levers", "all"), default="all")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--report-only", action="store_true", help="tabulate the cells already measured under --runs; train nothing"
+    )
     args = parser.parse_args(argv)
     if args.samples:
         DATA_OPTIONS["samples"] = args.samples
     TEACHER["options"]["epochs"] = args.teacher_epochs
     with ProcessPoolExecutor(args.jobs) as pool:
+        if args.report_only:
+            args.seeds = [s for s in args.seeds if (teacher_path(args.runs, s) / "model.onnx").is_file()]
         teachers = list(pool.map(train_teacher, [args.runs] * len(args.seeds), args.seeds))
         if args.only == "teachers":
             print(json.dumps(teachers, indent=1))
@@ -416,6 +429,8 @@ def main(argv=None) -> int:
             jobs += [
                 (args.seeds[0], family, s, lever) for family, lever, s in levers(args.epochs) if family in args.families
             ]
+        if args.report_only:  # only cells whose figures are on disk
+            jobs = [job for job in jobs if cell_figures(args.runs, job[0], job[1], job[2]).is_file()]
         futures = [(job, pool.submit(run_cell, args.runs, job[0], job[1], job[2])) for job in jobs]
         results: dict[tuple[str, str], list[dict]] = {}
         lever_rows = []
