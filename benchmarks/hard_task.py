@@ -269,7 +269,7 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
         setting=setting.label,
         family=family,
         seed=seed,
-        val_accuracy=Run.load(out).manifest["metrics"]["val_accuracy"],
+        val_accuracy=Run.load(out).manifest.metrics["val_accuracy"],
     )
     cached.write_text(json.dumps(figures))
     return figures

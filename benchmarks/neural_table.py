@@ -115,7 +115,7 @@ def one_seed(root: Path, seed: int) -> dict:
         for t in TEMPERATURES
     ]
     runs["mlp-temps"] = build_ensemble(temps, "mean", root / "mlp-temps", best=3)
-    runs["mlp-temps:best"] = max(temps, key=lambda r: r.manifest["metrics"]["val_accuracy"])  # first on ties
+    runs["mlp-temps:best"] = max(temps, key=lambda r: r.manifest.metrics["val_accuracy"])  # first on ties
 
     shown = {key: runs[key] for key, _ in ROWS if ":members" not in key}
     for run in {r.path: r for r in shown.values()}.values():
@@ -137,7 +137,7 @@ def one_seed(root: Path, seed: int) -> dict:
             "params": row["n_params"],
         }
     for name, group in members.items():
-        found[f"{name}:members"] = {"accuracy": np.mean([r.manifest["metrics"]["test_accuracy"] for r in group])}
+        found[f"{name}:members"] = {"accuracy": np.mean([r.manifest.metrics["test_accuracy"] for r in group])}
     found["runtime floor"] = {"p50_us": rows["runtime floor"]["latency"]["p50_us"]}
     return found
 

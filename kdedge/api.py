@@ -99,7 +99,7 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
             raise OptionError(
                 f"teacher {loaded[0].name} does not say what data it was trained on; pass --data (data= in Python)"
             )
-        dataset, source = run.dataset(), run.manifest["data"]["source"]
+        dataset, source = run.dataset(), run.manifest.data.source
     else:
         dataset, source = _dataset_and_source(data, seed)
     for t in loaded:

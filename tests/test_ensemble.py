@@ -78,16 +78,16 @@ def test_best_keeps_the_members_best_on_validation_and_the_run_is_self_contained
     run = build_ensemble(copies, "mean", tmp_path / "best2", best=2)
     x_val, y_val = digits.split("val")
     val = [float(np.mean(load_student(Run.load(c)).predict(x_val) == y_val)) for c in copies]
-    kept = [m["kept"] for m in run.manifest["metrics"]["members"]]
+    kept = [m["kept"] for m in run.manifest.metrics["members"]]
     assert sum(kept) == 2 and not kept[int(np.argmin(val))]
-    assert [m["val_accuracy"] for m in run.manifest["metrics"]["members"]] == pytest.approx(val)
+    assert [m["val_accuracy"] for m in run.manifest.metrics["members"]] == pytest.approx(val)
     for c in copies:
         shutil.rmtree(c)
     reloaded = load_student(Run.load(run.path))
     assert len(reloaded.members) == 2
-    assert reloaded.n_params == run.manifest["student"]["n_params"]
+    assert reloaded.n_params == run.manifest.student.n_params
     x_test, y_test = digits.split("test")
-    assert np.mean(reloaded.predict(x_test) == y_test) == pytest.approx(run.manifest["metrics"]["test_accuracy"])
+    assert np.mean(reloaded.predict(x_test) == y_test) == pytest.approx(run.manifest.metrics["test_accuracy"])
 
 
 def test_ensemble_cli_and_its_errors(tmp_path, members, teacher_run):

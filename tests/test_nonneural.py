@@ -59,11 +59,11 @@ def test_fit_export_parity_bench_and_round_trip(
     from kdedge.convert import export_run
 
     run = _fit(tmp_path / family, family, options, method, method_options, digits, teacher)
-    metrics = run.manifest["metrics"]
+    metrics = run.manifest.metrics
     assert metrics["test_accuracy"] >= floor
     assert metrics["transfer_samples"] == digits.describe()["sizes"]["train"]
     # stored without pickle: skops for scikit-learn, LightGBM's text format, a small JSON
-    assert all(name.endswith((".skops", ".txt", ".json")) for name in run.manifest["weights"])
+    assert all(name.endswith((".skops", ".txt", ".json")) for name in run.manifest.weights)
 
     info = export_run(run.path)
     assert info["parity"]["label_agreement"] >= 0.999
@@ -98,16 +98,16 @@ def test_fit_export_parity_bench_and_round_trip(
     assert np.mean(loaded.predict(x_test) == y_test) == pytest.approx(metrics["test_accuracy"])
     onnx_scores = bench.quality.predict(run.onnx_path, x_test)[0]
     np.testing.assert_allclose(loaded.scores(x_test), onnx_scores, rtol=1e-3, atol=1e-4)
-    assert loaded.n_params == run.manifest["student"]["n_params"] > 0
+    assert loaded.n_params == run.manifest.student.n_params > 0
 
 
 def test_regression_targets_are_standardized_once(tmp_path, digits, teacher):
     """Softmax at T=100 sits near 1/K everywhere; one global mean/std keeps an SVR from collapsing to constants."""
     run = _fit(tmp_path / "svr", "svm", {"C": 10.0}, "softmax", {"temperature": 100.0}, digits, teacher)
-    scale = run.manifest["metrics"]["targets"]
+    scale = run.manifest.metrics["targets"]
     assert scale["mean"] == pytest.approx(0.1, abs=1e-6)  # softmax rows sum to one: the mean is 1/K
     assert 0 < scale["std"] < 0.01
-    assert run.manifest["metrics"]["test_accuracy"] > 0.9
+    assert run.manifest.metrics["test_accuracy"] > 0.9
 
 
 def test_svr_per_class_shares_support_vectors_in_double_precision(digits):

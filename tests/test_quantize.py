@@ -75,7 +75,7 @@ def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch)
         export_run(run_dir, target=impossible)
     assert "kept the fp32 model.onnx only" in str(err.value)
     assert (run_dir / "model.onnx").is_file() and not (run_dir / INT8_FILE).exists()
-    export = Run.load(run_dir).manifest["export"]
+    export = Run.load(run_dir).manifest.export
     assert export["int8"] is None and export["parity"]["label_agreement"] == 1.0
     refused = export["int8_refused"]
     assert refused["budget_points"] == -1.0 and not refused["within_budget"]

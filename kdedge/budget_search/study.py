@@ -91,7 +91,7 @@ class _Trials:
         self.budget = Budget(**config.budget)
         self.teacher = load_teacher(config.teacher)
         self.dataset = self.teacher.run.dataset(config.data)
-        self.data_source = config.data or self.teacher.run.manifest["data"]["source"]
+        self.data_source = config.data or self.teacher.run.manifest.data.source
         self.x_val, self.y_val = self.dataset.split("val")
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
 

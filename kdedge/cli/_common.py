@@ -55,9 +55,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON
 
 def _summary(run, as_json: bool) -> None:
     if as_json:
-        _print_json({"run": str(run.path), **run.manifest["metrics"]})
+        _print_json({"run": str(run.path), **run.metrics})
         return
-    m = run.manifest["metrics"]
+    m = run.metrics
     # non-neural students have no epochs; they report their fit time instead
     when = f"epoch {m['best_epoch']}" if "best_epoch" in m else f"fit {m.get('fit_seconds', 0):.1f} s"
     line = f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f}"
@@ -69,4 +69,4 @@ def _summary(run, as_json: bool) -> None:
     line += f" ({when}{by}), test acc {m['test_accuracy']:.4f}"
     if "test_agreement_with_teacher" in m:
         line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
-    typer.echo(line + f", {run.manifest['student']['n_params']} params")
+    typer.echo(line + f", {run.manifest.student.n_params} params")

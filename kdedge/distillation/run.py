@@ -10,15 +10,14 @@ import numpy as np
 from .._io import atomic_dir, write_json
 from ..data import Dataset
 from ..errors import DataError, OptionError
-from ..runs import MANIFEST, Run, now, versions
+from ..manifest import Manifest, StudentRecord
+from ..runs import METRICS, Run, now, versions
 from ..students import check_method, make_params, student_class
 from .loop import Batches
 from .methods import Method
 from .online import OnlineViews
 from .targets import teacher_logits
 from .transfer import TransferSet, check_method_fits, check_online_fits, make_transfer
-
-METRICS = "metrics.json"
 
 
 def data_spec(dataset: Dataset, source: str) -> dict:
@@ -130,21 +129,20 @@ def fit_run(
         if same_task:  # across tasks the teacher's labels are other classes: agreement would mean nothing
             metrics["test_agreement_with_teacher"] = float(np.mean(test_pred == teacher.logits(x_test).argmax(1)))
         weight_files = student.save(tmp)
-        manifest = {
-            "kind": kind,
-            "family": family,
-            "created": now(),
-            "seed": seed,
-            "student": {"family": family, "params": params.model_dump(mode="json"), "n_params": student.n_params},
-            "method": method.describe(),
-            "data": data_spec(dataset, data_source),
-            "teacher": None if teacher is None else _describe_teacher(teacher, same_task),
-            "transfer": fit_set.info,
-            "weights": weight_files,
-            "weights_sha256": sha256_files(tmp, weight_files),
-            "metrics": metrics,
-            "versions": versions(),
-        }
+        Manifest(
+            kind=kind,
+            family=family,
+            created=now(),
+            seed=seed,
+            student=StudentRecord(family=family, params=params.model_dump(mode="json"), n_params=student.n_params),
+            method=method.describe(),
+            data=data_spec(dataset, data_source),
+            teacher=None if teacher is None else _describe_teacher(teacher, same_task),
+            transfer=fit_set.info,
+            weights=weight_files,
+            weights_sha256=sha256_files(tmp, weight_files),
+            metrics=metrics,
+            versions=versions(),
+        ).write(tmp)
         write_json(tmp / METRICS, {**metrics, "history": history})
-        write_json(tmp / MANIFEST, manifest)
     return Run.load(out)

@@ -15,10 +15,9 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
 
     `names`: a row name per run (default: the run folder's name).
     """
-    from ..convert import INT8_FILE
     from ..data import load_dataset
     from ..errors import DataError, OptionError
-    from ..runs import ONNX_FILE, Run
+    from ..runs import INT8_FILE, ONNX_FILE, Run
 
     runs, models = [Path(r) for r in runs], [Path(m) for m in models]
     teacher = Path(teacher) if teacher is not None else None
@@ -49,7 +48,7 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     for run, name in zip(loaded, names, strict=True):
         entries.append(Entry(name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
         int8_path = run.path / INT8_FILE
-        if int8 and (run.manifest.get("export") or {}).get("int8") and int8_path.is_file():
+        if int8 and (run.manifest.export or {}).get("int8") and int8_path.is_file():
             entries.append(Entry(f"{name} int8", int8_path, "student"))
     for path in models:
         entry, model_notes = model_entry(path, dataset)

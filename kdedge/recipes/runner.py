@@ -89,7 +89,7 @@ def teacher_ready(path: Path) -> bool:
         run = Run.load(path)
     except RunError:
         return False
-    return run.onnx_path.is_file() and bool(run.manifest.get("export"))
+    return run.onnx_path.is_file() and bool(run.manifest.export)
 
 
 def _export(run: Run, recipe: Recipe, log) -> Run:
@@ -98,7 +98,7 @@ def _export(run: Run, recipe: Recipe, log) -> Run:
     try:
         info = export_run(run.path, target=recipe.plan.profile)
     except ExportError as exc:
-        if not run.onnx_path.is_file() or not (Run.load(run.path).manifest.get("export") or {}).get("int8_refused"):
+        if not run.onnx_path.is_file() or not (Run.load(run.path).manifest.export or {}).get("int8_refused"):
             raise
         log(f"note: {exc}")  # the int8 graph missed its accuracy budget; the fp32 graph is kept and benched
         return Run.load(run.path)
@@ -271,11 +271,11 @@ class _Session:
 
 
 def _summary(run: Run, log) -> None:
-    m = run.manifest["metrics"]
+    m = run.metrics
     line = f"  test acc {m['test_accuracy']:.4f}"
     if "test_agreement_with_teacher" in m:
         line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
-    log(line + f", {run.manifest['student']['n_params']} params")
+    log(line + f", {run.manifest.student.n_params} params")
 
 
 def bench_recipe(recipe: Recipe, session: _Session, log) -> dict:

@@ -122,9 +122,8 @@ def load_student(run) -> Student:
     from ..data import Normalization
 
     cls = student_class(run.family)
-    spec = run.manifest["student"]
-    data = run.manifest["data"]
-    params = cls.Params(**spec["params"])
+    data = run.manifest.data
+    params = validate_params(cls.Params, run.manifest.student.params, f"{run.path}: the recorded {run.family} params")
     return cls.load(
-        run.path, params, tuple(data["sample_shape"]), data["n_classes"], Normalization.from_dict(data["normalization"])
+        run.path, params, tuple(data.sample_shape), data.n_classes, Normalization.from_dict(data.normalization)
     )

@@ -194,10 +194,10 @@ def merge_members(models: list, vote: str, n_classes: int, opset: int):
 
 
 def _check_same_data(runs) -> None:
-    first = runs[0].manifest["data"]
+    first = runs[0].manifest.data
     for run in runs[1:]:
-        data = run.manifest["data"]
-        if data["fingerprint"] != first["fingerprint"] or data["class_names"] != first["class_names"]:
+        data = run.manifest.data
+        if data.fingerprint != first.fingerprint or data.class_names != first.class_names:
             raise DataError(
                 f"{run.path} was trained on other data, classes or split than {runs[0].path}; "
                 "an ensemble needs members made from the same data and --seed"
@@ -205,7 +205,7 @@ def _check_same_data(runs) -> None:
 
 
 def _common_teacher(runs) -> dict | None:
-    teachers = [r.manifest.get("teacher") for r in runs]
+    teachers = [r.manifest.teacher for r in runs]
     fingerprints = {None if t is None else t.get("fingerprint") for t in teachers}
     return teachers[0] if len(fingerprints) == 1 else None
 
@@ -214,8 +214,9 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
     """Combine finished runs into an ensemble run at `out`. With `best`, keep the `best` members with the highest
     validation accuracy (ties keep the given order). Returns the new Run."""
     from .._io import atomic_dir, write_json
-    from ..distillation.run import METRICS, sha256_files
-    from ..runs import MANIFEST, Run, now, versions
+    from ..distillation.run import sha256_files
+    from ..manifest import Manifest, StudentRecord
+    from ..runs import METRICS, Run, now, versions
 
     params = EnsembleParams(vote=vote)  # validates --vote before any work
     runs = [r if isinstance(r, Run) else Run.load(r) for r in runs]
@@ -248,21 +249,19 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
                 for i, r in enumerate(runs)
             ],
         }
-        manifest = {
-            "kind": "student",
-            "family": "ensemble",
-            "created": now(),
-            "seed": runs[0].manifest.get("seed", 0),
-            "student": {"family": "ensemble", "params": params.model_dump(mode="json"), "n_params": ensemble.n_params},
-            "method": {"name": "ensemble", "vote": vote, "best": best},
-            "data": runs[0].manifest["data"],
-            "teacher": _common_teacher([runs[i] for i in kept]),
-            "transfer": None,
-            "weights": files,
-            "weights_sha256": sha256_files(tmp, files),
-            "metrics": metrics,
-            "versions": versions(),
-        }
+        Manifest(
+            kind="student",
+            family="ensemble",
+            created=now(),
+            seed=runs[0].manifest.seed,
+            student=StudentRecord(family="ensemble", params=params.model_dump(mode="json"), n_params=ensemble.n_params),
+            method={"name": "ensemble", "vote": vote, "best": best},
+            data=runs[0].manifest.data,
+            teacher=_common_teacher([runs[i] for i in kept]),
+            weights=files,
+            weights_sha256=sha256_files(tmp, files),
+            metrics=metrics,
+            versions=versions(),
+        ).write(tmp)
         write_json(tmp / METRICS, metrics)
-        write_json(tmp / MANIFEST, manifest)
     return Run.load(out)

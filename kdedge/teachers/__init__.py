@@ -52,12 +52,12 @@ class RunTeacher:
         from ..students import load_student
 
         self.student = load_student(self.run)
-        data = self.run.manifest["data"]
+        data = self.run.manifest.data
         self.name = str(self.run.path)
-        self.sample_shape = tuple(data["sample_shape"])
-        self.n_classes = int(data["n_classes"])
-        self.class_names = list(data["class_names"])
-        self.fingerprint = self.run.manifest["weights_sha256"]
+        self.sample_shape = tuple(data.sample_shape)
+        self.n_classes = data.n_classes
+        self.class_names = list(data.class_names)
+        self.fingerprint = self.run.manifest.weights_sha256
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         session = getattr(self, "_session", None)
