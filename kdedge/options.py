@@ -70,9 +70,9 @@ class Routed:
 
 def route(family: str, method: str = "kd", transfer: str = "train", options: dict | None = None) -> Routed:
     """Validate `options` for this family, method and transfer kind, and check that the three fit together."""
-    from .distillation.methods import make_method
+    from .distillation.methods import check_method, make_method
     from .distillation.transfer import check_method_fits, check_online_fits, make_transfer
-    from .students import check_method, make_params, student_class
+    from .students import make_params, student_class
 
     options = {k: v for k, v in (options or {}).items() if v is not None}
     owned_by = owners(family, method, transfer)
@@ -133,7 +133,7 @@ def registry_models() -> list[tuple[str, str, type[BaseModel]]]:
 
 
 def catalog() -> dict[str, OptionSpec]:
-    from .distillation.config import TrainConfig
+    from .students.training import TrainConfig
 
     found: dict[str, OptionSpec] = {}
     for kind, label, model in registry_models():

@@ -32,7 +32,8 @@ def test_readme_notebook_block_runs_as_written(tmp_path, monkeypatch, capsys):
 
 def _combination(owner: str) -> tuple[str, str, str]:
     """A (family, method, transfer) where `owner` takes part, e.g. '--method fsp' -> ('cnn', 'fsp', 'train')."""
-    from kdedge.students import STUDENTS, methods_for
+    from kdedge.distillation.methods import methods_for
+    from kdedge.students import STUDENTS
 
     option, name = owner.split(" ", 1)
     if option == "--student":

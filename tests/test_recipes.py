@@ -91,9 +91,9 @@ def test_unknown_method_lists_the_registered_ones(tmp_path):
 
 
 def test_method_that_does_not_fit_the_family(tmp_path):
-    from kdedge.distillation.methods import METHODS
+    from kdedge.distillation.methods import METHODS, methods_for
     from kdedge.recipes.schema import families
-    from kdedge.students import STUDENTS, methods_for
+    from kdedge.students import STUDENTS
 
     # any family and a registered method it does not accept (there is one as soon as non-neural families exist)
     pairs = [(f, m) for f in families() for m in METHODS if m not in methods_for(STUDENTS[f])]

@@ -13,7 +13,8 @@ def _options(model) -> str:
 @fails_cleanly
 def students(as_json: JsonFlag = False):
     """List the student families, the methods each accepts and their options."""
-    from ..students import STUDENTS, methods_for, student_class
+    from ..distillation.methods import methods_for
+    from ..students import STUDENTS, student_class
 
     student_class("mlp")  # importing any family registers them all
     rows = [

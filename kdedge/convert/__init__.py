@@ -12,7 +12,7 @@ from .. import __version__
 from .._io import atomic_path
 from ..errors import ExportError, OptionError
 from ..runs import INT8_FILE, Run, now
-from .parity import Tolerance, check_parity
+from .parity import check_parity
 from .profiles import DEFAULT_TARGET, Profile, load_profile
 
 DEFAULT_OPSET = 18
@@ -77,13 +77,14 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     import onnx
 
     from ..students import load_student
+    from .converters import to_onnx
 
     profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
     run = Run.load(run_path)
     student = load_student(run)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
-    model = student.to_onnx(profile.opset)
+    model = to_onnx(student, profile.opset)
     _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
     model.doc_string = (
@@ -95,7 +96,7 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     onnx.checker.check_model(model)
     _check_ops(model, profile, run.onnx_path)
     model_bytes = model.SerializeToString()
-    tolerance = getattr(student, "parity_tolerance", Tolerance())
+    tolerance = student.parity_tolerance
     parity = check_parity(model_bytes, x_test, student.scores(x_test), tolerance, str(run.onnx_path))
     with atomic_path(run.onnx_path) as tmp:
         tmp.write_bytes(model_bytes)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import TrainConfig
+from ..students.training import TrainConfig
 from .features import (
     LayerHead,
     layer_shapes,

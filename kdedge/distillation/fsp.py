@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError
-from .config import TrainConfig
+from ..students.training import TrainConfig
 from .features import (
     LayerHead,
     layer_shapes,

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..progress import progress_bar
-from .config import TrainConfig
+from ..students.training import TrainConfig
 
 
 @dataclass

@@ -176,6 +176,21 @@ class FSP(Method):
         return train_fsp(self, module, train_data, val_data, config, seed, label, teacher)
 
 
+def methods_for(student_cls) -> list[str]:
+    """The methods that declare they train this kind of student (methods own that decision, not students)."""
+    return [name for name, m in METHODS.items() if student_cls.distilled and student_cls.kind() in m.trains]
+
+
+def check_method(family: str, method_name: str) -> None:
+    from ..students import student_class
+
+    accepted = methods_for(student_class(family))
+    if method_name not in accepted:
+        raise OptionError(
+            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(accepted)}"
+        )
+
+
 def make_method(name: str, **options) -> Method:
     from ..plugins import load_plugins
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,10 @@ from .._io import atomic_dir, write_json
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
-from ..runs import METRICS, Run, now, versions
-from ..students import check_method, make_params, student_class
+from ..runs import METRICS, Run, now, sha256_files, versions
+from ..students import make_params, student_class
 from .loop import Batches
-from .methods import Method
+from .methods import Method, check_method
 from .online import OnlineViews
 from .targets import teacher_logits
 from .transfer import TransferSet, check_method_fits, check_online_fits, make_transfer
@@ -51,13 +50,6 @@ def _describe_teacher(teacher, same_task: bool) -> dict:
         return teacher.describe()
     # e.g. FSP across tasks: the teacher gave its layers' flow on these inputs, never its outputs
     return {**teacher.describe(), "other_task": True, "class_names": list(teacher.class_names or [])}
-
-
-def sha256_files(directory: Path, names: list[str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(names):
-        digest.update((directory / name).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _training_batches(fit_set, x_val, transfer, teacher, params, seed: int, run_dir: Path, previous: Path | None):

@@ -270,9 +270,9 @@ def check_student(
     base_dir: Path,
     families_by_name: dict | None = None,
 ) -> StudentPlan:
-    from ..distillation.methods import METHODS
+    from ..distillation.methods import METHODS, methods_for
     from ..distillation.transfer import check_method_fits, check_online_fits, transfer_class
-    from ..students import methods_for, student_class
+    from ..students import student_class
 
     at = f"students[{index}]"
     check_family(spec.family, source, f"{at}.family")

@@ -3,10 +3,9 @@
 from .base import (
     STUDENTS,
     Student,
-    check_method,
+    Tolerance,
     load_student,
     make_params,
-    methods_for,
     register,
     student_class,
 )
@@ -14,10 +13,9 @@ from .base import (
 __all__ = [
     "STUDENTS",
     "Student",
-    "check_method",
+    "Tolerance",
     "load_student",
     "make_params",
-    "methods_for",
     "register",
     "student_class",
 ]

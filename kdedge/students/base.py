@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,6 +19,15 @@ if TYPE_CHECKING:
     from ..distillation.methods import Method
 
 STUDENTS: dict[str, type[Student]] = {}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The parity gate's bounds for a family: scores within rtol/atol, labels agreeing on this share of the test set."""
+
+    rtol: float = 1e-3
+    atol: float = 1e-5
+    min_label_agreement: float = 1.0
 
 
 def register(cls: type[Student] | None = None, *, replace: bool = False):
@@ -42,6 +52,10 @@ class Student(ABC):
     neural: ClassVar[bool] = False
     # Made by distillation methods (an ensemble is made by `kdedge ensemble` from finished runs instead).
     distilled: ClassVar[bool] = True
+    # Whether int8 quantization has weights to work on (MatMul/Gemm/Conv tensors, not tree or SVM operators).
+    quantizable: ClassVar[bool] = False
+    # How closely the exported graph must reproduce `scores` (kdedge.convert's parity gate).
+    parity_tolerance: ClassVar[Tolerance] = Tolerance()
 
     @classmethod
     def kind(cls) -> str:
@@ -76,10 +90,6 @@ class Student(ABC):
     def load(cls, directory: Path, params: BaseModel, sample_shape, n_classes, normalization) -> Student:
         """Rebuild a fitted student from what `save` wrote."""
 
-    @abstractmethod
-    def to_onnx(self, opset: int):
-        """The student as one onnx.ModelProto with input `input` and outputs `scores`, `label`."""
-
     @property
     @abstractmethod
     def n_params(self) -> int:
@@ -100,21 +110,6 @@ def student_class(family: str) -> type[Student]:
     if family not in STUDENTS:
         raise OptionError(f"unknown --student {family!r}; choose from {', '.join(sorted(STUDENTS))}")
     return STUDENTS[family]
-
-
-def methods_for(cls: type[Student]) -> list[str]:
-    """The methods that declare they train this kind of student (methods own that decision, not students)."""
-    from ..distillation.methods import METHODS
-
-    return [name for name, method in METHODS.items() if cls.distilled and cls.kind() in method.trains]
-
-
-def check_method(family: str, method_name: str) -> None:
-    accepted = methods_for(student_class(family))
-    if method_name not in accepted:
-        raise OptionError(
-            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(accepted)}"
-        )
 
 
 def load_student(run) -> Student:

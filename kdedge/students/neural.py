@@ -8,8 +8,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..distillation.config import TrainConfig
 from .base import Student, register
+from .training import TrainConfig
 
 # torch and the nets load when a model is built, not when the families register: the option catalog (and the CLI
 # built from it) needs only the Params models.
@@ -34,6 +34,7 @@ class NeuralStudent(Student):
 
     architecture: ClassVar[str]
     neural: ClassVar[bool] = True
+    quantizable: ClassVar[bool] = True
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         from .. import nets
@@ -112,11 +113,6 @@ class NeuralStudent(Student):
         student.module.load_state_dict(load_file(str(Path(directory) / WEIGHTS)))
         student.module.eval()
         return student
-
-    def to_onnx(self, opset: int):
-        from ..convert.torch_onnx import torch_to_onnx
-
-        return torch_to_onnx(self.module, self.sample_shape, opset)
 
     @property
     def n_params(self) -> int:

@@ -21,9 +21,8 @@ from typing import ClassVar
 import numpy as np
 
 from .._io import read_json, write_json
-from ..convert.parity import Tolerance
 from ..errors import DataError, RunError
-from .base import Student
+from .base import Student, Tolerance
 
 META_FILE = "nonneural.json"
 PIPELINE_FILE = "pipeline.skops"
@@ -68,7 +67,7 @@ class TargetScale:
 class NonNeuralStudent(Student):
     """Fit/score/save/export skeleton; a family supplies its estimators, storage and ONNX converter name."""
 
-    parity_tolerance = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
+    parity_tolerance: ClassVar[Tolerance] = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
     exporter: ClassVar[str]  # key into kdedge.convert.nonneural.CORE_CONVERTERS
 
     def __init__(self, params, sample_shape, n_classes, normalization):
@@ -166,11 +165,6 @@ class NonNeuralStudent(Student):
     @property
     def is_classifier(self) -> bool:
         return self.target_scale is None
-
-    def to_onnx(self, opset: int):
-        from ..convert.nonneural import nonneural_to_onnx
-
-        return nonneural_to_onnx(self.exporter, self.export_parts(), self.sample_shape, self.n_classes, opset)
 
     @property
     def n_params(self) -> int:

@@ -78,7 +78,9 @@ class RunTeacher:
         if self.run.onnx_path.is_file() and model_metadata(self.run.onnx_path).get("precision", "fp32") == "fp32":
             model = self.run.onnx_path.read_bytes()
         elif rows >= ONNXRUNTIME_PAYS_ROWS:
-            model = self.student.to_onnx(18).SerializeToString()
+            from ..convert.converters import to_onnx
+
+            model = to_onnx(self.student, 18).SerializeToString()
         else:
             return
         options = ort.SessionOptions()
