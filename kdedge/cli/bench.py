@@ -26,8 +26,10 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
 
     if value is None:
         return None
+    from ..params import number_list
+
     try:
-        values = [int(v) for v in value.replace(" ", "").split(",") if v]
+        values = number_list(value, int)
     except ValueError:
         values = []
     if not values or min(values) < 1:
@@ -83,7 +85,6 @@ def bench(
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
-    from .._io import atomic_path, write_json
     from ..errors import OptionError
     from ..measure.runs import bench_runs
 
@@ -115,6 +116,13 @@ def bench(
         memory=memory,
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
+    _show(result, csv_path, json_path)
+
+
+def _show(result: dict, csv_path: str | None, json_path: str | None) -> None:
+    """The table (or JSON on stdout with --json -), and the CSV / JSON files asked for, each written atomically."""
+    from .._io import atomic_path, write_json
+
     if csv_path:
         from ..measure.table_csv import csv_text
 

@@ -104,6 +104,31 @@ def merge_members(models: list, vote: str, n_classes: int, opset: int):
     )
     merged = compose.merge_models(fan_out, merged, io_map=[("shared_input", p.graph.input[0].name) for p in parts])
     n = len(parts)
+    member_out, member_type, member_shape, nodes, constants = _vote_nodes(vote, n, n_classes)
+    nodes.append(helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0))
+    combiner = model(
+        helper.make_graph(
+            nodes,
+            f"{vote}_vote",
+            [helper.make_tensor_value_info(f"s{i}", member_type, member_shape) for i in range(n)],
+            [
+                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", n_classes]),
+                helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+            ],
+            initializer=constants,
+        )
+    )
+    merged = compose.merge_models(
+        merged, combiner, io_map=[(f"m{i}_{member_out}", f"s{i}") for i in range(n)], outputs=["scores", "label"]
+    )
+    onnx.checker.check_model(merged)
+    return merged
+
+
+def _vote_nodes(vote: str, n: int, n_classes: int):
+    """The combiner's inputs and nodes: mean of the members' softmax (scores = its log), or a count of votes."""
+    from onnx import TensorProto, helper
+
     if vote == "mean":
         member_out, member_type, member_shape = "scores", TensorProto.FLOAT, ["N", n_classes]
         nodes = [helper.make_node("Softmax", [f"s{i}"], [f"p{i}"], axis=1) for i in range(n)]
@@ -125,21 +150,4 @@ def merge_members(models: list, vote: str, n_classes: int, opset: int):
             helper.make_tensor("depth", TensorProto.INT64, [], [n_classes]),
             helper.make_tensor("one_hot_values", TensorProto.FLOAT, [2], [0.0, 1.0]),
         ]
-    nodes.append(helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0))
-    combiner = model(
-        helper.make_graph(
-            nodes,
-            f"{vote}_vote",
-            [helper.make_tensor_value_info(f"s{i}", member_type, member_shape) for i in range(n)],
-            [
-                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", n_classes]),
-                helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
-            ],
-            initializer=constants,
-        )
-    )
-    merged = compose.merge_models(
-        merged, combiner, io_map=[(f"m{i}_{member_out}", f"s{i}") for i in range(n)], outputs=["scores", "label"]
-    )
-    onnx.checker.check_model(merged)
-    return merged
+    return member_out, member_type, member_shape, nodes, constants

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import OptionError
+from ..params import number_list
 
 DEFAULT_TARGET = "cpu-fp32"
 Precision = Literal["fp32", "int8-dynamic", "int8-static"]
@@ -25,14 +26,7 @@ GraphOptimization = Literal["disable", "basic", "extended", "all"]
 
 def _positive_ints(value):
     """Accept `[1, 2, 4]` (TOML), `"1,2,4"` (CLI) or `4`."""
-    if isinstance(value, str):
-        try:
-            return [int(v) for v in value.replace(" ", "").split(",") if v]
-        except ValueError:
-            raise ValueError(f"expected comma-separated integers, got {value!r}") from None
-    if isinstance(value, int):
-        return [value]
-    return value
+    return number_list(value, int)
 
 
 class Profile(BaseModel):

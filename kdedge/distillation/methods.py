@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import OptionError
-from ..params import validate_params
+from ..params import number_list, validate_params
 
 METHODS: dict[str, type[Method]] = {}
 NEURAL, NONNEURAL = "neural", "nonneural"
@@ -168,7 +168,7 @@ class FSP(Method):
     @field_validator("fsp_weights", mode="before")
     @classmethod
     def _parse_weights(cls, value):
-        return tuple(float(v) for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+        return number_list(value, float)
 
     def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
         from .fsp import train_fsp

@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from ..params import number_list
 from .base import Student, register
 from .training import TrainConfig
 
@@ -19,14 +20,7 @@ WEIGHTS = "weights.safetensors"
 
 def _int_tuple(value):
     """Accept `128,64` (CLI), `[128, 64]` (TOML) or `128`."""
-    if isinstance(value, str):
-        try:
-            return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
-        except ValueError:
-            raise ValueError(f"expected comma-separated integers, got {value!r}") from None
-    if isinstance(value, int):
-        return (value,)
-    return value
+    return number_list(value, int)
 
 
 class NeuralStudent(Student):
