@@ -70,6 +70,15 @@ class SVMStudent(PipelineStudent):
     def _approx(self) -> bool:
         return self.params.approx == "nystroem"
 
+    @property
+    def parity_tolerance(self):
+        """Nystroem features are sums over n_components kernel values: in float32 (the graph) they drift from
+        float64 (scikit-learn) by ~2e-4 on logit-scale scores (1000 components, 100k inputs; labels 100 % equal)."""
+        tolerance = super().parity_tolerance
+        if not self._approx:
+            return tolerance
+        return type(tolerance)(rtol=tolerance.rtol, atol=1e-3, min_label_agreement=tolerance.min_label_agreement)
+
     def _kernel_args(self) -> dict:
         p = self.params
         return {"kernel": p.kernel, "C": p.C, "gamma": p.gamma, "degree": p.degree}
