@@ -69,6 +69,8 @@ def test_router_refuses_an_option_naming_where_it_applies():
         route("mlp", "kd", "train", {"max_shift": 3})
     with pytest.raises(kdedge.KdedgeError, match="--method softmax does not apply to --student mlp"):
         route("mlp", "softmax")
+    with pytest.raises(kdedge.KdedgeError, match="--student ensemble is not trained by a method: .*kdedge ensemble"):
+        route("ensemble", "kd")
     routed = route("forest", "softmax", "shift+mixup", {"n_estimators": "5", "temperature": 1, "transfer_size": "2x"})
     assert routed.params.n_estimators == 5 and routed.method.temperature == 1 and routed.transfer.transfer_size == 2
 

@@ -184,7 +184,10 @@ def methods_for(student_cls) -> list[str]:
 def check_method(family: str, method_name: str) -> None:
     from ..students import student_class
 
-    accepted = methods_for(student_class(family))
+    cls = student_class(family)
+    if not cls.distilled:
+        raise OptionError(f"--student {family} is not trained by a method: {cls.summary}")
+    accepted = methods_for(cls)
     if method_name not in accepted:
         raise OptionError(
             f"--method {method_name} does not apply to --student {family}; choose from {', '.join(accepted)}"
