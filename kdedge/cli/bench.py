@@ -96,8 +96,8 @@ def bench(
         from ..convert.profiles import load_profile
 
         profile = load_profile(target)
-    thread_counts = _int_list(threads, "--threads") or (profile.intra_op_threads if profile else [1])
-    batches = _int_list(batch, "--batch") or (profile.batch_sizes if profile else [1])
+    # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
+    thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
 
     result = bench_runs(
         runs,
