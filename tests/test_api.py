@@ -99,3 +99,12 @@ def test_import_kdedge_stays_light():
     code = "import sys, kdedge; print(sorted(m for m in ('torch', 'sklearn', 'onnx', 'lightgbm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_api_docstring_examples_run():
+    import doctest
+
+    import kdedge.api
+
+    result = doctest.testmod(kdedge.api, globs={"kdedge": kdedge}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 2 and result.failed == 0
