@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._io import write_json
 from .errors import RunError
+from .params import first_error
 
 SCHEMA_VERSION = 1
 MANIFEST = "kdedge.json"
@@ -82,9 +83,10 @@ class Manifest(_Record):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"])
-            raise RunError(f"{path}: {key}: {err['msg'].lower()}; the manifest is damaged, recreate the run") from None
+            err = first_error(exc)
+            raise RunError(
+                f"{path}: {err.key}: {err.message.lower()}; the manifest is damaged, recreate the run"
+            ) from None
 
     def write(self, directory: Path) -> None:
         write_json(Path(directory) / MANIFEST, self.model_dump(mode="json"))

@@ -1,25 +1,49 @@
-"""Turn pydantic validation errors into one line a user can act on."""
+"""Options as values: pydantic validation errors as one line a user can act on, lists of numbers, the Pareto front."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import OptionError
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """The first problem pydantic found, as every surface reports it (flags, recipe keys, profile keys, manifests)."""
+
+    loc: tuple
+    kind: str  # pydantic's error type: extra_forbidden, missing, int_parsing...
+    message: str
+    value: object
+
+    @property
+    def key(self) -> str:
+        """('students', 2, 'method') -> 'students[2].method'."""
+        out = ""
+        for part in self.loc:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        return out
+
+
+def first_error(exc: ValidationError) -> FieldError:
+    err = exc.errors()[0]
+    return FieldError(tuple(err["loc"]), err["type"], err["msg"].removeprefix("Value error, "), err.get("input"))
+
+
 def validate_params(model: type[BaseModel], values: dict, context: str) -> BaseModel:
     try:
         return model(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "value"
-        if err["type"] == "extra_forbidden":
+        err = first_error(exc)
+        flag = "--" + (err.key or "value").replace("_", "-")
+        if err.kind == "extra_forbidden":
             allowed = ", ".join(f"--{k.replace('_', '-')}" for k in model.model_fields) or "none"
-            raise OptionError(f"--{key.replace('_', '-')} does not apply to {context} (options: {allowed})") from None
-        message = err["msg"].removeprefix("Value error, ")
-        if not err["loc"]:  # a check across options (a model validator): its message names them
-            raise OptionError(f"{context}: {message}") from None
-        raise OptionError(f"{context}: --{key.replace('_', '-')}={err.get('input')!r}: {message}") from None
+            raise OptionError(f"{flag} does not apply to {context} (options: {allowed})") from None
+        if not err.loc:  # a check across options (a model validator): its message names them
+            raise OptionError(f"{context}: {err.message}") from None
+        raise OptionError(f"{context}: {flag}={err.value!r}: {err.message}") from None
 
 
 def number_list(value, kind: type = int):

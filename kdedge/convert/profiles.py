@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import OptionError
-from ..params import number_list
+from ..params import first_error, number_list
 
 DEFAULT_TARGET = "cpu-fp32"
 Precision = Literal["fp32", "int8-dynamic", "int8-static"]
@@ -118,13 +118,12 @@ def _parse(text: str, name: str, source: str) -> Profile:
 
 def _one_line(exc: ValidationError, source: str) -> str:
     """The first problem as `FILE: key = value: what is allowed`."""
-    err = exc.errors()[0]
-    key = str(err["loc"][0]) if err["loc"] else "value"
-    if err["type"] == "extra_forbidden":
+    err = first_error(exc)
+    key = str(err.loc[0]) if err.loc else "value"
+    if err.kind == "extra_forbidden":
         keys = ", ".join(k for k in Profile.model_fields if k != "name")
         return f"{source}: unknown key {key!r}; allowed keys: {keys}"
-    where = key + "".join(f"[{i}]" for i in err["loc"][1:])  # batch_sizes[0] for one bad list item
-    return f"{source}: {where} = {err.get('input')!r}: {_allowed(key, err['msg'])}"
+    return f"{source}: {err.key or key} = {err.value!r}: {_allowed(key, err.message)}"  # batch_sizes[0] = ...
 
 
 def _allowed(key: str, message: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import KdedgeError, OptionError
 from ..options import owners as option_owners
 from ..options import split
+from ..params import FieldError, first_error
 
 TEACHER = "teacher"  # the name students use for the recipe's teacher, and its run directory
 RESERVED_NAMES = frozenset({TEACHER, "recipe.toml", "recipe.json", "bench.json", "done.json"})
@@ -166,21 +167,17 @@ class Plan:
 
 def dotted(loc) -> str:
     """('students', 2, 'method') -> 'students[2].method'."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return FieldError(tuple(loc), "", "", None).key or "(top level)"
 
 
 def _pydantic_error(exc: ValidationError, source: str, model: type[BaseModel], prefix: str = "") -> RecipeError:
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    key = ".".join(k for k in (prefix, dotted(loc) if loc else "") if k) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        return RecipeError(source, key, "unknown key", _fields_at(model, loc[:-1]))
-    if err["type"] == "missing":
+    err = first_error(exc)
+    key = ".".join(k for k in (prefix, err.key) if k) or "(top level)"
+    if err.kind == "extra_forbidden":
+        return RecipeError(source, key, "unknown key", _fields_at(model, err.loc[:-1]))
+    if err.kind == "missing":
         return RecipeError(source, key, "missing (required)")
-    return RecipeError(source, key, f"{err['msg']} (got {err.get('input')!r})")
+    return RecipeError(source, key, f"{err.message} (got {err.value!r})")
 
 
 def _fields_at(model: type[BaseModel], loc) -> list[str]:
