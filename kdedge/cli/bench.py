@@ -8,17 +8,7 @@ from typing import Annotated
 import typer
 
 from ._common import _print_json, app, fails_cleanly
-from ._data import (
-    Canvas,
-    DataFormat,
-    Header,
-    ImageChannels,
-    ImageSize,
-    LabelColumn,
-    PixelNoise,
-    Samples,
-    reader_options,
-)
+from ._data import DataFormat, split_reader_options, with_reader_options
 
 
 def _int_list(value: str | None, option: str) -> list[int] | None:
@@ -37,8 +27,6 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
     return values
 
 
-@app.command()
-@fails_cleanly
 def bench(
     runs: Annotated[
         list[Path] | None, typer.Argument(help="Exported run directories (students and the teacher).")
@@ -51,13 +39,6 @@ def bench(
         str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
     ] = None,
     data_format: DataFormat = None,
-    label_column: LabelColumn = None,
-    header: Header = None,
-    image_size: ImageSize = None,
-    image_channels: ImageChannels = None,
-    samples: Samples = None,
-    canvas: Canvas = None,
-    pixel_noise: PixelNoise = None,
     seed: Annotated[
         int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
     ] = None,
@@ -82,6 +63,7 @@ def bench(
     csv_path: Annotated[
         str | None, typer.Option("--csv", help="Write one row per model and (threads, batch) to PATH.")
     ] = None,
+    **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
@@ -108,7 +90,7 @@ def bench(
         int8=int8,
         data_read=(
             data_format,
-            reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise),
+            split_reader_options(options)[0],
         ),
         profile=profile,
         threads=thread_counts,
@@ -117,6 +99,9 @@ def bench(
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
     _show(result, csv_path, json_path)
+
+
+app.command()(fails_cleanly(with_reader_options(bench)))
 
 
 def _show(result: dict, csv_path: str | None, json_path: str | None) -> None:

@@ -12,18 +12,8 @@ from typing import Annotated
 import typer
 
 from ._common import JsonFlag, Overwrite, Seed, _print_json, _summary, app, fails_cleanly, teacher_app
-from ._data import (
-    Canvas,
-    DataFormat,
-    Header,
-    ImageChannels,
-    ImageSize,
-    LabelColumn,
-    PixelNoise,
-    Samples,
-    reader_options,
-)
-from ._generated import given, with_registry_options
+from ._data import DataFormat, split_reader_options, with_reader_options
+from ._generated import with_registry_options
 
 NEURAL_FAMILIES = ("mlp", "cnn", "resnet")  # what `teacher train --arch` builds
 
@@ -34,13 +24,6 @@ def teacher_train(
         str, typer.Option(help="Built-in name (digits, digits-shift) or a path: .npz, .npy, .csv, images, CIFAR, IDX.")
     ] = "digits",
     data_format: DataFormat = None,
-    label_column: LabelColumn = None,
-    header: Header = None,
-    image_size: ImageSize = None,
-    image_channels: ImageChannels = None,
-    samples: Samples = None,
-    canvas: Canvas = None,
-    pixel_noise: PixelNoise = None,
     arch: Annotated[str, typer.Option(help="Teacher architecture: cnn (default), resnet or mlp (vectors).")] = "cnn",
     seed: Seed = 0,
     overwrite: Overwrite = False,
@@ -50,9 +33,9 @@ def teacher_train(
     """Train a built-in teacher (a small CNN: 2-D for images, 1-D for sequences; --arch resnet or mlp) on labels."""
     from ..api import load_data, train_teacher
 
-    read = reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise)
+    read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
-    run = train_teacher(dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, **given(options))
+    run = train_teacher(dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, **options)
     _summary(run, as_json)
 
 
@@ -60,7 +43,9 @@ def _neural_family_option(spec) -> bool:
     return any(owner in {f"--student {f}" for f in NEURAL_FAMILIES} for owner in spec.owners)
 
 
-teacher_app.command("train")(fails_cleanly(with_registry_options(teacher_train, keep=_neural_family_option)))
+teacher_app.command("train")(
+    fails_cleanly(with_registry_options(with_reader_options(teacher_train), keep=_neural_family_option))
+)
 
 
 def distill(
@@ -87,13 +72,6 @@ def distill(
     ] = None,
     data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
     data_format: DataFormat = None,
-    label_column: LabelColumn = None,
-    header: Header = None,
-    image_size: ImageSize = None,
-    image_channels: ImageChannels = None,
-    samples: Samples = None,
-    canvas: Canvas = None,
-    pixel_noise: PixelNoise = None,
     transfer: Annotated[
         str,
         typer.Option(
@@ -108,6 +86,8 @@ def distill(
 ):
     """Train a student from a teacher's outputs (or, with --method hard, from labels alone)."""
     from ..api import distill as run_distill
+
+    read, options = split_reader_options(options)
 
     def say(line: str) -> None:
         if not as_json:
@@ -126,9 +106,9 @@ def distill(
         via=via or (),
         generations=generations,
         data_format=data_format,
-        reader_options=reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise),
+        reader_options=read,
         progress=say if generations is not None else None,
-        **given(options),
+        **options,
     )
     if generations is None:
         _summary(result, as_json)
@@ -141,4 +121,4 @@ def distill(
         typer.echo(f"{r.path}: val acc {r.metrics['val_accuracy']:.4f}, test acc {r.metrics['test_accuracy']:.4f}")
 
 
-app.command()(fails_cleanly(with_registry_options(distill)))
+app.command()(fails_cleanly(with_registry_options(with_reader_options(distill))))

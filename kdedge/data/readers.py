@@ -25,6 +25,7 @@ class ReaderOption:
 
     parse: Callable[[Any], Any]
     help: str
+    flag: bool = False  # a yes/no option: --name/--no-name on the command line
 
 
 # name -> loader(seed, **options) for data sets that ship with kdedge, and the options each takes
