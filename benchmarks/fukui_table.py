@@ -29,12 +29,12 @@ os.environ.setdefault("KDEDGE_QUIET", "1")
 
 from _report import emit
 
-from kdedge import bench  # noqa: E402
+from kdedge import measure as bench  # noqa: E402
+from kdedge.convert import export_run  # noqa: E402
 from kdedge.data import load_dataset  # noqa: E402
-from kdedge.distill.methods import make_method  # noqa: E402
-from kdedge.distill.run import fit_run  # noqa: E402
-from kdedge.distill.transfer import make_transfer  # noqa: E402
-from kdedge.export import export_run  # noqa: E402
+from kdedge.distillation.methods import make_method  # noqa: E402
+from kdedge.distillation.run import fit_run  # noqa: E402
+from kdedge.distillation.transfer import make_transfer  # noqa: E402
 from kdedge.runs import Run  # noqa: E402
 from kdedge.teachers import load_teacher  # noqa: E402
 
@@ -129,7 +129,7 @@ def measure(root: Path, cell: Cell, teacher_run: Run, dataset) -> dict:
     row = bench.bench(
         [bench.Entry(cell.name, run.onnx_path)], x_test, y_test, memory=False, floor=False, latency_options=LATENCY
     )["rows"][0]
-    metrics = Run.load(out).manifest["metrics"]
+    metrics = Run.load(out).manifest.metrics
     figures = {
         "accuracy": row["accuracy"],  # from the ONNX graph
         "agreement": metrics["test_agreement_with_teacher"],
@@ -276,7 +276,7 @@ def sweep_table(table: dict, title: str, family: str, settings: list[tuple[str, 
 def teacher_line(teachers: list[Run], dataset_by_seed: dict) -> str:
     accs, p50s, sizes = [], [], []
     for run in teachers:
-        x, y = dataset_by_seed[run.manifest["seed"]].split("test")
+        x, y = dataset_by_seed[run.manifest.seed].split("test")
         row = bench.bench(
             [bench.Entry("teacher", run.onnx_path, "teacher")], x, y, memory=False, floor=False, latency_options=LATENCY
         )["rows"][0]

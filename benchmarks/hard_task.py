@@ -142,10 +142,10 @@ def teacher_path(root: Path, seed: int) -> Path:
 
 
 def train_teacher(root: Path, seed: int) -> dict:
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.export import export_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
 
     out = teacher_path(root, seed)
     if not (out / "model.onnx").is_file():
@@ -201,11 +201,11 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.distill.transfer import make_transfer
-    from kdedge.export import export_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
+    from kdedge.distillation.transfer import make_transfer
     from kdedge.runs import Run
     from kdedge.teachers import load_teacher
 
@@ -243,7 +243,7 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
         setting=setting.label,
         family=family,
         seed=seed,
-        val_accuracy=Run.load(out).manifest["metrics"]["val_accuracy"],
+        val_accuracy=Run.load(out).manifest.metrics["val_accuracy"],
     )
     cached.write_text(json.dumps(figures))
     return figures
@@ -262,7 +262,7 @@ def hash_key(text: str) -> int:
 
 def measure_onnx(root: Path, seed: int, run_path: Path, name: str) -> dict:
     """Test accuracy, agreement with the teacher and latency (with the floor), from the ONNX graphs."""
-    from kdedge import bench
+    from kdedge import measure as bench
     from kdedge.runs import Run
 
     dataset = Run.load(run_path).dataset()

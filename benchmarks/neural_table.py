@@ -61,12 +61,12 @@ ROWS = [
 def one_seed(root: Path, seed: int) -> dict:
     import torch
 
-    from kdedge.bench import Entry, bench
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.distill.strategies import AveragedTeacher, born_again, chain_through
-    from kdedge.export import export_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
+    from kdedge.distillation.strategies import AveragedTeacher, born_again, chain_through
+    from kdedge.measure import Entry, bench
     from kdedge.students.ensemble import build_ensemble
     from kdedge.teachers import load_teacher
 
@@ -115,7 +115,7 @@ def one_seed(root: Path, seed: int) -> dict:
         for t in TEMPERATURES
     ]
     runs["mlp-temps"] = build_ensemble(temps, "mean", root / "mlp-temps", best=3)
-    runs["mlp-temps:best"] = max(temps, key=lambda r: r.manifest["metrics"]["val_accuracy"])  # first on ties
+    runs["mlp-temps:best"] = max(temps, key=lambda r: r.manifest.metrics["val_accuracy"])  # first on ties
 
     shown = {key: runs[key] for key, _ in ROWS if ":members" not in key}
     for run in {r.path: r for r in shown.values()}.values():
@@ -137,7 +137,7 @@ def one_seed(root: Path, seed: int) -> dict:
             "params": row["n_params"],
         }
     for name, group in members.items():
-        found[f"{name}:members"] = {"accuracy": np.mean([r.manifest["metrics"]["test_accuracy"] for r in group])}
+        found[f"{name}:members"] = {"accuracy": np.mean([r.manifest.metrics["test_accuracy"] for r in group])}
     found["runtime floor"] = {"p50_us": rows["runtime floor"]["latency"]["p50_us"]}
     return found
 

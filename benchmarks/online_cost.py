@@ -29,7 +29,7 @@ STUDENTS = {"mlp-128": ("mlp", {"hidden": (128,)}), "cnn 32-64-64": ("cnn", {"ch
 
 
 def epoch_seconds(family, options, method, batches_for, dataset, epochs, seed=0) -> float:
-    from kdedge.distill.loop import Batches, TrainConfig, train
+    from kdedge.distillation.loop import Batches, TrainConfig, train
     from kdedge.students import make_params, student_class
 
     params = make_params(family, {**options, "epochs": epochs, "patience": epochs})
@@ -51,13 +51,13 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from kdedge.convert import export_run
     from kdedge.data import load_dataset
-    from kdedge.distill.loop import Batches
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.online import OnlineViews
-    from kdedge.distill.run import fit_run
-    from kdedge.distill.transfer import make_transfer
-    from kdedge.export import export_run
+    from kdedge.distillation.loop import Batches
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.online import OnlineViews
+    from kdedge.distillation.run import fit_run
+    from kdedge.distillation.transfer import make_transfer
     from kdedge.teachers import load_teacher
 
     dataset = load_dataset("digits", seed=0)

@@ -29,9 +29,9 @@ def kdedge(*args, check=True) -> subprocess.CompletedProcess:
 
 
 def runtime_floor_us() -> float:
-    from kdedge.bench import floor_model
-    from kdedge.bench.latency import measure_latency
     from kdedge.data import load_dataset
+    from kdedge.measure import floor_model
+    from kdedge.measure.latency import measure_latency
 
     x, _ = load_dataset("digits").split("test")
     return measure_latency(floor_model(x.ndim - 1), x[:256], threads=1)["p50_us"]

@@ -102,9 +102,9 @@ def measure(n: int, folder: Path, teacher_path: Path, mode: str) -> dict:
 
     from kdedge.data import Dataset
     from kdedge.data.ondisk import StreamingRows, open_rows
-    from kdedge.distill.loop import Batches, TrainConfig, train
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.targets import teacher_logits
+    from kdedge.distillation.loop import Batches, TrainConfig, train
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.targets import teacher_logits
     from kdedge.nets import build
     from kdedge.teachers import load_teacher
 

@@ -1,4 +1,5 @@
-"""The demo through the Python API: the same functions the `kdedge` commands call.
+"""The demo through the Python API (`import kdedge` only): teacher -> KD student and hard-label baseline -> ONNX
+-> bench table.
 
 .venv/bin/python examples/python_api.py --out runs/api [--epochs 60]
 """
@@ -8,13 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kdedge.bench import Entry, bench
-from kdedge.data import load_dataset
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
-from kdedge.export import export_run
-from kdedge.table import bench_table
-from kdedge.teachers import load_teacher
+import kdedge
 
 
 def main() -> None:
@@ -24,44 +19,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    digits = load_dataset("digits", seed=args.seed)
-    teacher = fit_run(
-        out=args.out / "teacher",
-        kind="teacher",
-        family="cnn",
-        options={"epochs": args.epochs},
-        method=make_method("hard"),
-        dataset=digits,
-        data_source="digits",
-        seed=args.seed,
-        overwrite=True,
-    )
-    students = {
-        "mlp-kd": make_method("kd", temperature=4.0, alpha=0.9),
-        "mlp-hard": make_method("hard"),
-    }
-    runs = [teacher]
-    for name, method in students.items():
-        runs.append(
-            fit_run(
-                out=args.out / name,
-                kind="student",
-                family="mlp",
-                options={"hidden": (128,), "epochs": 3 * args.epochs},
-                method=method,
-                dataset=digits,
-                data_source="digits",
-                seed=args.seed,
-                teacher=load_teacher(teacher.path),
-                overwrite=True,
-            )
-        )
-    for run in runs:
-        export_run(run.path)  # parity-checked ONNX, or an ExportError and no file
-    x_test, y_test = digits.split("test")
-    result = bench([Entry(r.name, r.path / "model.onnx", r.kind) for r in runs], x_test, y_test)
-    result["data"] = digits.describe()
-    bench_table(result)
+    data = kdedge.load_data("digits", seed=args.seed)
+    teacher = kdedge.train_teacher(data, out=args.out / "teacher", epochs=args.epochs, seed=args.seed, overwrite=True)
+    kd = kdedge.distill(teacher, out=args.out / "mlp-kd", student="mlp", method="kd", temperature=4.0, alpha=0.9,
+                        hidden=128, epochs=3 * args.epochs, seed=args.seed, overwrite=True)  # fmt: skip
+    hard = kdedge.distill(teacher, out=args.out / "mlp-hard", student="mlp", method="hard", hidden=128,
+                          epochs=3 * args.epochs, seed=args.seed, overwrite=True)  # fmt: skip
+    for run in (teacher, kd, hard):
+        kdedge.export(run)  # parity-checked ONNX, or a KdedgeError and no file
+    result = kdedge.bench([kd, hard, teacher])
+    print(result)
+    print({r["name"]: round(r["accuracy"], 4) for r in result.records() if r["accuracy"] is not None})
 
 
 if __name__ == "__main__":

@@ -1,22 +1,70 @@
-"""Turn pydantic validation errors into one line a user can act on."""
+"""Options as values: pydantic validation errors as one line a user can act on, lists of numbers, the Pareto front."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import OptionError
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """The first problem pydantic found, as every surface reports it (flags, recipe keys, profile keys, manifests)."""
+
+    loc: tuple
+    kind: str  # pydantic's error type: extra_forbidden, missing, int_parsing...
+    message: str
+    value: object
+
+    @property
+    def key(self) -> str:
+        """('students', 2, 'method') -> 'students[2].method'."""
+        out = ""
+        for part in self.loc:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        return out
+
+
+def first_error(exc: ValidationError) -> FieldError:
+    err = exc.errors()[0]
+    return FieldError(tuple(err["loc"]), err["type"], err["msg"].removeprefix("Value error, "), err.get("input"))
+
+
 def validate_params(model: type[BaseModel], values: dict, context: str) -> BaseModel:
     try:
         return model(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "value"
-        if err["type"] == "extra_forbidden":
+        err = first_error(exc)
+        flag = "--" + (err.key or "value").replace("_", "-")
+        if err.kind == "extra_forbidden":
             allowed = ", ".join(f"--{k.replace('_', '-')}" for k in model.model_fields) or "none"
-            raise OptionError(f"--{key.replace('_', '-')} does not apply to {context} (options: {allowed})") from None
-        message = err["msg"].removeprefix("Value error, ")
-        if not err["loc"]:  # a check across options (a model validator): its message names them
-            raise OptionError(f"{context}: {message}") from None
-        raise OptionError(f"{context}: --{key.replace('_', '-')}={err.get('input')!r}: {message}") from None
+            raise OptionError(f"{flag} does not apply to {context} (options: {allowed})") from None
+        if not err.loc:  # a check across options (a model validator): its message names them
+            raise OptionError(f"{context}: {err.message}") from None
+        raise OptionError(f"{context}: {flag}={err.value!r}: {err.message}") from None
+
+
+def number_list(value, kind: type = int):
+    """`128,64` (CLI), `[128, 64]` (TOML) or `128` -> a list of `kind`; other values pass through to pydantic.
+    Used as a `mode="before"` validator by every option that takes a list of numbers."""
+    if isinstance(value, str):
+        try:
+            return [kind(v) for v in value.replace(" ", "").split(",") if v]
+        except ValueError:
+            raise ValueError(f"expected comma-separated {kind.__name__}s, got {value!r}") from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [kind(value)]
+    return value
+
+
+def pareto_front(items: list, cost, value) -> list:
+    """The items no other beats on both axes (higher `value(item)` at lower or equal `cost(item)`), cheapest
+    first: what the report's plots and the search's tables both draw."""
+    front, best = [], float("-inf")
+    for item in sorted(items, key=lambda i: (cost(i), -value(i))):
+        if value(item) > best:
+            front.append(item)
+            best = value(item)
+    return front

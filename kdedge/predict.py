@@ -42,7 +42,7 @@ class ModelInfo:
 
 def model_info(path) -> ModelInfo:
     """What the model's kdedge metadata says (class names, input shape), else what its graph declares."""
-    from .bench import open_model
+    from .measure import open_model
 
     path, meta, shape = open_model(path)
     shape = tuple(d if isinstance(d, int) else None for d in shape[1:])
@@ -125,7 +125,7 @@ def _fit_shape(x: np.ndarray, info: ModelInfo, path: Path) -> np.ndarray:
 
 def predict(info: ModelInfo, x: np.ndarray, threads: int = 1, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """(scores (N, K), labels (N,)). Graphs without a `label` output get the argmax of their first output."""
-    from .bench.latency import make_session
+    from .measure.latency import make_session
 
     session = make_session(str(info.path), threads, optimization=info.optimization)
     name = session.get_inputs()[0].name

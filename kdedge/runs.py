@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib.metadata
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from ._io import read_json, write_json
 from .errors import RunError
+from .manifest import MANIFEST, Manifest
 
-MANIFEST = "kdedge.json"
+# Every file name a run directory holds, in one place.
 ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+METRICS = "metrics.json"
+TARGETS_DIR = "targets"
 _TRACKED = ("numpy", "torch", "onnx", "onnxruntime", "scikit-learn", "lightgbm", "skl2onnx", "onnxmltools")
 
 
@@ -27,6 +31,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def sha256_files(directory: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -34,7 +45,7 @@ def now() -> str:
 @dataclass
 class Run:
     path: Path
-    manifest: dict
+    manifest: Manifest
 
     @classmethod
     def load(cls, path) -> Run:
@@ -44,25 +55,29 @@ class Run:
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             raise RunError(f"{path}: not a kdedge run (no {MANIFEST}); pass a directory made by kdedge")
-        try:
-            manifest = read_json(manifest_path)
-        except ValueError as exc:
-            raise RunError(f"{manifest_path}: not valid JSON ({exc}); recreate the run") from exc
-        if not isinstance(manifest, dict) or "kind" not in manifest or "family" not in manifest:
-            raise RunError(f"{manifest_path}: not a kdedge manifest; recreate the run")
-        return cls(path, manifest)
+        return cls(path, Manifest.read(manifest_path))
+
+    def __repr__(self) -> str:
+        metrics = self.manifest.metrics
+        shown = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("test_accuracy", "val_agreement") if k in metrics)
+        return f"Run({str(self.path)!r}, {self.kind} {self.family}{', ' + shown if shown else ''})"
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
+    def metrics(self) -> dict:
+        """Test accuracy (read once, after selection), val accuracy / agreement / KL, epochs, fit time..."""
+        return dict(self.manifest.metrics)
+
+    @property
     def kind(self) -> str:
-        return self.manifest["kind"]
+        return self.manifest.kind
 
     @property
     def family(self) -> str:
-        return self.manifest["family"]
+        return self.manifest.family
 
     @property
     def onnx_path(self) -> Path:
@@ -78,14 +93,14 @@ class Run:
         (read with `fmt` and `reader_options`) checked against the run's input shape and classes."""
         from .data import load_dataset
 
-        data = self.manifest["data"]
+        data = self.manifest.data
         if override is None:
-            fmt, reader_options = data.get("format"), data.get("reader_options") or {}
-        dataset = load_dataset(override or data["source"], seed=int(data["seed"]), fmt=fmt, **reader_options)
-        dataset.check_compatible(data["sample_shape"], int(data["n_classes"]), f"run {self.path}")
+            fmt, reader_options = data.format, data.reader_options
+        dataset = load_dataset(override or data.source, seed=data.seed, fmt=fmt, **reader_options)
+        dataset.check_compatible(data.sample_shape, data.n_classes, f"run {self.path}")
         return dataset
 
     def update(self, **fields) -> None:
-        """Merge top-level fields into the manifest and rewrite it atomically."""
-        self.manifest.update(fields)
-        write_json(self.path / MANIFEST, self.manifest)
+        """Set top-level fields of the manifest (validated) and rewrite it atomically."""
+        self.manifest = Manifest.model_validate({**self.manifest.model_dump(mode="json"), **fields})
+        self.manifest.write(self.path)

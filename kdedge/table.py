@@ -7,7 +7,8 @@ def _fmt(value, spec: str, missing: str = "—") -> str:
     return missing if value is None else format(value, spec)
 
 
-def bench_table(result: dict) -> None:
+def bench_table(result: dict, console=None) -> None:
+    """The bench table, its legend, any sweep table and notes, on `console` (default: stdout, 200 columns)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -60,17 +61,20 @@ def bench_table(result: dict) -> None:
             _fmt(ratios.get("size"), ".2f"),
             _fmt(ratios.get("params"), ".3f"),
         )
-    console = Console(width=200)
+    console = console or Console(width=200)
     console.print(table)
-    print(
+    console.print(
         "mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
         "onnxruntime. KL: KL(teacher ‖ student) in nats, for students whose scores are logits. ×T: ratio to the "
-        "teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost."
+        "teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
         console.print(sweep_table(result))
     for note in result.get("notes", []):
-        print(f"note: {note}")
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 def sweep_table(result: dict):

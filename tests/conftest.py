@@ -33,9 +33,9 @@ def digits():
 @pytest.fixture(scope="session")
 def teacher_run(tmp_path_factory, digits):
     """A CNN teacher on digits (15 epochs, ~3 s), exported to ONNX."""
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.export import export_run
+    from kdedge.convert import export_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
 
     out = tmp_path_factory.mktemp("runs") / "teacher"
     run = fit_run(
@@ -55,9 +55,9 @@ def teacher_run(tmp_path_factory, digits):
 @pytest.fixture(scope="session")
 def kd_mlp_run(tmp_path_factory, digits, teacher_run):
     """An MLP distilled from `teacher_run` with KD (60 epochs), exported to ONNX."""
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
-    from kdedge.export import export_run
+    from kdedge.convert import export_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
     from kdedge.teachers import load_teacher
 
     out = tmp_path_factory.mktemp("runs") / "mlp"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kdedge import bench as bench_lib
+from kdedge import measure as bench_lib
 from kdedge.cli import app
-from kdedge.export import export_run
+from kdedge.convert import export_run
 
 runner = CliRunner()
 QUICK = ["--min-runs", "3", "--min-seconds", "0", "--no-memory"]
@@ -81,8 +81,8 @@ def test_bare_models_with_data(tmp_path, kd_mlp_run, teacher_run):
     teacher = rows[str(teacher_run.onnx_path)]
     assert teacher["kind"] == "teacher" and teacher["family"] == "cnn"  # from the model's metadata
     mlp = rows[str(kd_mlp_run.onnx_path)]
-    assert mlp["agreement"] == pytest.approx(kd_mlp_run.manifest["metrics"]["test_agreement_with_teacher"])
-    assert mlp["accuracy"] == pytest.approx(kd_mlp_run.manifest["metrics"]["test_accuracy"])
+    assert mlp["agreement"] == pytest.approx(kd_mlp_run.manifest.metrics["test_agreement_with_teacher"])
+    assert mlp["accuracy"] == pytest.approx(kd_mlp_run.manifest.metrics["test_accuracy"])
 
 
 def test_bare_model_errors(tmp_path, kd_mlp_run):

@@ -6,7 +6,7 @@ from kdedge.cli import app
 
 
 def test_students_and_methods_list_the_registries():
-    from kdedge.distill.methods import METHODS
+    from kdedge.distillation.methods import METHODS
     from kdedge.students import STUDENTS
 
     runner = CliRunner()

@@ -65,7 +65,7 @@ def test_bench_and_predict_without_the_train_extra(tmp_path, core_env, teacher_r
         "--min-runs", 5, "--min-seconds", 0.01, "--json", out, "--csv", tmp_path / "bench.csv",
     )  # fmt: skip
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
-    assert rows["mlp"]["accuracy"] == pytest.approx(kd_mlp_run.manifest["metrics"]["test_accuracy"])
+    assert rows["mlp"]["accuracy"] == pytest.approx(kd_mlp_run.manifest.metrics["test_accuracy"])
     assert rows["mlp"]["memory"]["model_mb"] >= 0  # the memory probe runs core-only too
     assert len(rows["teacher"]["latencies"]) == 2 and (tmp_path / "bench.csv").is_file()
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
 from kdedge.runs import Run
 from kdedge.students import load_student
 from kdedge.students.ensemble import build_ensemble, combine
@@ -50,7 +50,7 @@ def members(tmp_path_factory, digits, teacher_run, kd_mlp_run):
 
 @pytest.mark.parametrize("vote", ["mean", "majority"])
 def test_ensemble_exports_as_one_graph_matching_native(tmp_path, digits, members, vote):
-    from kdedge.export import export_run
+    from kdedge.convert import export_run
 
     run = build_ensemble([m.path for m in members], vote, tmp_path / "ens")
     export_run(run.path)
@@ -78,16 +78,16 @@ def test_best_keeps_the_members_best_on_validation_and_the_run_is_self_contained
     run = build_ensemble(copies, "mean", tmp_path / "best2", best=2)
     x_val, y_val = digits.split("val")
     val = [float(np.mean(load_student(Run.load(c)).predict(x_val) == y_val)) for c in copies]
-    kept = [m["kept"] for m in run.manifest["metrics"]["members"]]
+    kept = [m["kept"] for m in run.manifest.metrics["members"]]
     assert sum(kept) == 2 and not kept[int(np.argmin(val))]
-    assert [m["val_accuracy"] for m in run.manifest["metrics"]["members"]] == pytest.approx(val)
+    assert [m["val_accuracy"] for m in run.manifest.metrics["members"]] == pytest.approx(val)
     for c in copies:
         shutil.rmtree(c)
     reloaded = load_student(Run.load(run.path))
     assert len(reloaded.members) == 2
-    assert reloaded.n_params == run.manifest["student"]["n_params"]
+    assert reloaded.n_params == run.manifest.student.n_params
     x_test, y_test = digits.split("test")
-    assert np.mean(reloaded.predict(x_test) == y_test) == pytest.approx(run.manifest["metrics"]["test_accuracy"])
+    assert np.mean(reloaded.predict(x_test) == y_test) == pytest.approx(run.manifest.metrics["test_accuracy"])
 
 
 def test_ensemble_cli_and_its_errors(tmp_path, members, teacher_run):

@@ -7,8 +7,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from kdedge.convert import export_run
 from kdedge.errors import ExportError
-from kdedge.export import export_run
 from kdedge.students import load_student
 
 
@@ -35,10 +35,10 @@ def test_metadata_describes_the_model(kd_mlp_run, teacher_run):
     norm = json.loads(meta["kdedge.normalization"])
     assert "inside" in norm["applied"] and len(norm["mean"]) == 1
     assert meta["kdedge.source_run"].endswith("mlp")
-    assert json.loads(meta["kdedge.teacher"])["fingerprint"] == teacher_run.manifest["weights_sha256"]
-    assert int(meta["kdedge.n_params"]) == kd_mlp_run.manifest["student"]["n_params"]
+    assert json.loads(meta["kdedge.teacher"])["fingerprint"] == teacher_run.manifest.weights_sha256
+    assert int(meta["kdedge.n_params"]) == kd_mlp_run.manifest.student.n_params
     assert meta["kdedge.version"]
-    assert kd_mlp_run.manifest["export"]["parity"]["label_agreement"] == 1.0
+    assert kd_mlp_run.manifest.export["parity"]["label_agreement"] == 1.0
 
 
 def test_parity_failure_leaves_no_model(kd_mlp_run, tmp_path, monkeypatch):

@@ -198,7 +198,7 @@ def test_distill_from_files_export_and_teacher_eval(files, tmp_path, teacher_run
     r = kdedge("teacher", "eval", files["onnx"], "--data", "digits", "--min-runs", 20, "--min-seconds", 0.05, "--json")
     assert r.exit_code == 0, r.output
     result = json.loads(r.output)
-    assert result["accuracy"] == pytest.approx(teacher_run.manifest["metrics"]["test_accuracy"])
+    assert result["accuracy"] == pytest.approx(teacher_run.manifest.metrics["test_accuracy"])
     assert result["latency"]["runtime"] == "onnxruntime" and result["latency"]["runs"] >= 20
     assert len(result["per_class"]) == 10 and sum(c["samples"] for c in result["per_class"]) == result["samples"]
     r = kdedge("teacher", "eval", files["pt"], "--data", "digits", "--min-runs", 20, "--min-seconds", 0.05)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from kdedge.distill.features import params_feeding
-from kdedge.distill.fitnets import hint_loss
-from kdedge.distill.fsp import Pair, fsp_loss, fsp_matrix, parse_pairs, teacher_flow
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
-from kdedge.distill.strategies import AveragedTeacher
+from kdedge.distillation.features import params_feeding
+from kdedge.distillation.fitnets import hint_loss
+from kdedge.distillation.fsp import Pair, fsp_loss, fsp_matrix, parse_pairs, teacher_flow
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
+from kdedge.distillation.strategies import AveragedTeacher
 from kdedge.errors import OptionError
 from kdedge.teachers import load_teacher
 
@@ -81,11 +81,11 @@ def _student(tmp_path, digits, teacher, method, **options):
 def test_fitnets_trains_the_guided_part_then_everything(tmp_path, digits, resnet_teacher):
     method = make_method("fitnets", hint_layer="stage2", guided_layer="stage1", stage1_epochs=3)
     run = _student(tmp_path, digits, resnet_teacher, method)
-    m = run.manifest["metrics"]
+    m = run.manifest.metrics
     stage1 = m["stage1"]
     assert stage1["val_hint_loss"] < stage1["val_hint_loss_first_epoch"]  # the hint stage learned something
     assert stage1["hint_size"] == 8 * 4 * 4  # the teacher's stage2 map; the student's stage1 (8x8) is pooled to it
-    assert m["test_accuracy"] > 0.5 and run.manifest["method"]["hint_layer"] == "stage2"
+    assert m["test_accuracy"] > 0.5 and run.manifest.method["hint_layer"] == "stage2"
 
 
 def test_the_hint_stage_moves_only_what_feeds_the_guided_layer(digits):
@@ -100,10 +100,10 @@ def test_the_hint_stage_moves_only_what_feeds_the_guided_layer(digits):
 
 def test_fsp_student_with_automatic_stage_pairs(tmp_path, digits, resnet_teacher):
     run = _student(tmp_path, digits, resnet_teacher, make_method("fsp", stage1_epochs=3))
-    stage1 = run.manifest["metrics"]["stage1"]
+    stage1 = run.manifest.metrics["stage1"]
     assert stage1["pairs"] == ["stem:stage1", "stage1:stage2", "stage2:stage3"]
     assert stage1["val_fsp_loss"] < stage1["val_fsp_loss_first_epoch"]
-    assert run.manifest["metrics"]["test_accuracy"] > 0.5
+    assert run.manifest.metrics["test_accuracy"] > 0.5
 
 
 def test_teacher_flow_is_computed_once_and_shuffle_permutes_rows_and_columns(digits, resnet_teacher):
@@ -130,8 +130,8 @@ def test_teacher_flow_is_computed_once_and_shuffle_permutes_rows_and_columns(dig
             self.calls += 1
             return self.inner.features(x, layers)
 
-    from kdedge.distill.fsp import train_fsp
-    from kdedge.distill.loop import Batches, TrainConfig
+    from kdedge.distillation.fsp import train_fsp
+    from kdedge.distillation.loop import Batches, TrainConfig
     from kdedge.students import make_params, student_class
 
     xt, yt = (a[:256] for a in digits.split("train"))

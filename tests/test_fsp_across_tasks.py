@@ -39,10 +39,10 @@ def test_fsp_learns_from_a_teacher_of_other_classes(tmp_path, low_digits_teacher
                "--alpha", 0, "--out", out)  # fmt: skip
     assert r.exit_code == 0, r.output
     manifest = Run.load(out).manifest
-    assert manifest["data"]["n_classes"] == 10
-    teacher = manifest["teacher"]
+    assert manifest.data.n_classes == 10
+    teacher = manifest.teacher
     assert teacher["other_task"] is True and teacher["class_names"] == ["0", "1", "2", "3", "4"]
-    metrics = manifest["metrics"]
+    metrics = manifest.metrics
     stage1 = metrics["stage1"]
     assert stage1["pairs"] == ["stem:stage1", "stage1:stage2", "stage2:stage3"]
     assert stage1["val_fsp_loss"] < stage1["val_fsp_loss_first_epoch"]  # the student learned the teacher's flow

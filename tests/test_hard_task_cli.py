@@ -75,7 +75,11 @@ def test_nonneural_student_learns_from_an_offline_view_set(shift_teacher, tmp_pa
     [
         (["--student", "tree", "--method", "logits", "--transfer", "shift", "--teacher-mode", "online"], "non-neural"),
         (["--student", "mlp", "--method", "hard", "--transfer", "shift+mixup"], "learns from labels only"),
-        (["--student", "mlp", "--teacher-mode", "online"], "--teacher-mode does not apply to --transfer train"),
+        (
+            ["--student", "mlp", "--teacher-mode", "online"],
+            "--teacher-mode does not apply to --student mlp, --method kd or --transfer train; it applies to "
+            "--transfer shift",
+        ),
         (["--student", "mlp", "--method", "hard", "--select-by", "agreement", "--epochs", 1], "--select-by agreement"),
         (["--student", "mlp", "--schedule", "linear"], "--schedule"),
         (["--student", "forest", "--schedule", "cosine"], "--schedule does not apply to --student forest"),
@@ -108,3 +112,33 @@ def test_online_teaching_on_sequences(tmp_path):
     assert r.exit_code == 0, r.output
     manifest = json.loads((forest / "kdedge.json").read_text())
     assert manifest["transfer"]["generated"] == manifest["transfer"]["size"] // 2
+
+
+def test_search_on_digits_shift_with_online_teaching(shift_teacher, tmp_path):
+    """The default space offers the small CNN's channels and online shift+mixup teaching; a search restricted to
+    them runs every trial online, with agreement as the objective."""
+    import optuna
+
+    from kdedge.budget_search.space import load_space
+    from kdedge.budget_search.study import STUDY_NAME, _storage
+
+    default = load_space(None, None)
+    assert "channels" in default["cnn"] and "shift+mixup" in default["cnn"]["transfer"]
+    assert default["mlp"]["teacher_mode"] == ["online"]
+    space = tmp_path / "space.toml"
+    space.write_text(
+        '[cnn]\nchannels = ["4,8,8", "8,16,16"]\nmethod = ["kd"]\ntemperature = [1.0]\nalpha = [1.0]\n'
+        'transfer = ["shift+mixup"]\nteacher_mode = ["online"]\nschedule = ["cosine"]\n'
+    )
+    out = tmp_path / "search"
+    r = kdedge(
+        "search", "--teacher", shift_teacher, "--space", space, "--trials", 2, "--max-epochs", 2,
+        "--min-seconds", 0.05, "--objective", "agreement", "--max-size-kb", 4096, "--out", out, "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    for trial in optuna.load_study(study_name=STUDY_NAME, storage=_storage(out)).trials:
+        manifest = json.loads((out / "trials" / f"{trial.number:04d}" / "kdedge.json").read_text())
+        assert manifest["transfer"]["teacher_mode"] == "online" and manifest["transfer"]["kind"] == "shift+mixup"
+        assert manifest["student"]["params"]["schedule"] == "cosine"
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["best"]["agreement"] <= 1

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from kdedge.distill.losses import hard_loss, kd_loss, logit_mse
-from kdedge.distill.methods import make_method
+from kdedge.distillation.losses import hard_loss, kd_loss, logit_mse
+from kdedge.distillation.methods import make_method
 from kdedge.errors import OptionError
 
 STUDENT = [1.0, 2.0, 0.0]

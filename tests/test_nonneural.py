@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
 from kdedge.errors import OptionError, RunError
 from kdedge.students import load_student, make_params
 from kdedge.teachers import load_teacher
@@ -55,15 +55,15 @@ def test_fit_export_parity_bench_and_round_trip(
 ):
     import onnx
 
-    from kdedge import bench
-    from kdedge.export import export_run
+    from kdedge import measure as bench
+    from kdedge.convert import export_run
 
     run = _fit(tmp_path / family, family, options, method, method_options, digits, teacher)
-    metrics = run.manifest["metrics"]
+    metrics = run.manifest.metrics
     assert metrics["test_accuracy"] >= floor
     assert metrics["transfer_samples"] == digits.describe()["sizes"]["train"]
     # stored without pickle: skops for scikit-learn, LightGBM's text format, a small JSON
-    assert all(name.endswith((".skops", ".txt", ".json")) for name in run.manifest["weights"])
+    assert all(name.endswith((".skops", ".txt", ".json")) for name in run.manifest.weights)
 
     info = export_run(run.path)
     assert info["parity"]["label_agreement"] >= 0.999
@@ -98,16 +98,16 @@ def test_fit_export_parity_bench_and_round_trip(
     assert np.mean(loaded.predict(x_test) == y_test) == pytest.approx(metrics["test_accuracy"])
     onnx_scores = bench.quality.predict(run.onnx_path, x_test)[0]
     np.testing.assert_allclose(loaded.scores(x_test), onnx_scores, rtol=1e-3, atol=1e-4)
-    assert loaded.n_params == run.manifest["student"]["n_params"] > 0
+    assert loaded.n_params == run.manifest.student.n_params > 0
 
 
 def test_regression_targets_are_standardized_once(tmp_path, digits, teacher):
     """Softmax at T=100 sits near 1/K everywhere; one global mean/std keeps an SVR from collapsing to constants."""
     run = _fit(tmp_path / "svr", "svm", {"C": 10.0}, "softmax", {"temperature": 100.0}, digits, teacher)
-    scale = run.manifest["metrics"]["targets"]
+    scale = run.manifest.metrics["targets"]
     assert scale["mean"] == pytest.approx(0.1, abs=1e-6)  # softmax rows sum to one: the mean is 1/K
     assert 0 < scale["std"] < 0.01
-    assert run.manifest["metrics"]["test_accuracy"] > 0.9
+    assert run.manifest.metrics["test_accuracy"] > 0.9
 
 
 def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
@@ -117,9 +117,9 @@ def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVR
 
-    from kdedge.export.nonneural import nonneural_to_onnx
-    from kdedge.export.parity import run_onnx
-    from kdedge.export.sklearn_onnx import shared_support
+    from kdedge.convert.nonneural import nonneural_to_onnx
+    from kdedge.convert.parity import run_onnx
+    from kdedge.convert.sklearn_onnx import shared_support
 
     x, y = digits.split("train")
     x = x.reshape(len(x), -1)[:400] / 16.0
@@ -137,7 +137,7 @@ def test_svr_per_class_shares_support_vectors_in_double_precision(digits):
 
 
 def test_large_kernel_fit_warns_once(monkeypatch, capsys, digits):
-    from kdedge.distill.loop import Batches
+    from kdedge.distillation.loop import Batches
     from kdedge.students import student_class, svm
 
     monkeypatch.setattr(svm, "LARGE_KERNEL_FIT", 100)

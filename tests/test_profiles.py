@@ -7,11 +7,11 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
-from kdedge import bench as bench_lib
+from kdedge import measure as bench_lib
 from kdedge.cli import app
+from kdedge.convert import INT8_FILE, export_run
+from kdedge.convert.profiles import list_profiles, load_profile
 from kdedge.errors import ExportError, OptionError
-from kdedge.export import INT8_FILE, export_run
-from kdedge.export.profiles import list_profiles, load_profile
 from kdedge.runs import Run
 
 runner = CliRunner()
@@ -92,7 +92,7 @@ def test_each_target_on_mlp_and_cnn(request, tmp_path, digits, fixture, target):
     meta = {p.key: p.value for p in onnx.load(str(run_dir / "model.onnx")).metadata_props}
     assert meta["kdedge.target"] == target and meta["kdedge.precision"] == "fp32"
     assert meta["kdedge.graph_optimization"] == profile.graph_optimization
-    manifest = Run.load(run_dir).manifest["export"]
+    manifest = Run.load(run_dir).manifest.export
     entries = [bench_lib.Entry("fp32", run_dir / "model.onnx")]
     if profile.quantized:
         q = info["int8"]

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kdedge.cli import app
+from kdedge.convert import INT8_FILE, export_run
+from kdedge.convert import quantize as q
+from kdedge.convert.profiles import load_profile
 from kdedge.errors import ExportError
-from kdedge.export import INT8_FILE, export_run
-from kdedge.export import quantize as q
-from kdedge.export.profiles import load_profile
 from kdedge.runs import Run
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def test_calibration_samples_come_from_train_and_repeat(digits):
 
 def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch):
     """A budget of -1 point (int8 would have to gain a point) is impossible to meet: refuse, keep fp32 only."""
-    from kdedge.export import profiles
+    from kdedge.convert import profiles
 
     run_dir = tmp_path / "mlp"
     shutil.copytree(kd_mlp_run.path, run_dir)
@@ -75,7 +75,7 @@ def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch)
         export_run(run_dir, target=impossible)
     assert "kept the fp32 model.onnx only" in str(err.value)
     assert (run_dir / "model.onnx").is_file() and not (run_dir / INT8_FILE).exists()
-    export = Run.load(run_dir).manifest["export"]
+    export = Run.load(run_dir).manifest.export
     assert export["int8"] is None and export["parity"]["label_agreement"] == 1.0
     refused = export["int8_refused"]
     assert refused["budget_points"] == -1.0 and not refused["within_budget"]
@@ -89,8 +89,8 @@ def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch)
 
 
 def test_non_neural_student_stays_fp32_with_a_note(tmp_path, digits, teacher_run):
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
     from kdedge.students import STUDENTS, student_class
     from kdedge.students.neural import NeuralStudent
 

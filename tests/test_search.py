@@ -18,7 +18,7 @@ def search(*args):
 def _study_trials(out):
     import optuna
 
-    from kdedge.search.study import STUDY_NAME, _storage
+    from kdedge.budget_search.study import STUDY_NAME, _storage
 
     return optuna.load_study(study_name=STUDY_NAME, storage=_storage(out)).trials
 

@@ -6,7 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from kdedge.cli import app
-from kdedge.distill.strategies import AveragedTeacher
+from kdedge.distillation.strategies import AveragedTeacher
 from kdedge.teachers import load_teacher
 
 runner = CliRunner()
@@ -45,7 +45,7 @@ def test_any_run_teaches_a_mlp_teaches_a_cnn(tmp_path, kd_mlp_run):
     assert r.exit_code == 0, r.output
     m = manifest(out)
     assert m["family"] == "cnn" and m["teacher"]["family"] == "mlp"
-    assert m["teacher"]["fingerprint"] == kd_mlp_run.manifest["weights_sha256"]
+    assert m["teacher"]["fingerprint"] == kd_mlp_run.manifest.weights_sha256
 
 
 def test_assistant_chain_is_checked_and_recorded(tmp_path, teacher_run, kd_mlp_run):
@@ -54,10 +54,10 @@ def test_assistant_chain_is_checked_and_recorded(tmp_path, teacher_run, kd_mlp_r
                "--out", out)  # fmt: skip
     assert r.exit_code == 0, r.output
     teacher = manifest(out)["teacher"]
-    assert teacher["fingerprint"] == kd_mlp_run.manifest["weights_sha256"]  # taught by the assistant
+    assert teacher["fingerprint"] == kd_mlp_run.manifest.weights_sha256  # taught by the assistant
     assert [link["fingerprint"] for link in teacher["chain"]] == [
-        teacher_run.manifest["weights_sha256"],
-        kd_mlp_run.manifest["weights_sha256"],
+        teacher_run.manifest.weights_sha256,
+        kd_mlp_run.manifest.weights_sha256,
     ]
     # the chain must be real: the student just made was not distilled from the MLP's teacher's... student
     r = kdedge("distill", "--teacher", kd_mlp_run.path, "--via", kd_mlp_run.path, "--out", tmp_path / "bad")
@@ -72,8 +72,8 @@ def test_born_again_generations_and_their_ensemble(tmp_path, kd_mlp_run):
     assert r.exit_code == 0, r.output
     gen1, gen2 = manifest(out / "gen1"), manifest(out / "gen2")
     assert gen1["family"] == gen2["family"] == "mlp"
-    assert gen1["student"]["params"]["hidden"] == kd_mlp_run.manifest["student"]["params"]["hidden"]
-    assert gen1["teacher"]["fingerprint"] == kd_mlp_run.manifest["weights_sha256"]
+    assert gen1["student"]["params"]["hidden"] == kd_mlp_run.manifest.student.params["hidden"]
+    assert gen1["teacher"]["fingerprint"] == kd_mlp_run.manifest.weights_sha256
     assert gen2["teacher"]["fingerprint"] == gen1["weights_sha256"]  # each generation taught by the last
     assert gen1["seed"] != gen2["seed"]
     ensemble = manifest(out / "ensemble")

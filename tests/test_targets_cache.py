@@ -10,7 +10,7 @@ import pytest
 
 from kdedge.data import fingerprint_arrays
 from kdedge.data.ondisk import StreamingRows, iter_row_chunks, open_rows, release_pages
-from kdedge.distill.targets import teacher_logits
+from kdedge.distillation.targets import teacher_logits
 from kdedge.errors import DataError
 
 

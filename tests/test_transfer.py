@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdedge.distill.methods import make_method
-from kdedge.distill.run import fit_run
-from kdedge.distill.transfer import UNLABELED, copy_sources, make_transfer
+from kdedge.distillation.methods import make_method
+from kdedge.distillation.run import fit_run
+from kdedge.distillation.transfer import UNLABELED, copy_sources, make_transfer
 from kdedge.errors import DataError, OptionError
 
 
@@ -180,8 +180,8 @@ def test_fit_run_uses_the_transfer_set_and_caches_its_targets(tmp_path, digits, 
     )
     run = fit_run(**kwargs)
     n_train = digits.describe()["sizes"]["train"]
-    assert run.manifest["transfer"]["kind"] == "augment"
-    assert run.manifest["transfer"]["size"] == run.manifest["metrics"]["transfer_samples"] == 3 * n_train
+    assert run.manifest.transfer["kind"] == "augment"
+    assert run.manifest.transfer["size"] == run.manifest.metrics["transfer_samples"] == 3 * n_train
     assert (run.path / "targets" / "teacher_logits.transfer.npy").is_file()
     assert max(teacher.calls) <= 2048  # in batches
     first = teacher.rows
@@ -241,9 +241,9 @@ def test_hard_baselines_fit_on_every_row_of_an_augmented_set(tmp_path, digits, m
     )
     _, y_train = digits.split("train")
     [(rows, counts)] = seen
-    assert rows == 2 * len(y_train) == run.manifest["transfer"]["size"]
+    assert rows == 2 * len(y_train) == run.manifest.transfer["size"]
     np.testing.assert_array_equal(counts, 2 * np.bincount(y_train, minlength=10))
-    assert run.manifest["metrics"]["test_accuracy"] > 0.7
+    assert run.manifest.metrics["test_accuracy"] > 0.7
 
 
 def test_neural_students_learn_from_an_augmented_set(tmp_path, digits, teacher_run):
@@ -261,8 +261,8 @@ def test_neural_students_learn_from_an_augmented_set(tmp_path, digits, teacher_r
         teacher=load_teacher(teacher_run.path),
         transfer=make_transfer("augment", transfer_size="2x"),
     )
-    assert run.manifest["transfer"]["generated"] == digits.describe()["sizes"]["train"]
-    assert run.manifest["metrics"]["test_accuracy"] > 0.5
+    assert run.manifest.transfer["generated"] == digits.describe()["sizes"]["train"]
+    assert run.manifest.metrics["test_accuracy"] > 0.5
 
 
 def test_cli_hard_baseline_on_an_augmented_set(tmp_path):

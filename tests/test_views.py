@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from kdedge.data import load_dataset
-from kdedge.distill.loop import Batches, TrainConfig, kl_teacher_student, lr_factor, train
-from kdedge.distill.online import OnlineViews
-from kdedge.distill.transfer import make_transfer
+from kdedge.distillation.loop import Batches, TrainConfig, kl_teacher_student, lr_factor, train
+from kdedge.distillation.online import OnlineViews
+from kdedge.distillation.transfer import make_transfer
 from kdedge.errors import OptionError
 
 
@@ -148,7 +148,7 @@ def test_online_teacher_sees_exactly_the_students_batch():
     t_val = teacher.logits(x[:10])
     teacher.seen.clear()
     config = TrainConfig(epochs=3, batch_size=16, patience=3)
-    from kdedge.distill.methods import make_method
+    from kdedge.distillation.methods import make_method
 
     train(net, make_method("kd", temperature=1.0, alpha=1.0).loss, stream, Batches(x[:10], y[:10], t_val), config, 0)
     assert len(net.seen) == len(teacher.seen) == 9  # 3 epochs x 3 batches
@@ -159,8 +159,8 @@ def test_online_teacher_sees_exactly_the_students_batch():
 
 
 def test_online_refused_for_nonneural_and_feature_methods(tmp_path, digits, teacher_run):
-    from kdedge.distill.methods import make_method
-    from kdedge.distill.run import fit_run
+    from kdedge.distillation.methods import make_method
+    from kdedge.distillation.run import fit_run
     from kdedge.teachers import load_teacher
 
     online = make_transfer("shift", teacher_mode="online")

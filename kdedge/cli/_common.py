@@ -51,22 +51,13 @@ def _print_json(payload) -> None:
 Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-Epochs = Annotated[int | None, typer.Option(help="Maximum epochs (early stopping on the val split).")]
-Patience = Annotated[int | None, typer.Option(help="Stop after this many epochs without a better val score.")]
-Lr = Annotated[float | None, typer.Option(help="Adam learning rate.")]
-BatchSize = Annotated[int | None, typer.Option(help="Training batch size.")]
-WeightDecay = Annotated[float | None, typer.Option(help="Adam weight decay (L2).")]
-Schedule = Annotated[
-    str | None, typer.Option(help="Learning rate: constant (default) or cosine (annealed to 0 at --epochs).")
-]
-WarmupEpochs = Annotated[int | None, typer.Option(help="Epochs of linear learning-rate warm-up (default 0).")]
 
 
 def _summary(run, as_json: bool) -> None:
     if as_json:
-        _print_json({"run": str(run.path), **run.manifest["metrics"]})
+        _print_json({"run": str(run.path), **run.metrics})
         return
-    m = run.manifest["metrics"]
+    m = run.metrics
     # non-neural students have no epochs; they report their fit time instead
     when = f"epoch {m['best_epoch']}" if "best_epoch" in m else f"fit {m.get('fit_seconds', 0):.1f} s"
     line = f"{run.kind} {run.family} -> {run.path}: val acc {m['val_accuracy']:.4f}"
@@ -78,4 +69,4 @@ def _summary(run, as_json: bool) -> None:
     line += f" ({when}{by}), test acc {m['test_accuracy']:.4f}"
     if "test_agreement_with_teacher" in m:
         line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
-    typer.echo(line + f", {run.manifest['student']['n_params']} params")
+    typer.echo(line + f", {run.manifest.student.n_params} params")

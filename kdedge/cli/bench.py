@@ -8,17 +8,7 @@ from typing import Annotated
 import typer
 
 from ._common import _print_json, app, fails_cleanly
-from ._data import (
-    Canvas,
-    DataFormat,
-    Header,
-    ImageChannels,
-    ImageSize,
-    LabelColumn,
-    PixelNoise,
-    Samples,
-    reader_options,
-)
+from ._data import DataFormat, split_reader_options, with_reader_options
 
 
 def _int_list(value: str | None, option: str) -> list[int] | None:
@@ -26,8 +16,10 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
 
     if value is None:
         return None
+    from ..params import number_list
+
     try:
-        values = [int(v) for v in value.replace(" ", "").split(",") if v]
+        values = number_list(value, int)
     except ValueError:
         values = []
     if not values or min(values) < 1:
@@ -35,8 +27,6 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
     return values
 
 
-@app.command()
-@fails_cleanly
 def bench(
     runs: Annotated[
         list[Path] | None, typer.Argument(help="Exported run directories (students and the teacher).")
@@ -49,13 +39,6 @@ def bench(
         str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
     ] = None,
     data_format: DataFormat = None,
-    label_column: LabelColumn = None,
-    header: Header = None,
-    image_size: ImageSize = None,
-    image_channels: ImageChannels = None,
-    samples: Samples = None,
-    canvas: Canvas = None,
-    pixel_noise: PixelNoise = None,
     seed: Annotated[
         int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
     ] = None,
@@ -80,23 +63,23 @@ def bench(
     csv_path: Annotated[
         str | None, typer.Option("--csv", help="Write one row per model and (threads, batch) to PATH.")
     ] = None,
+    **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
-    from .._io import atomic_path, write_json
-    from ..bench.runs import bench_runs
     from ..errors import OptionError
+    from ..measure.runs import bench_runs
 
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
     profile = None
     if target is not None:
-        from ..export.profiles import load_profile
+        from ..convert.profiles import load_profile
 
         profile = load_profile(target)
-    thread_counts = _int_list(threads, "--threads") or (profile.intra_op_threads if profile else [1])
-    batches = _int_list(batch, "--batch") or (profile.batch_sizes if profile else [1])
+    # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
+    thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
 
     result = bench_runs(
         runs,
@@ -107,7 +90,7 @@ def bench(
         int8=int8,
         data_read=(
             data_format,
-            reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise),
+            split_reader_options(options)[0],
         ),
         profile=profile,
         threads=thread_counts,
@@ -115,8 +98,18 @@ def bench(
         memory=memory,
         latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
     )
+    _show(result, csv_path, json_path)
+
+
+app.command()(fails_cleanly(with_reader_options(bench)))
+
+
+def _show(result: dict, csv_path: str | None, json_path: str | None) -> None:
+    """The table (or JSON on stdout with --json -), and the CSV / JSON files asked for, each written atomically."""
+    from .._io import atomic_path, write_json
+
     if csv_path:
-        from ..bench.table_csv import csv_text
+        from ..measure.table_csv import csv_text
 
         with atomic_path(csv_path) as tmp:
             tmp.write_text(csv_text(result))

@@ -13,11 +13,17 @@ def _options(model) -> str:
 @fails_cleanly
 def students(as_json: JsonFlag = False):
     """List the student families, the methods each accepts and their options."""
+    from ..distillation.methods import methods_for
     from ..students import STUDENTS, student_class
 
     student_class("mlp")  # importing any family registers them all
     rows = [
-        {"family": name, "summary": cls.summary, "methods": list(cls.methods), "options": _options(cls.Params)}
+        {
+            "family": name,
+            "summary": cls.summary,
+            "methods": methods_for(cls) or ["(made by kdedge ensemble)"],
+            "options": _options(cls.Params),
+        }
         for name, cls in sorted(STUDENTS.items())
     ]
     _render(rows, as_json, ("family", "methods", "summary", "options"))
@@ -27,7 +33,7 @@ def students(as_json: JsonFlag = False):
 @fails_cleanly
 def methods(as_json: JsonFlag = False):
     """List the distillation methods and their options."""
-    from ..distill.methods import METHODS
+    from ..distillation.methods import METHODS
 
     rows = [
         {"method": name, "summary": cls.summary, "needs_teacher": cls.needs_teacher, "options": _options(cls)}

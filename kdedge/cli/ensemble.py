@@ -26,7 +26,7 @@ def ensemble(
     from ..students.ensemble import build_ensemble
 
     run = build_ensemble(runs, vote, out, best=best, overwrite=overwrite)
-    m = run.manifest["metrics"]
+    m = run.metrics
     if as_json:
         _print_json({"run": str(run.path), **m})
         return
@@ -36,5 +36,5 @@ def ensemble(
     kept = sum(member["kept"] for member in m["members"])
     typer.echo(
         f"ensemble of {kept} ({vote} vote) -> {run.path}: val acc {m['val_accuracy']:.4f}, "
-        f"test acc {m['test_accuracy']:.4f}, {run.manifest['student']['n_params']} params"
+        f"test acc {m['test_accuracy']:.4f}, {run.manifest.student.n_params} params"
     )

@@ -28,12 +28,12 @@ def export(
 ):
     """Write RUN/model.onnx (input -> scores, label), checked against the native model on the test split; an int8
     target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget."""
+    from ..convert.profiles import load_profile
     from ..errors import require
-    from ..export.profiles import load_profile
 
     profile = load_profile(target)  # a bad profile fails before any heavy import
     require("onnx")
-    from ..export import export_run
+    from ..convert import export_run
 
     results = {}
     for run in runs:
@@ -67,7 +67,7 @@ def _echo(info: dict) -> None:
 @fails_cleanly
 def targets(as_json: JsonFlag = False):
     """List the shipped deployment targets (export profiles)."""
-    from ..export.profiles import list_profiles
+    from ..convert.profiles import list_profiles
 
     profiles = list_profiles()
     if as_json:

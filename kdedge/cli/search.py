@@ -41,8 +41,9 @@ def search(
     Every trial is distilled, exported (parity gate) and benched like `kdedge bench`; figures are measured on the
     validation split. The winner is copied to OUT/best and measured beside the teacher on the test split.
     """
+    from ..api import search as run_search
+    from ..budget_search.study import resume_search
     from ..errors import OptionError
-    from ..search.study import SearchConfig, resume_search, start_search
 
     if resume is not None:
         summary = resume_search(resume, trials, jobs)
@@ -50,29 +51,25 @@ def search(
     else:
         if out is None or teacher is None:
             raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
-        budget = {
-            k: v
-            for k, v in dict(
-                max_latency_us=max_latency_us,
-                max_size_kb=max_size_kb,
-                max_memory_mb=max_memory_mb,
-                min_agreement=min_agreement,
-            ).items()
-            if v is not None
-        }
-        config = SearchConfig(
-            teacher=str(teacher),
+        summary = run_search(
+            teacher,
+            out=out,
             data=data,
-            budget=budget,
+            trials=trials,
+            jobs=jobs,
+            families=families.split(",") if families else None,
+            space=space,
             target=target,
             sampler=sampler,
-            seed=seed,
+            objective=objective,
             max_epochs=max_epochs,
             min_seconds=min_seconds,
-            objective=objective,
-        )
-        summary = start_search(
-            out, config, trials, jobs, families.split(",") if families else None, space, overwrite=overwrite
+            seed=seed,
+            overwrite=overwrite,
+            max_latency_us=max_latency_us,
+            max_size_kb=max_size_kb,
+            max_memory_mb=max_memory_mb,
+            min_agreement=min_agreement,
         )
     if as_json:
         _print_json(summary)

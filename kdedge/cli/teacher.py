@@ -7,17 +7,7 @@ from typing import Annotated
 import typer
 
 from ._common import JsonFlag, Seed, _print_json, fails_cleanly, teacher_app
-from ._data import (
-    Canvas,
-    DataFormat,
-    Header,
-    ImageChannels,
-    ImageSize,
-    LabelColumn,
-    PixelNoise,
-    Samples,
-    reader_options,
-)
+from ._data import DataFormat, split_reader_options, with_reader_options
 
 TeacherSpec = Annotated[
     str,
@@ -27,24 +17,16 @@ TeacherSpec = Annotated[
 
 def teacher_and_data(teacher: str, factory, data, data_format, seed: int, options: dict):
     """Load a teacher and the data it is to be used on, checked against each other (shape, classes)."""
-    from ..data import load_dataset
+    from ..api import load_data, load_teacher
     from ..errors import OptionError
-    from ..teachers import load_teacher
 
-    loaded = load_teacher(teacher, factory=factory)
-    if data is None:
-        if getattr(loaded, "run", None) is None:
-            raise OptionError(f"teacher {teacher} does not say what data it was trained on; pass --data")
-        if data_format or options:
-            raise OptionError("--format and reader options apply to --data; pass --data too")
-        dataset = loaded.run.dataset()
-    else:
-        dataset = load_dataset(data, seed=seed, fmt=data_format, **options)
-    return loaded.bind(dataset), dataset
+    if data is None and (data_format or options):
+        raise OptionError("--format and reader options apply to --data; pass --data too")
+    dataset = None if data is None else load_data(data, seed=seed, format=data_format, **options)
+    loaded, dataset, _ = load_teacher(teacher, data=dataset, factory=factory)
+    return loaded, dataset
 
 
-@teacher_app.command("eval")
-@fails_cleanly
 def teacher_eval(
     teacher: TeacherSpec,
     data: Annotated[
@@ -54,19 +36,13 @@ def teacher_eval(
         str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")
     ] = None,
     data_format: DataFormat = None,
-    label_column: LabelColumn = None,
-    header: Header = None,
-    image_size: ImageSize = None,
-    image_channels: ImageChannels = None,
-    samples: Samples = None,
-    canvas: Canvas = None,
-    pixel_noise: PixelNoise = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on: train, val or test.")] = "test",
     threads: Annotated[int, typer.Option(help="Threads for the latency measurement.")] = 1,
     min_runs: Annotated[int, typer.Option(help="Timed batch-1 runs, at least.")] = 50,
     min_seconds: Annotated[float, typer.Option(help="Timed seconds, at least.")] = 1.0,
     seed: Seed = 0,
     as_json: JsonFlag = False,
+    **options,
 ):
     """Accuracy, per-class accuracy and batch-1 latency of a teacher: the line every student is compared to."""
     from ..errors import OptionError
@@ -74,13 +50,16 @@ def teacher_eval(
 
     if split not in ("train", "val", "test"):
         raise OptionError(f"--split {split!r}: choose train, val or test")
-    options = reader_options(label_column, header, image_size, image_channels, samples, canvas, pixel_noise)
-    loaded, dataset = teacher_and_data(teacher, factory, data, data_format, seed, options)
+    read, _ = split_reader_options(options)
+    loaded, dataset = teacher_and_data(teacher, factory, data, data_format, seed, read)
     result = evaluate_teacher(loaded, dataset, split, threads, {"min_runs": min_runs, "min_seconds": min_seconds})
     if as_json:
         _print_json(result)
         return
     _render(result)
+
+
+teacher_app.command("eval")(fails_cleanly(with_reader_options(teacher_eval)))
 
 
 def _render(result: dict) -> None:

@@ -25,6 +25,7 @@ class ReaderOption:
 
     parse: Callable[[Any], Any]
     help: str
+    flag: bool = False  # a yes/no option: --name/--no-name on the command line
 
 
 # name -> loader(seed, **options) for data sets that ship with kdedge, and the options each takes
@@ -51,6 +52,8 @@ READERS: dict[str, Reader] = {}
 
 def builtin(name: str, options: dict[str, ReaderOption] | None = None):
     def register(fn):
+        if name in BUILTINS:
+            raise ValueError(f"built-in data set {name!r} is registered twice")
         BUILTINS[name] = fn
         BUILTIN_OPTIONS[name] = dict(options or {})
         return fn
@@ -66,6 +69,8 @@ def reader(
     pairs: bool = False,
 ):
     def register(fn):
+        if name in READERS:
+            raise ValueError(f"data reader {name!r} is registered twice")
         READERS[name] = Reader(name, fn, tuple(suffixes), detect, dict(options or {}), pairs)
         return fn
 
@@ -196,6 +201,9 @@ def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) ->
     `options` are the reader's own (e.g. label_column for CSV, image_size for image folders); None means unset.
     The returned Dataset's `origin` records source, format and options, so the same call can be made again.
     """
+    from ..plugins import load_plugins
+
+    load_plugins()
     options = {k: v for k, v in options.items() if v is not None}
     spec = str(spec)
     if fmt is None and spec in BUILTINS:

@@ -19,7 +19,8 @@ import tomllib
 from typing import Any
 
 from ..errors import OptionError
-from .schema import RecipeError, option_owners
+from ..options import owners as option_owners
+from .schema import RecipeError
 
 TABLES = ("data", "teacher", "export", "bench")
 TOP_LEVEL = ("seed", "description")

@@ -61,8 +61,8 @@ def load_data(recipe: Recipe):
 def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
     """Train and export the recipe's teacher into `out` (a run directory)."""
     from ..defaults import TEACHER_TRAINING
-    from ..distill.methods import make_method
-    from ..distill.run import fit_run
+    from ..distillation.methods import make_method
+    from ..distillation.run import fit_run
 
     plan = recipe.plan
     dataset = dataset if dataset is not None else load_data(recipe)
@@ -89,16 +89,16 @@ def teacher_ready(path: Path) -> bool:
         run = Run.load(path)
     except RunError:
         return False
-    return run.onnx_path.is_file() and bool(run.manifest.get("export"))
+    return run.onnx_path.is_file() and bool(run.manifest.export)
 
 
 def _export(run: Run, recipe: Recipe, log) -> Run:
-    from ..export import export_run
+    from ..convert import export_run
 
     try:
         info = export_run(run.path, target=recipe.plan.profile)
     except ExportError as exc:
-        if not run.onnx_path.is_file() or not (Run.load(run.path).manifest.get("export") or {}).get("int8_refused"):
+        if not run.onnx_path.is_file() or not (Run.load(run.path).manifest.export or {}).get("int8_refused"):
             raise
         log(f"note: {exc}")  # the int8 graph missed its accuracy budget; the fp32 graph is kept and benched
         return Run.load(run.path)
@@ -189,7 +189,7 @@ class _Session:
     def teacher_named(self, name: str):
         """The model called `name` as a teacher. An earlier student teaches as the end of its chain, so a manifest
         records teacher -> assistant -> student (checked by the same `chain_through` that `distill --via` uses)."""
-        from ..distill.strategies import chain_through
+        from ..distillation.strategies import chain_through
         from ..teachers import load_teacher
 
         if name == TEACHER:
@@ -201,13 +201,13 @@ class _Session:
         return chain_through(upstream, [self.runs[name].path])
 
     def teachers_of(self, student):
-        from ..distill.strategies import combine_teachers
+        from ..distillation.strategies import combine_teachers
 
         taught_by = [self.teacher_named(n) for n in student.teachers]
         return combine_teachers(taught_by) if taught_by else None
 
     def distill(self, student) -> Run:
-        from ..distill.run import fit_run
+        from ..distillation.run import fit_run
 
         plan = self.recipe.plan
         teacher = self.teachers_of(student)
@@ -235,7 +235,7 @@ class _Session:
 
     def born_again(self, student, teacher) -> Run:
         """Generations NAME/gen1..N (benched as NAME/genK) and their ensemble, which is what NAME stands for."""
-        from ..distill.strategies import born_again
+        from ..distillation.strategies import born_again
 
         plan = self.recipe.plan
         made = born_again(
@@ -271,15 +271,15 @@ class _Session:
 
 
 def _summary(run: Run, log) -> None:
-    m = run.manifest["metrics"]
+    m = run.metrics
     line = f"  test acc {m['test_accuracy']:.4f}"
     if "test_agreement_with_teacher" in m:
         line += f", agreement with teacher {m['test_agreement_with_teacher']:.4f}"
-    log(line + f", {run.manifest['student']['n_params']} params")
+    log(line + f", {run.manifest.student.n_params} params")
 
 
 def bench_recipe(recipe: Recipe, session: _Session, log) -> dict:
-    from ..bench.runs import bench_runs
+    from ..measure.runs import bench_runs
 
     b, profile = recipe.plan.bench, recipe.plan.profile
     threads, batches = b.threads or profile.intra_op_threads, b.batch or profile.batch_sizes

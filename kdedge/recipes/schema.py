@@ -15,6 +15,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import KdedgeError, OptionError
+from ..options import owners as option_owners
+from ..options import split
+from ..params import FieldError, first_error
 
 TEACHER = "teacher"  # the name students use for the recipe's teacher, and its run directory
 RESERVED_NAMES = frozenset({TEACHER, "recipe.toml", "recipe.json", "bench.json", "done.json"})
@@ -164,21 +167,17 @@ class Plan:
 
 def dotted(loc) -> str:
     """('students', 2, 'method') -> 'students[2].method'."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return FieldError(tuple(loc), "", "", None).key or "(top level)"
 
 
 def _pydantic_error(exc: ValidationError, source: str, model: type[BaseModel], prefix: str = "") -> RecipeError:
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    key = ".".join(k for k in (prefix, dotted(loc) if loc else "") if k) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        return RecipeError(source, key, "unknown key", _fields_at(model, loc[:-1]))
-    if err["type"] == "missing":
+    err = first_error(exc)
+    key = ".".join(k for k in (prefix, err.key) if k) or "(top level)"
+    if err.kind == "extra_forbidden":
+        return RecipeError(source, key, "unknown key", _fields_at(model, err.loc[:-1]))
+    if err.kind == "missing":
         return RecipeError(source, key, "missing (required)")
-    return RecipeError(source, key, f"{err['msg']} (got {err.get('input')!r})")
+    return RecipeError(source, key, f"{err.message} (got {err.value!r})")
 
 
 def _fields_at(model: type[BaseModel], loc) -> list[str]:
@@ -205,51 +204,22 @@ def parse_spec(raw: dict, source: str) -> RecipeSpec:
         raise _pydantic_error(exc, source, RecipeSpec) from None
 
 
-def option_owners(family: str, method: str, transfer: str = "train") -> list[tuple[str, type[BaseModel]]]:
-    """Who takes a student table's free keys: its family's Params, its method and its transfer set kind.
-
-    Looked up in the registries every time, so new families, methods, transfer kinds and their options need no
-    recipe change. Raises KeyError/OptionError for an unknown name (the caller reports it).
-    """
-    from ..distill.methods import METHODS
-    from ..distill.transfer import transfer_class
-    from ..students import student_class
-
-    return [
-        ("family", student_class(family).Params),
-        ("method", METHODS[method]),
-        ("transfer", transfer_class(transfer)),
-    ]
-
-
-def route_options(options: dict, owners: list[tuple[str, type[BaseModel]]]) -> dict[str, dict] | str:
-    """Split free keys by owner (a key goes to every owner that declares it); the first unclaimed key, else."""
-    routed: dict[str, dict] = {name: {} for name, _ in owners}
-    for key, value in options.items():
-        takers = [name for name, model in owners if key in model.model_fields]
-        if not takers:
-            return key
-        for name in takers:
-            routed[name][key] = value
-    return routed
-
-
 def families() -> list[str]:
     """Families a student table can name: those that are trained by some method (not e.g. `ensemble`)."""
     from ..students import STUDENTS, student_class
 
     student_class("mlp")  # importing any family registers them all
-    return sorted(name for name, cls in STUDENTS.items() if cls.methods)
+    return sorted(name for name, cls in STUDENTS.items() if cls.distilled)
 
 
 def methods() -> list[str]:
-    from ..distill.methods import METHODS
+    from ..distillation.methods import METHODS
 
     return list(METHODS)
 
 
 def transfers() -> list[str]:
-    from ..distill.transfer import TRANSFERS
+    from ..distillation.transfer import TRANSFERS
 
     return [*TRANSFERS, "view ops joined by + (e.g. shift+mixup)"]
 
@@ -297,15 +267,15 @@ def check_student(
     base_dir: Path,
     families_by_name: dict | None = None,
 ) -> StudentPlan:
-    from ..distill.methods import METHODS
-    from ..distill.transfer import check_method_fits, check_online_fits, transfer_class
+    from ..distillation.methods import METHODS, methods_for
+    from ..distillation.transfer import check_method_fits, check_online_fits, transfer_class
     from ..students import student_class
 
     at = f"students[{index}]"
     check_family(spec.family, source, f"{at}.family")
     if spec.method not in METHODS:
         raise RecipeError(source, f"{at}.method", f"unknown method {spec.method!r}", methods())
-    accepted = student_class(spec.family).methods
+    accepted = methods_for(student_class(spec.family))
     if spec.method not in accepted:
         raise RecipeError(
             source,
@@ -329,7 +299,7 @@ def check_student(
             key = f"{at}.teacher" if isinstance(spec.teacher, str) else f"{at}.teacher[{i}]"
             raise RecipeError(source, key, f"no teacher named {name!r} before this student", known)
     owners = option_owners(spec.family, spec.method, spec.transfer)
-    routed = route_options(spec.options(), owners)
+    routed = split(spec.options(), owners)
     if isinstance(routed, str):
         allowed = sorted({k for _, model in owners for k in model.model_fields})
         raise RecipeError(
@@ -434,7 +404,7 @@ def check_teacher(spec: TeacherSpec, source: str, base_dir: Path) -> TeacherPlan
 
 
 def check_export(spec: ExportSpec, source: str, base_dir: Path):
-    from ..export.profiles import Profile, load_profile, shipped_names
+    from ..convert.profiles import Profile, load_profile, shipped_names
 
     target = spec.target
     if target.endswith(".toml") or "/" in target:

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..runs import MANIFEST
+from ..runs import MANIFEST, TARGETS_DIR
 
-SKIP_DIRS = {"targets", "members", "__pycache__"}  # caches, and ensemble members (copies of runs shown elsewhere)
+SKIP_DIRS = {TARGETS_DIR, "members", "__pycache__"}  # caches, and ensemble members (copies of runs shown elsewhere)
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from ..params import pareto_front as front_of
+
 
 @dataclass
 class Point:
@@ -16,12 +18,7 @@ class Point:
 
 def pareto_front(points: list[Point]) -> list[Point]:
     """Points no other point beats on both axes (higher accuracy at lower or equal cost), cheapest first."""
-    front, best = [], float("-inf")
-    for p in sorted(points, key=lambda p: (p.cost, -p.accuracy)):
-        if p.accuracy > best:
-            front.append(p)
-            best = p.accuracy
-    return front
+    return front_of(points, cost=lambda p: p.cost, value=lambda p: p.accuracy)
 
 
 def scatter_png(points: list[Point], xlabel: str, title: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -14,15 +15,31 @@ from ..errors import OptionError
 from ..params import validate_params
 
 if TYPE_CHECKING:
-    from ..distill.loop import Batches
-    from ..distill.methods import Method
+    from ..distillation.loop import Batches
+    from ..distillation.methods import Method
 
 STUDENTS: dict[str, type[Student]] = {}
 
 
-def register(cls: type[Student]) -> type[Student]:
-    STUDENTS[cls.family] = cls
-    return cls
+@dataclass(frozen=True)
+class Tolerance:
+    """The parity gate's bounds for a family: scores within rtol/atol, labels agreeing on this share of the test set."""
+
+    rtol: float = 1e-3
+    atol: float = 1e-5
+    min_label_agreement: float = 1.0
+
+
+def register(cls: type[Student] | None = None, *, replace: bool = False):
+    """Class decorator: add a family under `cls.family`; a name already taken is refused unless `replace`."""
+
+    def add(cls: type[Student]) -> type[Student]:
+        if cls.family in STUDENTS and not replace and STUDENTS[cls.family] is not cls:
+            raise ValueError(f"student family {cls.family!r} is registered twice; pass register(replace=True)")
+        STUDENTS[cls.family] = cls
+        return cls
+
+    return add if cls is None else add(cls)
 
 
 class Student(ABC):
@@ -31,9 +48,19 @@ class Student(ABC):
     family: ClassVar[str]
     summary: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
-    methods: ClassVar[tuple[str, ...]]
     # Trained by the torch loop on a loss over logits (online teaching, KL fidelity); scores are logits.
     neural: ClassVar[bool] = False
+    # Made by distillation methods (an ensemble is made by `kdedge ensemble` from finished runs instead).
+    distilled: ClassVar[bool] = True
+    # Whether int8 quantization has weights to work on (MatMul/Gemm/Conv tensors, not tree or SVM operators).
+    quantizable: ClassVar[bool] = False
+    # How closely the exported graph must reproduce `scores` (kdedge.convert's parity gate).
+    parity_tolerance: ClassVar[Tolerance] = Tolerance()
+
+    @classmethod
+    def kind(cls) -> str:
+        """What methods declare they train: "neural" or "nonneural"."""
+        return "neural" if cls.neural else "nonneural"
 
     def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int, normalization: Normalization):
         self.params = params
@@ -63,10 +90,6 @@ class Student(ABC):
     def load(cls, directory: Path, params: BaseModel, sample_shape, n_classes, normalization) -> Student:
         """Rebuild a fitted student from what `save` wrote."""
 
-    @abstractmethod
-    def to_onnx(self, opset: int):
-        """The student as one onnx.ModelProto with input `input` and outputs `scores`, `label`."""
-
     @property
     @abstractmethod
     def n_params(self) -> int:
@@ -79,19 +102,14 @@ def make_params(family: str, options: dict) -> BaseModel:
 
 
 def student_class(family: str) -> type[Student]:
+    from ..plugins import load_plugins
     from . import _families  # noqa: F401  (registers every family)
+
+    load_plugins()
 
     if family not in STUDENTS:
         raise OptionError(f"unknown --student {family!r}; choose from {', '.join(sorted(STUDENTS))}")
     return STUDENTS[family]
-
-
-def check_method(family: str, method_name: str) -> None:
-    cls = student_class(family)
-    if method_name not in cls.methods:
-        raise OptionError(
-            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(cls.methods)}"
-        )
 
 
 def load_student(run) -> Student:
@@ -99,9 +117,8 @@ def load_student(run) -> Student:
     from ..data import Normalization
 
     cls = student_class(run.family)
-    spec = run.manifest["student"]
-    data = run.manifest["data"]
-    params = cls.Params(**spec["params"])
+    data = run.manifest.data
+    params = validate_params(cls.Params, run.manifest.student.params, f"{run.path}: the recorded {run.family} params")
     return cls.load(
-        run.path, params, tuple(data["sample_shape"]), data["n_classes"], Normalization.from_dict(data["normalization"])
+        run.path, params, tuple(data.sample_shape), data.n_classes, Normalization.from_dict(data.normalization)
     )

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError, OptionError
-from .base import Student, load_student, register
+from .base import Student, Tolerance, load_student, register
 
 MEMBERS_DIR = "members"
 MIN_PROB = 1e-30
@@ -30,7 +30,7 @@ MIN_PROB = 1e-30
 
 class EnsembleParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    vote: Literal["mean", "majority"] = "mean"
+    vote: Literal["mean", "majority"] = Field("mean", description="mean of softmax, or majority vote")
     members: tuple[str, ...] = Field(default=(), description="member run directories, relative to the ensemble run")
 
 
@@ -55,7 +55,7 @@ class EnsembleStudent(Student):
     family: ClassVar[str] = "ensemble"
     summary: ClassVar[str] = "several runs voting as one (kdedge ensemble RUN... --vote mean|majority)"
     Params = EnsembleParams
-    methods: ClassVar[tuple[str, ...]] = ()
+    distilled: ClassVar[bool] = False
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -86,9 +86,6 @@ class EnsembleStudent(Student):
         ensemble.members = [load_student(Run.load(path)) for path in ensemble.sources]
         return ensemble
 
-    def to_onnx(self, opset: int):
-        return merge_members([m.to_onnx(opset) for m in self.members], self.params.vote, self.n_classes, opset)
-
     @property
     def n_params(self) -> int:
         return int(sum(m.n_params for m in self.members))
@@ -96,9 +93,7 @@ class EnsembleStudent(Student):
     @property
     def parity_tolerance(self):
         """The loosest of the members' tolerances: the ensemble's graph is theirs plus exact arithmetic."""
-        from ..export.parity import Tolerance
-
-        tols = [getattr(m, "parity_tolerance", Tolerance()) for m in self.members]
+        tols = [m.parity_tolerance for m in self.members]
         return Tolerance(
             rtol=max(t.rtol for t in tols),
             atol=max(t.atol for t in tols),
@@ -106,98 +101,11 @@ class EnsembleStudent(Student):
         )
 
 
-def merge_members(models: list, vote: str, n_classes: int, opset: int):
-    """One graph: `input` fans out to every member graph (names prefixed m0_, m1_...), their scores or labels
-    are combined as in `combine`, and `scores` / `label` come out."""
-    import onnx
-    from onnx import TensorProto, compose, helper, version_converter
-
-    def default_opset(m):
-        return next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), opset)
-
-    target = max([opset, *map(default_opset, models)])
-    models = [m if default_opset(m) == target else version_converter.convert_version(m, target) for m in models]
-    # onnx.compose merges only models that agree on IR version and on each domain's opset; members converted by
-    # different tools (torch, skl2onnx, onnxmltools) differ there, so align them on the highest of each.
-    ir_version = max(m.ir_version for m in models)
-    domains: dict[str, int] = {}
-    for m in models:
-        for o in m.opset_import:
-            domains[o.domain] = max(domains.get(o.domain, 0), o.version)
-    parts = []
-    for i, m in enumerate(models):
-        m = compose.add_prefix(m, f"m{i}_")
-        m.ir_version = ir_version
-        del m.opset_import[:]
-        m.opset_import.extend(helper.make_opsetid(d, v) for d, v in domains.items())
-        parts.append(m)
-
-    def model(graph):
-        return helper.make_model(
-            graph, ir_version=ir_version, opset_imports=[helper.make_opsetid(d, v) for d, v in domains.items()]
-        )
-
-    merged = parts[0]
-    for part in parts[1:]:
-        merged = compose.merge_models(merged, part, io_map=[])
-    sample = list(models[0].graph.input[0].type.tensor_type.shape.dim)
-    dims = ["N", *[d.dim_value for d in sample[1:]]]
-    fan_out = model(
-        helper.make_graph(
-            [helper.make_node("Identity", ["input"], ["shared_input"])],
-            "fan_out",
-            [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)],
-            [helper.make_tensor_value_info("shared_input", TensorProto.FLOAT, dims)],
-        )
-    )
-    merged = compose.merge_models(fan_out, merged, io_map=[("shared_input", p.graph.input[0].name) for p in parts])
-    n = len(parts)
-    if vote == "mean":
-        member_out, member_type, member_shape = "scores", TensorProto.FLOAT, ["N", n_classes]
-        nodes = [helper.make_node("Softmax", [f"s{i}"], [f"p{i}"], axis=1) for i in range(n)]
-        nodes += [
-            helper.make_node("Sum", [f"p{i}" for i in range(n)], ["p_sum"]),
-            helper.make_node("Mul", ["p_sum", "inv_n"], ["p_mean"]),
-            helper.make_node("Max", ["p_mean", "min_prob"], ["p_clipped"]),
-            helper.make_node("Log", ["p_clipped"], ["scores"]),
-        ]
-        constants = [
-            helper.make_tensor("inv_n", TensorProto.FLOAT, [], [1.0 / n]),
-            helper.make_tensor("min_prob", TensorProto.FLOAT, [], [MIN_PROB]),
-        ]
-    else:
-        member_out, member_type, member_shape = "label", TensorProto.INT64, ["N"]
-        nodes = [helper.make_node("OneHot", [f"s{i}", "depth", "one_hot_values"], [f"v{i}"], axis=-1) for i in range(n)]
-        nodes.append(helper.make_node("Sum", [f"v{i}" for i in range(n)], ["scores"]))
-        constants = [
-            helper.make_tensor("depth", TensorProto.INT64, [], [n_classes]),
-            helper.make_tensor("one_hot_values", TensorProto.FLOAT, [2], [0.0, 1.0]),
-        ]
-    nodes.append(helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0))
-    combiner = model(
-        helper.make_graph(
-            nodes,
-            f"{vote}_vote",
-            [helper.make_tensor_value_info(f"s{i}", member_type, member_shape) for i in range(n)],
-            [
-                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", n_classes]),
-                helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
-            ],
-            initializer=constants,
-        )
-    )
-    merged = compose.merge_models(
-        merged, combiner, io_map=[(f"m{i}_{member_out}", f"s{i}") for i in range(n)], outputs=["scores", "label"]
-    )
-    onnx.checker.check_model(merged)
-    return merged
-
-
 def _check_same_data(runs) -> None:
-    first = runs[0].manifest["data"]
+    first = runs[0].manifest.data
     for run in runs[1:]:
-        data = run.manifest["data"]
-        if data["fingerprint"] != first["fingerprint"] or data["class_names"] != first["class_names"]:
+        data = run.manifest.data
+        if data.fingerprint != first.fingerprint or data.class_names != first.class_names:
             raise DataError(
                 f"{run.path} was trained on other data, classes or split than {runs[0].path}; "
                 "an ensemble needs members made from the same data and --seed"
@@ -205,7 +113,7 @@ def _check_same_data(runs) -> None:
 
 
 def _common_teacher(runs) -> dict | None:
-    teachers = [r.manifest.get("teacher") for r in runs]
+    teachers = [r.manifest.teacher for r in runs]
     fingerprints = {None if t is None else t.get("fingerprint") for t in teachers}
     return teachers[0] if len(fingerprints) == 1 else None
 
@@ -214,8 +122,8 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
     """Combine finished runs into an ensemble run at `out`. With `best`, keep the `best` members with the highest
     validation accuracy (ties keep the given order). Returns the new Run."""
     from .._io import atomic_dir, write_json
-    from ..distill.run import METRICS, sha256_files
-    from ..runs import MANIFEST, Run, now, versions
+    from ..manifest import Manifest, StudentRecord
+    from ..runs import METRICS, Run, now, sha256_files, versions
 
     params = EnsembleParams(vote=vote)  # validates --vote before any work
     runs = [r if isinstance(r, Run) else Run.load(r) for r in runs]
@@ -248,21 +156,19 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
                 for i, r in enumerate(runs)
             ],
         }
-        manifest = {
-            "kind": "student",
-            "family": "ensemble",
-            "created": now(),
-            "seed": runs[0].manifest.get("seed", 0),
-            "student": {"family": "ensemble", "params": params.model_dump(mode="json"), "n_params": ensemble.n_params},
-            "method": {"name": "ensemble", "vote": vote, "best": best},
-            "data": runs[0].manifest["data"],
-            "teacher": _common_teacher([runs[i] for i in kept]),
-            "transfer": None,
-            "weights": files,
-            "weights_sha256": sha256_files(tmp, files),
-            "metrics": metrics,
-            "versions": versions(),
-        }
+        Manifest(
+            kind="student",
+            family="ensemble",
+            created=now(),
+            seed=runs[0].manifest.seed,
+            student=StudentRecord(family="ensemble", params=params.model_dump(mode="json"), n_params=ensemble.n_params),
+            method={"name": "ensemble", "vote": vote, "best": best},
+            data=runs[0].manifest.data,
+            teacher=_common_teacher([runs[i] for i in kept]),
+            weights=files,
+            weights_sha256=sha256_files(tmp, files),
+            metrics=metrics,
+            versions=versions(),
+        ).write(tmp)
         write_json(tmp / METRICS, metrics)
-        write_json(tmp / MANIFEST, manifest)
     return Run.load(out)

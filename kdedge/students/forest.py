@@ -12,8 +12,8 @@ from .sklearn_base import PipelineStudent
 
 class ForestParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    n_estimators: int = Field(100, ge=1)
-    max_depth: int | None = Field(None, ge=1)  # None: grow until leaves are pure
+    n_estimators: int = Field(100, ge=1, description="trees")
+    max_depth: int | None = Field(None, ge=1, description="tree depth (default: until leaves are pure)")
 
 
 @register

@@ -18,9 +18,9 @@ from .sklearn_base import NonNeuralStudent, param_count
 
 class GBDTParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    num_leaves: int = Field(31, ge=2)
-    n_estimators: int = Field(100, ge=1)
-    learning_rate: float = Field(0.1, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2, description="leaves per tree")
+    n_estimators: int = Field(100, ge=1, description="boosting rounds (trees per class)")
+    learning_rate: float = Field(0.1, gt=0, le=1, description="shrinkage")
 
 
 class Boosters(list):

@@ -6,36 +6,33 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import torch
 from pydantic import Field, field_validator
 
-from .. import nets
-from ..distill.loop import Batches, TrainConfig
+from ..params import number_list
 from .base import Student, register
+from .training import TrainConfig
+
+# torch and the nets load when a model is built, not when the families register: the option catalog (and the CLI
+# built from it) needs only the Params models.
 
 WEIGHTS = "weights.safetensors"
 
 
 def _int_tuple(value):
     """Accept `128,64` (CLI), `[128, 64]` (TOML) or `128`."""
-    if isinstance(value, str):
-        try:
-            return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
-        except ValueError:
-            raise ValueError(f"expected comma-separated integers, got {value!r}") from None
-    if isinstance(value, int):
-        return (value,)
-    return value
+    return number_list(value, int)
 
 
 class NeuralStudent(Student):
     """A net from `kdedge.nets`, trained by the shared loop with the method's loss."""
 
     architecture: ClassVar[str]
-    methods: ClassVar[tuple[str, ...]] = ("hard", "kd", "logits", "fitnets", "fsp")
     neural: ClassVar[bool] = True
+    quantizable: ClassVar[bool] = True
 
     def __init__(self, params, sample_shape, n_classes, normalization):
+        from .. import nets
+
         super().__init__(params, sample_shape, n_classes, normalization)
         self.module = nets.build(
             self.architecture,
@@ -50,7 +47,11 @@ class NeuralStudent(Student):
         train_fields = set(TrainConfig.model_fields)
         return {k: v for k, v in self.params.model_dump().items() if k not in train_fields}
 
-    def fit(self, method, train_data: Batches, val_data: Batches, seed: int, *, teacher=None) -> dict:
+    def fit(self, method, train_data, val_data, seed: int, *, teacher=None) -> dict:
+        import torch
+
+        from .. import nets
+
         torch.manual_seed(seed)  # the initial weights depend on the seed too
         self.module = nets.build(
             self.architecture,
@@ -66,22 +67,30 @@ class NeuralStudent(Student):
             self.module, train_data, val_data, config, seed, label=f"{self.family} · {method.name}", teacher=teacher
         )
 
-    @torch.no_grad()
     def features(self, x: np.ndarray, layers: list[str], batch_size: int = 512) -> dict[str, np.ndarray]:
         """Outputs of the named layers (module paths, see `layers()`) on raw inputs, in batches."""
+        import torch
+
+        from .. import nets
+
         self.module.eval()
         x = torch.as_tensor(np.asarray(x, np.float32))
-        parts = [nets.capture(self.module, x[i : i + batch_size], layers) for i in range(0, len(x), batch_size)]
+        with torch.no_grad():
+            parts = [nets.capture(self.module, x[i : i + batch_size], layers) for i in range(0, len(x), batch_size)]
         return {name: torch.cat([p[name] for p in parts]).numpy() for name in layers}
 
     def layers(self) -> list[dict]:
+        from .. import nets
+
         return nets.layer_table(self.module, self.sample_shape)
 
-    @torch.inference_mode()
     def scores(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        import torch
+
         self.module.eval()
         x = torch.as_tensor(np.asarray(x, np.float32))
-        return torch.cat([self.module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+        with torch.inference_mode():
+            return torch.cat([self.module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
 
     def save(self, directory: Path) -> list[str]:
         from safetensors.torch import save_file
@@ -99,18 +108,15 @@ class NeuralStudent(Student):
         student.module.eval()
         return student
 
-    def to_onnx(self, opset: int):
-        from ..export.torch_onnx import torch_to_onnx
-
-        return torch_to_onnx(self.module, self.sample_shape, opset)
-
     @property
     def n_params(self) -> int:
+        from .. import nets
+
         return nets.count_parameters(self.module)
 
 
 class MLPParams(TrainConfig):
-    hidden: tuple[int, ...] = (128,)
+    hidden: tuple[int, ...] = Field((128,), description="hidden layer sizes, e.g. 128 or 128,64")
 
     _parse_hidden = field_validator("hidden", mode="before")(_int_tuple)
 
@@ -124,7 +130,7 @@ class MLPStudent(NeuralStudent):
 
 
 class CNNParams(TrainConfig):
-    channels: tuple[int, ...] = (32, 64, 64)
+    channels: tuple[int, ...] = Field((32, 64, 64), description="channels per conv block, e.g. 16,32,32")
 
     _parse_channels = field_validator("channels", mode="before")(_int_tuple)
 
@@ -138,8 +144,8 @@ class CNNStudent(NeuralStudent):
 
 
 class ResNetParams(TrainConfig):
-    depth: int = Field(8, ge=8)
-    width: int = Field(16, gt=0)
+    depth: int = Field(8, ge=8, description="ResNet depth 6n+2: 8, 14, 20...")
+    width: int = Field(16, gt=0, description="ResNet base channels (stages: width, 2x, 4x)")
 
 
 @register

@@ -22,8 +22,7 @@ import numpy as np
 
 from .._io import read_json, write_json
 from ..errors import DataError, RunError
-from ..export.parity import Tolerance
-from .base import Student
+from .base import Student, Tolerance
 
 META_FILE = "nonneural.json"
 PIPELINE_FILE = "pipeline.skops"
@@ -68,9 +67,8 @@ class TargetScale:
 class NonNeuralStudent(Student):
     """Fit/score/save/export skeleton; a family supplies its estimators, storage and ONNX converter name."""
 
-    methods: ClassVar[tuple[str, ...]] = ("hard", "logits", "softmax")
-    parity_tolerance = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
-    exporter: ClassVar[str]  # key into kdedge.export.nonneural.CORE_CONVERTERS
+    parity_tolerance: ClassVar[Tolerance] = Tolerance(rtol=1e-3, atol=1e-4, min_label_agreement=0.999)
+    exporter: ClassVar[str]  # key into kdedge.convert.nonneural.CORE_CONVERTERS
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
@@ -167,11 +165,6 @@ class NonNeuralStudent(Student):
     @property
     def is_classifier(self) -> bool:
         return self.target_scale is None
-
-    def to_onnx(self, opset: int):
-        from ..export.nonneural import nonneural_to_onnx
-
-        return nonneural_to_onnx(self.exporter, self.export_parts(), self.sample_shape, self.n_classes, opset)
 
     @property
     def n_params(self) -> int:

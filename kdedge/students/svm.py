@@ -18,12 +18,15 @@ DEFAULT_COMPONENTS = 500
 
 class SVMParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kernel: Literal["rbf", "poly", "linear"] = "rbf"
-    C: float = Field(10.0, gt=0)
-    gamma: Literal["scale", "auto"] | PositiveFloat = "scale"
-    degree: int = Field(3, ge=1, le=10)
-    approx: Literal["none", "nystroem"] = "none"
-    n_components: int | None = Field(None, ge=1)  # None: DEFAULT_COMPONENTS with --approx nystroem
+    kernel: Literal["rbf", "poly", "linear"] = Field("rbf", description="kernel: rbf, poly or linear")
+    C: float = Field(10.0, gt=0, description="regularization C > 0")
+    gamma: Literal["scale", "auto"] | PositiveFloat = Field(
+        "scale", description="kernel width: scale, auto or a number"
+    )
+    degree: int = Field(3, ge=1, le=10, description="poly kernel degree")
+    approx: Literal["none", "nystroem"] = Field("none", description="none, or nystroem for large transfer sets")
+    # None: DEFAULT_COMPONENTS with --approx nystroem
+    n_components: int | None = Field(None, ge=1, description="--approx nystroem: kernel features (500)")
 
     @field_validator("gamma", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from .sklearn_base import PipelineStudent
 
 class TreeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_depth: int | None = Field(None, ge=1)  # None: grow until leaves are pure
+    max_depth: int | None = Field(None, ge=1, description="tree depth (default: until leaves are pure)")
 
 
 @register

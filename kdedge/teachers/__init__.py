@@ -52,12 +52,12 @@ class RunTeacher:
         from ..students import load_student
 
         self.student = load_student(self.run)
-        data = self.run.manifest["data"]
+        data = self.run.manifest.data
         self.name = str(self.run.path)
-        self.sample_shape = tuple(data["sample_shape"])
-        self.n_classes = int(data["n_classes"])
-        self.class_names = list(data["class_names"])
-        self.fingerprint = self.run.manifest["weights_sha256"]
+        self.sample_shape = tuple(data.sample_shape)
+        self.n_classes = data.n_classes
+        self.class_names = list(data.class_names)
+        self.fingerprint = self.run.manifest.weights_sha256
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         session = getattr(self, "_session", None)
@@ -73,12 +73,14 @@ class RunTeacher:
         import onnxruntime as ort
         import torch
 
-        from ..bench import model_metadata
+        from ..measure import model_metadata
 
         if self.run.onnx_path.is_file() and model_metadata(self.run.onnx_path).get("precision", "fp32") == "fp32":
             model = self.run.onnx_path.read_bytes()
         elif rows >= ONNXRUNTIME_PAYS_ROWS:
-            model = self.student.to_onnx(18).SerializeToString()
+            from ..convert.converters import to_onnx
+
+            model = to_onnx(self.student, 18).SerializeToString()
         else:
             return
         options = ort.SessionOptions()
@@ -109,7 +111,7 @@ class RunTeacher:
 
     def latency(self, samples: np.ndarray, threads: int = 1, **options) -> dict:
         """Batch-1 latency of the native model (torch eager for neural runs)."""
-        from ..bench.timing import time_calls
+        from ..measure.timing import time_calls
         from .timing import torch_latency
 
         if hasattr(self.student, "module"):

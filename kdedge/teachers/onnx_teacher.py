@@ -22,7 +22,7 @@ class OnnxTeacher(ExternalTeacher):
 
     def __init__(self, path: Path):
         super().__init__(path)
-        from ..bench.latency import make_session
+        from ..measure.latency import make_session
 
         try:
             self.session = make_session(str(path), threads=0)  # 0: onnxruntime's default, all cores for targets
@@ -61,7 +61,7 @@ class OnnxTeacher(ExternalTeacher):
         return self.session.run([self.output], {self.input.name: x.astype(self.input_dtype, copy=False)})[0]
 
     def latency(self, samples: np.ndarray, threads: int = 1, **options) -> dict:
-        from ..bench.latency import measure_latency
+        from ..measure.latency import measure_latency
 
         return {"runtime": self.runtime, **measure_latency(self.path, samples, threads, **options)}
 

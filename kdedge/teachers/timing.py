@@ -1,10 +1,10 @@
-"""Batch-1 latency of torch eager teachers, timed exactly as kdedge.bench times onnxruntime."""
+"""Batch-1 latency of torch eager teachers, timed exactly as kdedge.measure times onnxruntime."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..bench.timing import time_calls
+from ..measure.timing import time_calls
 
 
 def torch_latency(module, samples: np.ndarray, threads: int = 1, **options) -> dict:

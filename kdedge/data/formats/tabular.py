@@ -128,7 +128,7 @@ def _features(rows, label: int, names, path: Path) -> np.ndarray:
     (".csv", ".tsv", ".csv.gz", ".tsv.gz"),
     options={
         "label_column": ReaderOption(parse_label_column, "label column: a header name or 0-based index (default -1)"),
-        "header": ReaderOption(parse_bool, "whether the first row names the columns (default: detected)"),
+        "header": ReaderOption(parse_bool, "whether the first row names the columns (default: detected)", flag=True),
     },
 )
 def read_csv(path: Path, seed: int = 0, label_column: int | str = -1, header: bool | None = None) -> Dataset:

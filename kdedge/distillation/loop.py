@@ -15,26 +15,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..progress import progress_bar
-
-
-class TrainConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    epochs: int = Field(200, gt=0)
-    lr: float = Field(1e-3, gt=0)
-    batch_size: int = Field(64, gt=0)
-    patience: int = Field(40, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    schedule: Literal["constant", "cosine"] = "constant"
-    warmup_epochs: int = Field(0, ge=0)
-    select_by: Literal["accuracy", "agreement"] = "accuracy"
+from ..students.training import TrainConfig
 
 
 @dataclass

@@ -35,6 +35,8 @@ UNLABELED = -1
 
 
 def transfer_kind(cls):
+    if cls.name in TRANSFERS and TRANSFERS[cls.name] is not cls:
+        raise ValueError(f"transfer kind {cls.name!r} is registered twice")
     TRANSFERS[cls.name] = cls
     return cls
 
@@ -69,7 +71,9 @@ class TransferSet(BaseModel):
     default_size: ClassVar[float | None] = 5.0  # None: the whole source (pool)
     # True: every input has a label, new ones their source's (made in `copy_sources` order); False: new ones get -1.
     keeps_labels: ClassVar[bool] = False
-    transfer_size: float | None = Field(None, ge=1.0)
+    transfer_size: float | None = Field(
+        None, ge=1.0, description="multiple of the train split, e.g. 5x (augment, munge, views: 5x)"
+    )
 
     _parse_size = field_validator("transfer_size", mode="before")(parse_size)
 
@@ -152,8 +156,8 @@ class Munge(TransferSet):
 
     name: ClassVar[str] = "munge"
     summary: ClassVar[str] = "Bucila et al.: mix each sample with its nearest neighbour (--munge-p, --munge-s)"
-    munge_p: float = Field(0.5, gt=0, le=1)
-    munge_s: float = Field(1.0, gt=0)
+    munge_p: float = Field(0.5, gt=0, le=1, description="MUNGE swap probability")
+    munge_s: float = Field(1.0, gt=0, description="MUNGE local spread divisor")
 
     def generate(self, x, n_new, rng, held_out):
         from sklearn.neighbors import NearestNeighbors
@@ -177,7 +181,7 @@ class Pool(TransferSet):
     name: ClassVar[str] = "pool"
     summary: ClassVar[str] = "unlabeled inputs from an .npz file (--pool x.npz, array 'x')"
     default_size: ClassVar[float | None] = None  # the whole pool
-    pool: FilePath
+    pool: FilePath = Field(description="unlabeled inputs: .npz with array x")
 
     def generate(self, x, n_new, rng, held_out):
         inputs = self._read(tuple(x.shape[1:]))
@@ -219,7 +223,7 @@ class Pool(TransferSet):
 
 
 class Views(TransferSet):
-    """Inputs transformed by registered view ops (`kdedge.distill.views`), e.g. `shift+mixup`.
+    """Inputs transformed by registered view ops (`kdedge.distillation.views`), e.g. `shift+mixup`.
 
     `teacher_mode = "cached"`: a fixed set of `--transfer-size` times the training split (the split first), labelled
     by the teacher once. `"online"`: no fixed set; every training batch is drawn from the training split and
@@ -227,7 +231,11 @@ class Views(TransferSet):
     """
 
     ops: ClassVar[tuple[str, ...]] = ()
-    teacher_mode: Literal["cached", "online"] = "cached"
+    teacher_mode: Literal["cached", "online"] = Field(
+        "cached",
+        description="cached: a fixed set of --transfer-size, labelled once; online: new views every batch, the "
+        "teacher labels each (neural students)",
+    )
 
     @model_validator(mode="after")
     def _online_has_no_size(self):
@@ -288,6 +296,9 @@ for _op in VIEW_OPS:  # each op alone is a transfer kind; combinations are resol
 
 def transfer_class(name: str) -> type[TransferSet]:
     """A registered kind (train, augment, munge, pool, shift, mixup...) or a combination of view ops."""
+    from ..plugins import load_plugins
+
+    load_plugins()
     if name in TRANSFERS:
         return TRANSFERS[name]
     ops = parse_ops(name)

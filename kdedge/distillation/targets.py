@@ -17,8 +17,7 @@ from ..data import fingerprint_arrays
 from ..data.ondisk import iter_row_chunks, release_pages
 from ..errors import DataError
 from ..progress import progress_bar
-
-CACHE_DIR = "targets"
+from ..runs import TARGETS_DIR as CACHE_DIR
 
 
 def teacher_logits(

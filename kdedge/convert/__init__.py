@@ -11,13 +11,12 @@ import json
 from .. import __version__
 from .._io import atomic_path
 from ..errors import ExportError, OptionError
-from ..runs import Run, now
-from .parity import Tolerance, check_parity
+from ..runs import INT8_FILE, Run, now
+from .parity import check_parity
 from .profiles import DEFAULT_TARGET, Profile, load_profile
 
 DEFAULT_OPSET = 18
 META_PREFIX = "kdedge."
-INT8_FILE = "model.int8.onnx"
 STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")  # what a reduced (mobile) onnxruntime build is sure to have
 
 
@@ -29,23 +28,23 @@ def metadata(
     `normalization` is informational: the graph applies it itself and takes raw inputs.
     """
     m = run.manifest
-    data = m["data"]
+    data = m.data
     profile = profile or load_profile(DEFAULT_TARGET)
     return {
         "version": __version__,
         "kind": run.kind,
         "family": run.family,
-        "class_names": json.dumps(data["class_names"]),
-        "input_shape": json.dumps(["N", *data["sample_shape"]]),
-        "input_layout": data["layout"],
-        "normalization": json.dumps(data["normalization"]),
+        "class_names": json.dumps(data.class_names),
+        "input_shape": json.dumps(["N", *data.sample_shape]),
+        "input_layout": data.layout,
+        "normalization": json.dumps(data.normalization),
         "n_params": str(n_params),
         "source_run": str(run.path.resolve()),
-        "teacher": json.dumps(m.get("teacher")),
-        "method": json.dumps(m.get("method")),
-        "dataset_fingerprint": data["fingerprint"],
-        "data_source": str(data["source"]),
-        "data_seed": str(data["seed"]),
+        "teacher": json.dumps(m.teacher),
+        "method": json.dumps(m.method),
+        "dataset_fingerprint": data.fingerprint,
+        "data_source": str(data.source),
+        "data_seed": str(data.seed),
         "target": profile.name,
         "precision": precision,
         "graph_optimization": profile.graph_optimization,
@@ -78,13 +77,14 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     import onnx
 
     from ..students import load_student
+    from .converters import to_onnx
 
     profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
     run = Run.load(run_path)
     student = load_student(run)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
-    model = student.to_onnx(profile.opset)
+    model = to_onnx(student, profile.opset)
     _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
     model.doc_string = (
@@ -96,7 +96,7 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     onnx.checker.check_model(model)
     _check_ops(model, profile, run.onnx_path)
     model_bytes = model.SerializeToString()
-    tolerance = getattr(student, "parity_tolerance", Tolerance())
+    tolerance = student.parity_tolerance
     parity = check_parity(model_bytes, x_test, student.scores(x_test), tolerance, str(run.onnx_path))
     with atomic_path(run.onnx_path) as tmp:
         tmp.write_bytes(model_bytes)
@@ -139,7 +139,7 @@ def _export_int8(run: Run, student, fp32_bytes: bytes, profile: Profile, dataset
     calibration = None
     if profile.precision == "int8-static":
         x_train, _ = dataset.split("train")
-        calibration = q.calibration_samples(x_train, profile.calibration_size, int(run.manifest.get("seed", 0)))
+        calibration = q.calibration_samples(x_train, profile.calibration_size, run.manifest.seed)
     int8_bytes, scheme = q.quantize(fp32_bytes, profile.precision, calibration)
     int8_model = onnx.load_from_string(int8_bytes)
     onnx.helper.set_model_props(

@@ -75,18 +75,16 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
 
 @dataclass
 class Candidate:
-    """One point of the space: what `fit_run` needs to train it."""
+    """One point of the space: a family, method and transfer kind, and flat options for `kdedge.options.route`."""
 
     family: str
-    options: dict = field(default_factory=dict)
     method: str = "kd"
-    method_options: dict = field(default_factory=dict)
-    transfer: dict = field(default_factory=dict)
+    transfer: str = "train"
+    options: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        parts = [self.family, self.method]
-        parts += [f"{k}={v}" for k, v in {**self.options, **self.method_options, **self.transfer}.items()]
-        return " ".join(parts)
+        parts = [self.family, self.method] + ([] if self.transfer == "train" else [f"transfer={self.transfer}"])
+        return " ".join(parts + [f"{k}={v}" for k, v in self.options.items()])
 
 
 def load_space(path: str | Path | None, families: list[str] | None) -> dict[str, dict[str, list]]:
@@ -100,7 +98,8 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
             raise OptionError(f"--space {path}: no such file") from None
         except tomllib.TOMLDecodeError as exc:
             raise OptionError(f"--space {path}: not valid TOML ({exc})") from None
-    from ..distill.methods import METHODS
+    from ..distillation.methods import METHODS
+    from ..options import catalog
     from ..students import student_class
 
     if families:
@@ -110,10 +109,17 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
                 f"--families {', '.join(unknown)}: not in the search space; choose from {', '.join(space)}"
             )
         space = {f: space[f] for f in families}
+    known = set(catalog()) | {"method", "transfer"}
     for family, choices in space.items():
         student_class(family)  # raises OptionError naming the known families
         if not isinstance(choices, dict) or not all(isinstance(v, list) and v for v in choices.values()):
             raise OptionError(f"search space [{family}]: every key needs a non-empty list of choices")
+        unknown = sorted(set(choices) - known)
+        if unknown:
+            raise OptionError(
+                f"search space [{family}] {unknown[0]!r}: not an option of any family, method or transfer set "
+                "(see kdedge distill --help)"
+            )
         for method in choices.get("method", ["kd"]):
             if method not in METHODS:
                 raise OptionError(f"search space [{family}] method {method!r}: choose from {', '.join(METHODS)}")
@@ -121,33 +127,17 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
 
 
 def suggest(trial, space: dict[str, dict[str, list]]) -> Candidate:
-    """Let the Optuna trial pick a family, then its method and transfer kind, then each choice that applies to them
-    (define-by-run)."""
-    from ..distill.methods import METHODS
-    from ..distill.transfer import transfer_class, transfer_option_names
+    """Let the Optuna trial pick a family, then its method and transfer kind, then each choice that one of them
+    takes (define-by-run: no temperature for `logits`, no teacher_mode for `train`)."""
+    from ..options import owners
 
     family = trial.suggest_categorical("family", list(space))
     choices = space[family]
-    method = trial.suggest_categorical(f"{family}.method", choices.get("method", ["kd"]))
-    cand = Candidate(family=family, method=method)
+    cand = Candidate(family, trial.suggest_categorical(f"{family}.method", choices.get("method", ["kd"])))
     if "transfer" in choices:
-        cand.transfer["transfer"] = trial.suggest_categorical(f"{family}.transfer", choices["transfer"])
-    method_fields = set(METHODS[method].model_fields)
-    transfer_fields = set(transfer_class(cand.transfer.get("transfer", "train")).model_fields)
-    method_keys, transfer_keys = _method_keys(METHODS), transfer_option_names()
+        cand.transfer = trial.suggest_categorical(f"{family}.transfer", choices["transfer"])
+    owned_by = owners(family, cand.method, cand.transfer)
     for key, values in choices.items():
-        if key in ("method", "transfer"):
-            continue
-        if key in method_keys:
-            target = cand.method_options if key in method_fields else None
-        elif key in transfer_keys:
-            target = cand.transfer if key in transfer_fields else None
-        else:
-            target = cand.options
-        if target is not None:  # e.g. no temperature for `logits`, no teacher_mode for `train`
-            target[key] = trial.suggest_categorical(f"{family}.{key}", values)
+        if key not in ("method", "transfer") and any(key in model.model_fields for _, model in owned_by):
+            cand.options[key] = trial.suggest_categorical(f"{family}.{key}", values)
     return cand
-
-
-def _method_keys(methods) -> set[str]:
-    return {name for cls in methods.values() for name in cls.model_fields}

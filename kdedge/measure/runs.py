@@ -1,6 +1,6 @@
 """Bench run directories and bare ONNX files side by side: what `kdedge bench` and `kdedge run` both call.
 
-Like the rest of kdedge.bench this needs only numpy and onnxruntime (run manifests are JSON, data readers numpy).
+Like the rest of kdedge.measure this needs only numpy and onnxruntime (run manifests are JSON, data readers numpy).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     """
     from ..data import load_dataset
     from ..errors import DataError, OptionError
-    from ..export import INT8_FILE
-    from ..runs import ONNX_FILE, Run
+    from ..runs import INT8_FILE, ONNX_FILE, Run
 
     runs, models = [Path(r) for r in runs], [Path(m) for m in models]
     teacher = Path(teacher) if teacher is not None else None
@@ -49,7 +48,7 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     for run, name in zip(loaded, names, strict=True):
         entries.append(Entry(name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
         int8_path = run.path / INT8_FILE
-        if int8 and (run.manifest.get("export") or {}).get("int8") and int8_path.is_file():
+        if int8 and (run.manifest.export or {}).get("int8") and int8_path.is_file():
             entries.append(Entry(f"{name} int8", int8_path, "student"))
     for path in models:
         entry, model_notes = model_entry(path, dataset)

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import OptionError
+from ..params import first_error, number_list
 
 DEFAULT_TARGET = "cpu-fp32"
 Precision = Literal["fp32", "int8-dynamic", "int8-static"]
@@ -25,14 +26,7 @@ GraphOptimization = Literal["disable", "basic", "extended", "all"]
 
 def _positive_ints(value):
     """Accept `[1, 2, 4]` (TOML), `"1,2,4"` (CLI) or `4`."""
-    if isinstance(value, str):
-        try:
-            return [int(v) for v in value.replace(" ", "").split(",") if v]
-        except ValueError:
-            raise ValueError(f"expected comma-separated integers, got {value!r}") from None
-    if isinstance(value, int):
-        return [value]
-    return value
+    return number_list(value, int)
 
 
 class Profile(BaseModel):
@@ -71,8 +65,16 @@ def shipped_dir():
     return resources.files("kdedge") / "exporters"
 
 
+def profile_dirs() -> list:
+    """Where profiles are looked up by name: kdedge's own, then folders plug-ins declare (group kdedge.targets)."""
+    from ..plugins import load_plugins
+
+    return [shipped_dir(), *(Path(folder) for folder in load_plugins()["kdedge.targets"])]
+
+
 def shipped_names() -> list[str]:
-    return sorted(p.name.removesuffix(".toml") for p in shipped_dir().iterdir() if p.name.endswith(".toml"))
+    names = {p.name.removesuffix(".toml") for d in profile_dirs() for p in d.iterdir() if p.name.endswith(".toml")}
+    return sorted(names)
 
 
 def list_profiles() -> list[Profile]:
@@ -89,10 +91,12 @@ def load_profile(spec: str | Path | Profile | None = None) -> Profile:
         if not path.is_file():
             raise OptionError(f"--target {spec}: no such profile file; pass an existing .toml or one of {_names()}")
         return _parse(path.read_text(), path.stem, str(path))
-    resource = shipped_dir() / f"{spec}.toml"
-    if not resource.is_file():
-        raise OptionError(f"unknown --target {spec!r}; choose from {_names()} or pass a profile .toml path")
-    return _parse(resource.read_text(), spec, f"exporters/{spec}.toml")
+    for folder in profile_dirs():
+        resource = folder / f"{spec}.toml"
+        if resource.is_file():
+            source = f"exporters/{spec}.toml" if folder == shipped_dir() else str(resource)
+            return _parse(resource.read_text(), spec, source)
+    raise OptionError(f"unknown --target {spec!r}; choose from {_names()} or pass a profile .toml path")
 
 
 def _names() -> str:
@@ -114,13 +118,12 @@ def _parse(text: str, name: str, source: str) -> Profile:
 
 def _one_line(exc: ValidationError, source: str) -> str:
     """The first problem as `FILE: key = value: what is allowed`."""
-    err = exc.errors()[0]
-    key = str(err["loc"][0]) if err["loc"] else "value"
-    if err["type"] == "extra_forbidden":
+    err = first_error(exc)
+    key = str(err.loc[0]) if err.loc else "value"
+    if err.kind == "extra_forbidden":
         keys = ", ".join(k for k in Profile.model_fields if k != "name")
         return f"{source}: unknown key {key!r}; allowed keys: {keys}"
-    where = key + "".join(f"[{i}]" for i in err["loc"][1:])  # batch_sizes[0] for one bad list item
-    return f"{source}: {where} = {err.get('input')!r}: {_allowed(key, err['msg'])}"
+    return f"{source}: {err.key or key} = {err.value!r}: {_allowed(key, err.message)}"  # batch_sizes[0] = ...
 
 
 def _allowed(key: str, message: str) -> str:

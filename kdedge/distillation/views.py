@@ -88,7 +88,7 @@ def default_max_shift(length: int) -> int:
     "shift",
     "random translations of up to --max-shift pixels/steps per axis (default a fifth of the axis)",
     keeps_labels=True,
-    fields={"max_shift": (int | None, Field(None, ge=1))},
+    fields={"max_shift": (int | None, Field(None, ge=1, description="largest shift in pixels/steps (default 1/5)"))},
     needs_axes=True,
 )
 def _shift(x, rng, ctx, options):
@@ -102,7 +102,7 @@ def _shift(x, rng, ctx, options):
     "mixup",
     "mix each input with a random partner, lambda ~ Beta(--mixup-alpha, --mixup-alpha); no label survives",
     keeps_labels=False,
-    fields={"mixup_alpha": (float, Field(1.0, gt=0))},
+    fields={"mixup_alpha": (float, Field(1.0, gt=0, description="mixup: lambda ~ Beta(alpha, alpha)"))},
 )
 def _mixup(x, rng, ctx, options):
     alpha = options["mixup_alpha"]
@@ -119,7 +119,7 @@ def _mixup(x, rng, ctx, options):
     "noise",
     "Gaussian noise of --noise-std times each channel's std",
     keeps_labels=True,
-    fields={"noise_std": (float, Field(0.1, ge=0))},
+    fields={"noise_std": (float, Field(0.1, ge=0, description="noise std as a fraction of each channel's"))},
 )
 def _noise(x, rng, ctx, options):
     return x + rng.normal(size=x.shape).astype(np.float32) * (options["noise_std"] * ctx.std)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..students.training import TrainConfig
 from .features import (
     LayerHead,
     layer_shapes,
@@ -24,7 +25,7 @@ from .features import (
     teacher_features,
     unlabelled,
 )
-from .loop import Batches, TrainConfig, train
+from .loop import Batches, train
 from .losses import kd_loss
 
 

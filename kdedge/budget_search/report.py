@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..params import pareto_front
 from .budget import Budget
 
 COLUMNS = (
@@ -100,12 +101,7 @@ def write_tables(out: Path, rows: list[dict], budget: Budget) -> None:
 
 def latency_front(rows: list[dict]) -> list[dict]:
     """The trials no other beats on both axes of the plot (higher accuracy and lower p50), by latency."""
-    front, best_acc = [], -1.0
-    for r in sorted(rows, key=lambda r: (r["p50_us"], -r["val_accuracy"])):
-        if r["val_accuracy"] > best_acc:
-            front.append(r)
-            best_acc = r["val_accuracy"]
-    return front
+    return pareto_front(rows, cost=lambda r: r["p50_us"], value=lambda r: r["val_accuracy"])
 
 
 def plot(path: Path, rows: list[dict], budget: Budget) -> None:

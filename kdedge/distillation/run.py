@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,14 @@ import numpy as np
 from .._io import atomic_dir, write_json
 from ..data import Dataset
 from ..errors import DataError, OptionError
-from ..runs import MANIFEST, Run, now, versions
-from ..students import check_method, make_params, student_class
+from ..manifest import Manifest, StudentRecord
+from ..runs import METRICS, Run, now, sha256_files, versions
+from ..students import make_params, student_class
 from .loop import Batches
-from .methods import Method
+from .methods import Method, check_method
+from .online import OnlineViews
 from .targets import teacher_logits
 from .transfer import TransferSet, check_method_fits, check_online_fits, make_transfer
-
-METRICS = "metrics.json"
 
 
 def data_spec(dataset: Dataset, source: str) -> dict:
@@ -53,11 +52,22 @@ def _describe_teacher(teacher, same_task: bool) -> dict:
     return {**teacher.describe(), "other_task": True, "class_names": list(teacher.class_names or [])}
 
 
-def sha256_files(directory: Path, names: list[str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(names):
-        digest.update((directory / name).read_bytes())
-    return digest.hexdigest()[:16]
+def _training_batches(fit_set, x_val, transfer, teacher, params, seed: int, run_dir: Path, previous: Path | None):
+    """(what the student trains on, the teacher's val logits or None). `teacher` is None when the method reads no
+    teacher outputs. Cached: the teacher labels the fixed set once (memory-mapped, reused when it matches);
+    online: it labels each batch's fresh views inside the loop, and only val is labelled here."""
+    online = getattr(transfer, "online", False)
+    if teacher is None:
+        data = OnlineViews(fit_set.x, fit_set.y, transfer, None, seed) if online else Batches(fit_set.x, fit_set.y)
+        return data, None
+    rows = len(fit_set.x) * (getattr(params, "epochs", 1) if online else 1)
+    teacher.use_onnxruntime(rows)
+    t_val = teacher_logits(teacher, x_val, "val", run_dir, previous)
+    if online:
+        return OnlineViews(fit_set.x, fit_set.y, transfer, teacher, seed), t_val
+    cache_name = "transfer" if transfer.generates else "train"
+    t_train = teacher_logits(teacher, fit_set.x, cache_name, run_dir, previous)
+    return Batches(fit_set.x, fit_set.y, t_train), t_val
 
 
 def fit_run(
@@ -85,7 +95,6 @@ def fit_run(
     transfer = transfer if transfer is not None else make_transfer("train")
     check_method_fits(transfer, method)
     check_online_fits(transfer, method, student_class(family).neural)
-    online = getattr(transfer, "online", False)
     if method.needs_features:
         from .features import require_features
 
@@ -97,23 +106,11 @@ def fit_run(
         # The training split, then any new inputs (augment copies keep their labels, munge/pool inputs get -1);
         # val and test never enter it.
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
-        t_train = t_val = None
-        if teacher_outputs:
-            epochs = getattr(params, "epochs", 1)
-            teacher.use_onnxruntime(epochs * len(fit_set.x) if online else len(fit_set.x))
-            if not online:  # online, the teacher labels each batch's fresh views inside the loop
-                cache_name = "transfer" if transfer.generates else "train"
-                t_train = teacher_logits(teacher, fit_set.x, cache_name, tmp, previous)
-            t_val = teacher_logits(teacher, x_val, "val", tmp, previous)
+        teacher_for_fit = teacher if teacher_outputs else None
+        train_data, t_val = _training_batches(fit_set, x_val, transfer, teacher_for_fit, params, seed, tmp, previous)
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
         # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
         extra = {"teacher": teacher} if method.needs_features else {}
-        if online:
-            from .online import OnlineViews
-
-            train_data = OnlineViews(fit_set.x, fit_set.y, transfer, teacher if teacher_outputs else None, seed)
-        else:
-            train_data = Batches(fit_set.x, fit_set.y, t_train)
         fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
         history = fit_info.pop("history", None)
         if t_val is not None and "val_agreement" not in fit_info:  # non-neural students: fidelity on val too
@@ -124,21 +121,20 @@ def fit_run(
         if same_task:  # across tasks the teacher's labels are other classes: agreement would mean nothing
             metrics["test_agreement_with_teacher"] = float(np.mean(test_pred == teacher.logits(x_test).argmax(1)))
         weight_files = student.save(tmp)
-        manifest = {
-            "kind": kind,
-            "family": family,
-            "created": now(),
-            "seed": seed,
-            "student": {"family": family, "params": params.model_dump(mode="json"), "n_params": student.n_params},
-            "method": method.describe(),
-            "data": data_spec(dataset, data_source),
-            "teacher": None if teacher is None else _describe_teacher(teacher, same_task),
-            "transfer": fit_set.info,
-            "weights": weight_files,
-            "weights_sha256": sha256_files(tmp, weight_files),
-            "metrics": metrics,
-            "versions": versions(),
-        }
+        Manifest(
+            kind=kind,
+            family=family,
+            created=now(),
+            seed=seed,
+            student=StudentRecord(family=family, params=params.model_dump(mode="json"), n_params=student.n_params),
+            method=method.describe(),
+            data=data_spec(dataset, data_source),
+            teacher=None if teacher is None else _describe_teacher(teacher, same_task),
+            transfer=fit_set.info,
+            weights=weight_files,
+            weights_sha256=sha256_files(tmp, weight_files),
+            metrics=metrics,
+            versions=versions(),
+        ).write(tmp)
         write_json(tmp / METRICS, {**metrics, "history": history})
-        write_json(tmp / MANIFEST, manifest)
     return Run.load(out)

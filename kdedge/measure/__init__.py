@@ -163,25 +163,12 @@ def bench(
         if memory:
             row["memory"] = peak_memory_mb(entry.model_path, thread_counts[0], base, level)
         rows.append(row)
-    teacher = next((r for r in rows if r["kind"] == "teacher"), None)
-    for row in rows:
-        if teacher is not None:
-            row["agreement"] = agreement(labels_of[row["name"]], labels_of[teacher["name"]])
-            if row["name"] in logits_of and teacher["name"] in logits_of:
-                row["kl_teacher"] = kl_teacher_student(logits_of[row["name"]], logits_of[teacher["name"]])
-            row["vs_teacher"] = _ratios(row, teacher)
-    if floor:
+    _compare_with_teacher(rows, labels_of, logits_of)
+    if floor:  # onnxruntime's own per-call cost, measured the same way
         path = floor_model(x.ndim - 1)
+        row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
         latencies = measure(path, optimization or "all")
-        row = {
-            "name": FLOOR_NAME,
-            "kind": "floor",
-            "family": "identity",
-            "precision": "fp32",
-            "path": str(path),
-            "latency": latencies[0],
-            "latencies": latencies,
-        }
+        row.update(latency=latencies[0], latencies=latencies)
         if memory:
             row["memory"] = peak_memory_mb(path, thread_counts[0], base)
         rows.append(row)
@@ -193,6 +180,18 @@ def bench(
         "machine": machine(),
         "rows": rows,
     }
+
+
+def _compare_with_teacher(rows: list[dict], labels_of: dict, logits_of: dict) -> None:
+    """Agreement with the teacher row's labels, KL where both give logits, and ratios to it, on every row."""
+    teacher = next((r for r in rows if r["kind"] == "teacher"), None)
+    if teacher is None:
+        return
+    for row in rows:
+        row["agreement"] = agreement(labels_of[row["name"]], labels_of[teacher["name"]])
+        if row["name"] in logits_of and teacher["name"] in logits_of:
+            row["kl_teacher"] = kl_teacher_student(logits_of[row["name"]], logits_of[teacher["name"]])
+        row["vs_teacher"] = _ratios(row, teacher)
 
 
 def _ratios(row: dict, teacher: dict) -> dict:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError
+from ..students.training import TrainConfig
 from .features import (
     LayerHead,
     layer_shapes,
@@ -32,7 +33,7 @@ from .features import (
     teacher_features,
     unlabelled,
 )
-from .loop import Batches, TrainConfig, train
+from .loop import Batches, train
 from .losses import hard_loss, kd_loss
 
 

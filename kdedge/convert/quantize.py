@@ -47,9 +47,7 @@ def quantizable(student) -> bool:
     ensembles and SVMs are single ai.onnx.ml operators with thresholds and support vectors inside:
     onnxruntime.quantization leaves them untouched, so they stay fp32.
     """
-    from ..students.neural import NeuralStudent
-
-    return bool(getattr(type(student), "quantizable", isinstance(student, NeuralStudent)))
+    return bool(type(student).quantizable)
 
 
 class CalibrationReader(CalibrationDataReader):

@@ -9,7 +9,11 @@ import sys
 
 def _probe(args: list[str]) -> int:
     out = subprocess.run(
-        [sys.executable, "-m", "kdedge.bench.memprobe", *args], capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, "-m", "kdedge.measure.memprobe", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     return int(json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_kb"])
 

@@ -98,7 +98,7 @@ def chain_through(teacher, via: list) -> object:
     links = [teacher]
     for path in via:
         run = Run.load(path)
-        taught_by = (run.manifest.get("teacher") or {}).get("fingerprint")
+        taught_by = (run.manifest.teacher or {}).get("fingerprint")
         previous = links[-1]
         if taught_by != previous.fingerprint:
             raise OptionError(
@@ -142,7 +142,7 @@ def born_again(
 
     family = teacher_run.family
     # The teacher's own architecture and training settings, with any option given on the command line on top.
-    params = make_params(family, {**teacher_run.manifest["student"]["params"], **options}).model_dump(mode="json")
+    params = make_params(family, {**teacher_run.manifest.student.params, **options}).model_dump(mode="json")
     out = Path(out)
 
     runs, current = [], teacher
@@ -171,13 +171,13 @@ def _reusable(target: Path, teacher, method, params: dict, seed: int, transfer=N
     run = Run.load(target)
     m = run.manifest
     wanted = {"kind": "train"} if transfer is None else {"kind": transfer.name, **transfer.model_dump(mode="json")}
-    recorded = m.get("transfer") or {}
+    recorded = m.transfer or {}
     same = (
         all(recorded.get(k) == v for k, v in wanted.items() if v is not None)
-        and (m.get("teacher") or {}).get("fingerprint") == teacher.fingerprint
-        and m.get("method") == _jsonish(method.describe())
-        and m.get("seed") == seed
-        and m["student"]["params"] == params
+        and (m.teacher or {}).get("fingerprint") == teacher.fingerprint
+        and m.method == _jsonish(method.describe())
+        and m.seed == seed
+        and m.student.params == params
     )
     return run if same else None
 

@@ -12,14 +12,22 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import OptionError
-from ..params import validate_params
+from ..params import number_list, validate_params
 
 METHODS: dict[str, type[Method]] = {}
+NEURAL, NONNEURAL = "neural", "nonneural"
 
 
-def method(cls):
-    METHODS[cls.name] = cls
-    return cls
+def method(cls=None, *, replace: bool = False):
+    """Class decorator: add a method under `cls.name`; a name already taken is refused unless `replace`."""
+
+    def add(cls):
+        if cls.name in METHODS and not replace and METHODS[cls.name] is not cls:
+            raise ValueError(f"method {cls.name!r} is registered twice; pass method(replace=True)")
+        METHODS[cls.name] = cls
+        return cls
+
+    return add if cls is None else add(cls)
 
 
 class Method(BaseModel):
@@ -27,6 +35,8 @@ class Method(BaseModel):
     name: ClassVar[str]
     summary: ClassVar[str]
     needs_teacher: ClassVar[bool] = True
+    # Which students it trains: neural ones through `loss`, non-neural ones through `regression_targets`.
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         raise NotImplementedError(f"method {self.name!r} does not train neural students")
@@ -60,6 +70,7 @@ class Hard(Method):
     name: ClassVar[str] = "hard"
     summary: ClassVar[str] = "baseline: train on the labels, no teacher"
     needs_teacher: ClassVar[bool] = False
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL, NONNEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import hard_loss
@@ -74,8 +85,8 @@ class Hard(Method):
 class KD(Method):
     name: ClassVar[str] = "kd"
     summary: ClassVar[str] = "Hinton et al.: T² · α · KL(teacher ‖ student at temperature T) + (1 − α) · CE"
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.9, ge=0, le=1)
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.9, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import kd_loss
@@ -87,6 +98,7 @@ class KD(Method):
 class Logits(Method):
     name: ClassVar[str] = "logits"
     summary: ClassVar[str] = "Ba & Caruana: regress the teacher's logits (MSE)"
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL, NONNEURAL})
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import logit_mse
@@ -101,7 +113,8 @@ class Logits(Method):
 class Softmax(Method):
     name: ClassVar[str] = "softmax"
     summary: ClassVar[str] = "Fukui et al.: regress the teacher's softmax at temperature T"
-    temperature: float = Field(100.0, gt=0)
+    trains: ClassVar[frozenset[str]] = frozenset({NONNEURAL})
+    temperature: float = Field(100.0, gt=0, description="softmax temperature T")
 
     def regression_targets(self, teacher_logits):
         z = teacher_logits / self.temperature
@@ -116,12 +129,12 @@ class FitNets(Method):
         "Romero et al.: stage 1 regresses the teacher's --hint-layer from the student's --guided-layer, stage 2 is kd"
     )
     needs_features: ClassVar[bool] = True
-    hint_layer: str = "stage2"
-    guided_layer: str = "stage2"
-    regressor: Literal["auto", "conv", "linear"] = "auto"
-    stage1_epochs: int = Field(60, gt=0)
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.9, ge=0, le=1)
+    hint_layer: str = Field("stage2", description="teacher layer to regress (see kdedge teacher layers)")
+    guided_layer: str = Field("stage2", description="student layer that regresses it")
+    regressor: Literal["auto", "conv", "linear"] = Field("auto", description="auto, conv (1x1) or linear")
+    stage1_epochs: int = Field(60, gt=0, description="epochs of the feature stage")
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.9, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
 
     def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
         from .fitnets import train_fitnets
@@ -136,12 +149,14 @@ class FSP(Method):
         "Yim et al.: stage 1 matches the teacher's FSP matrices between layer pairs, stage 2 the labels (kd if --alpha)"
     )
     needs_features: ClassVar[bool] = True
-    fsp_pairs: str | None = None  # None: consecutive stage boundaries (stem:stage1, stage1:stage2, ...)
-    fsp_weights: tuple[float, ...] | None = None
-    fsp_shuffle: int | None = None
-    stage1_epochs: int = Field(60, gt=0)
-    temperature: float = Field(4.0, gt=0)
-    alpha: float = Field(0.0, ge=0, le=1)
+    fsp_pairs: str | None = Field(
+        None, description="layer pairs 'stem:stage1,stage1:stage2' or 'T1:T2=S1:S2' (default: stage boundaries)"
+    )
+    fsp_weights: tuple[float, ...] | None = Field(None, description="one loss weight per pair, e.g. 1,1,1")
+    fsp_shuffle: int | None = Field(None, description="permute the teacher's channels with this seed")
+    stage1_epochs: int = Field(60, gt=0, description="epochs of the feature stage")
+    temperature: float = Field(4.0, gt=0, description="softmax temperature T")
+    alpha: float = Field(0.0, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
     other_task_fix: ClassVar[str] = (
         "use --alpha 0 (no KD term): FSP then learns the teacher's flow on these inputs and the data's own labels"
     )
@@ -153,7 +168,7 @@ class FSP(Method):
     @field_validator("fsp_weights", mode="before")
     @classmethod
     def _parse_weights(cls, value):
-        return tuple(float(v) for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+        return number_list(value, float)
 
     def train_neural(self, module, train_data, val_data, config, seed, label, teacher=None):
         from .fsp import train_fsp
@@ -161,7 +176,28 @@ class FSP(Method):
         return train_fsp(self, module, train_data, val_data, config, seed, label, teacher)
 
 
+def methods_for(student_cls) -> list[str]:
+    """The methods that declare they train this kind of student (methods own that decision, not students)."""
+    return [name for name, m in METHODS.items() if student_cls.distilled and student_cls.kind() in m.trains]
+
+
+def check_method(family: str, method_name: str) -> None:
+    from ..students import student_class
+
+    cls = student_class(family)
+    if not cls.distilled:
+        raise OptionError(f"--student {family} is not trained by a method: {cls.summary}")
+    accepted = methods_for(cls)
+    if method_name not in accepted:
+        raise OptionError(
+            f"--method {method_name} does not apply to --student {family}; choose from {', '.join(accepted)}"
+        )
+
+
 def make_method(name: str, **options) -> Method:
+    from ..plugins import load_plugins
+
+    load_plugins()
     if name not in METHODS:
         raise OptionError(f"unknown --method {name!r}; choose from {', '.join(METHODS)}")
     return validate_params(METHODS[name], options, f"--method {name}")

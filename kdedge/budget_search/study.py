@@ -17,6 +17,8 @@ import numpy as np
 
 from .._io import atomic_dir, read_json, write_json
 from ..errors import KdedgeError, OptionError, RunError
+from ..options import route
+from ..students import student_class
 from .budget import Budget
 from .space import Candidate, load_space, suggest
 
@@ -89,7 +91,7 @@ class _Trials:
         self.budget = Budget(**config.budget)
         self.teacher = load_teacher(config.teacher)
         self.dataset = self.teacher.run.dataset(config.data)
-        self.data_source = config.data or self.teacher.run.manifest["data"]["source"]
+        self.data_source = config.data or self.teacher.run.manifest.data.source
         self.x_val, self.y_val = self.dataset.split("val")
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
 
@@ -103,30 +105,30 @@ class _Trials:
     def _trial(self, trial):
         import optuna
 
-        from ..bench import Entry, bench
-        from ..distill.methods import make_method
-        from ..distill.run import fit_run
-        from ..export import export_run
+        from ..convert import export_run
+        from ..distillation.run import fit_run
+        from ..measure import Entry, bench
 
         cand = suggest(trial, self.config.space)
         trial.set_user_attr("settings", cand.describe())
         self._prune_by_estimate(trial, cand)
         run_dir = self.out / "trials" / f"{trial.number:04d}"
         options = dict(cand.options)
-        if "epochs" in _student_fields(cand.family):
+        if student_class(cand.family).neural:
             options.setdefault("epochs", self.config.max_epochs)
+        routed = route(cand.family, cand.method, cand.transfer, options)
         run = fit_run(
             out=run_dir,
             kind="student",
             family=cand.family,
-            options=options,
-            method=make_method(cand.method, **cand.method_options),
+            options=routed.family_options,
+            method=routed.method,
             dataset=self.dataset,
             data_source=self.data_source,
             seed=self.config.seed,
             teacher=self.teacher,
             overwrite=True,
-            **_transfer_kwargs(cand),
+            transfer=routed.transfer,
         )
         export_run(run.path, **({"target": self.config.target} if self.config.target else {}))
         # Measured on the validation split, exactly as `kdedge bench` measures (latency, memory, size).
@@ -138,7 +140,7 @@ class _Trials:
             floor=False,
             latency_options={"min_seconds": self.config.min_seconds},
         )["rows"][0]
-        from ..bench.quality import predict
+        from ..measure.quality import predict
 
         _, labels = predict(run.path / "model.onnx", self.x_val)
         figures = {
@@ -165,11 +167,9 @@ class _Trials:
         import optuna
 
         limit = self.budget.max_size_kb
-        if limit is None or "epochs" not in _student_fields(cand.family):
+        if limit is None or not student_class(cand.family).neural:
             return
-        from ..students import make_params, student_class
-
-        params = make_params(cand.family, cand.options)
+        params = route(cand.family, cand.method, cand.transfer, cand.options).params
         ds = self.dataset
         estimate_kb = (
             student_class(cand.family)(params, ds.sample_shape, ds.n_classes, ds.normalization).n_params * 4 / 1024
@@ -177,22 +177,6 @@ class _Trials:
         if estimate_kb > limit:
             trial.set_user_attr("reason", f"estimate: ~{estimate_kb:.0f} KB of weights > {limit:g} KB budget")
             raise optuna.TrialPruned()
-
-
-def _student_fields(family: str) -> set[str]:
-    from ..students import student_class
-
-    return set(student_class(family).Params.model_fields)
-
-
-def _transfer_kwargs(cand: Candidate) -> dict:
-    """The candidate's transfer set, when it chose one (fit_run's default is the train split)."""
-    if not cand.transfer:
-        return {}
-    from ..distill.transfer import make_transfer
-
-    options = dict(cand.transfer)
-    return {"transfer": make_transfer(options.pop("transfer", "train"), **options)}
 
 
 def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> None:
@@ -291,8 +275,8 @@ def finish(out: Path) -> dict:
 
 def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
     """Copy the winner to best/ and measure it beside the teacher on the test split (the only time test is used)."""
-    from ..bench import Entry, bench
-    from ..export import export_run
+    from ..convert import export_run
+    from ..measure import Entry, bench
     from ..runs import Run
 
     teacher_run = Run.load(config.teacher)

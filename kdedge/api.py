@@ -1,0 +1,319 @@
+"""The public Python API: what the CLI, recipes and search call, for notebooks and scripts.
+
+    >>> import kdedge
+    >>> data = kdedge.load_data("digits")
+    >>> teacher = kdedge.train_teacher(data, out="runs/teacher", epochs=20)          # doctest: +SKIP
+    >>> student = kdedge.distill(teacher, out="runs/mlp", student="mlp", hidden=64)  # doctest: +SKIP
+    >>> kdedge.convert(student); kdedge.convert(teacher)                               # doctest: +SKIP
+    >>> print(kdedge.measure([student, teacher]))                                      # doctest: +SKIP
+
+Options are flat keywords routed by `kdedge.options.route` to the student's params, the method and the transfer set
+(exactly as the CLI's `--hidden 64 --temperature 2` are). Every function returns a typed object: a `Run` (its
+`metrics`, `manifest`, `path`) or a `BenchResult` (prints as the bench table; `records()` for a DataFrame).
+Errors are `kdedge.KdedgeError` subclasses whose message names the problem and the fix.
+
+Imports are lazy: `import kdedge` needs only numpy, onnxruntime and pydantic (the core install).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .runs import Run
+
+__all__ = [
+    "BenchResult",
+    "Run",
+    "bench",
+    "distill",
+    "export",
+    "load_data",
+    "load_teacher",
+    "search",
+    "train_teacher",
+]
+
+
+def load_data(source="digits", *, seed: int = 0, format: str | None = None, **reader_options):
+    """A built-in data set (`digits`, `digits-shift`) or a file/folder, split once into train/val/test by `seed`.
+
+    >>> kdedge.load_data("digits").describe()["sizes"]
+    {'train': 1069, 'val': 189, 'test': 539}
+    """
+    from .data import load_dataset
+
+    return load_dataset(str(source), seed=seed, fmt=format, **reader_options)
+
+
+def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
+    """(dataset, how the run records its source) from a Dataset or a spec string."""
+    from .data import Dataset
+
+    if isinstance(data, Dataset):
+        return data, (data.origin or {}).get("source", data.name)
+    return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
+
+
+def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overwrite: bool = False, **options) -> Run:
+    """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
+    on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
+    from .defaults import TEACHER_TRAINING
+    from .distillation.run import fit_run
+
+    dataset, source = _dataset_and_source(data, seed)
+    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
+    return fit_run(
+        out=out,
+        kind="teacher",
+        family=arch,
+        options=routed.family_options,
+        method=routed.method,
+        dataset=dataset,
+        data_source=source,
+        seed=seed,
+        overwrite=overwrite,
+    )
+
+
+def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
+    """A teacher, checked against its data: a run directory (or `Run`), a TorchScript `.pt`, an `.onnx`, weights
+    with `factory`, or a list of those (their averaged logits teach). `via` runs distill through assistants.
+
+    Returns (teacher, dataset, data_source): the data is `data`, else the first run teacher's own data and split.
+    This is the one place teachers and data are resolved (CLI distill and teacher eval, the API, search).
+    """
+    from .distillation import strategies
+    from .distillation.run import check_teacher_fits
+    from .errors import OptionError
+    from .teachers import load_teacher as load_one
+
+    specs = teacher if isinstance(teacher, list | tuple) else [teacher]
+    loaded = [load_one(t.path if isinstance(t, Run) else t, factory=factory) for t in specs if t is not None]
+    if data is None:
+        if not loaded:
+            raise OptionError("without a teacher, pass --data (e.g. --data digits; data='digits' in Python)")
+        run = getattr(loaded[0], "run", None)
+        if run is None:
+            raise OptionError(
+                f"teacher {loaded[0].name} does not say what data it was trained on; pass --data (data= in Python)"
+            )
+        dataset, source = run.dataset(), run.manifest.data.source
+    else:
+        dataset, source = _dataset_and_source(data, seed)
+    for t in loaded:
+        t.bind(dataset, classes=False)  # input shape and a 2-sample forward pass, before any training
+        check_teacher_fits(t, dataset, method)  # the classes only where the method reads the teacher's outputs
+    if not loaded:
+        if via:
+            raise OptionError("--via needs --teacher: the chain starts at the teacher")
+        return None, dataset, source
+    combined = strategies.chain_through(strategies.combine_teachers(loaded), [Path(v) for v in via or ()])
+    return combined, dataset, source
+
+
+def distill(
+    teacher=None,
+    data=None,
+    *,
+    out,
+    student: str = "mlp",
+    method: str = "kd",
+    transfer: str = "train",
+    seed: int = 0,
+    overwrite: bool = False,
+    factory: str | None = None,
+    via=(),
+    generations: int | None = None,
+    data_format: str | None = None,
+    reader_options: dict | None = None,
+    progress=None,
+    **options,
+):
+    """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
+
+    `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
+    transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
+    (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
+    and the ensemble's). Returns the `Run`.
+    """
+    from .distillation.run import fit_run
+    from .errors import OptionError
+
+    if reader_options and data is None:
+        raise OptionError("--format and reader options apply to --data; pass --data too")
+    if generations is not None and teacher is None:
+        raise OptionError("--generations needs --teacher RUN: each generation has the teacher's architecture")
+    chosen = _route(student, method, transfer, options).method  # refuse bad options before loading anything
+    if data is not None:
+        data = _dataset_and_source(data, seed, data_format, reader_options)[0]
+    teacher_obj, dataset, source = load_teacher(teacher, data=data, factory=factory, via=via, seed=seed, method=chosen)
+    if generations is not None:
+        student = (getattr(teacher_obj, "run", None) and teacher_obj.run.family) or student
+    routed = _route(student, method, transfer, options)
+    if method != "hard" and teacher_obj is None and routed.method.needs_teacher:
+        raise OptionError(f"--method {method} needs a teacher; pass --teacher RUN (or use --method hard)")
+    if generations is not None:
+        from .distillation.strategies import born_again
+
+        return born_again(
+            teacher=teacher_obj,
+            generations=generations,
+            method=routed.method,
+            dataset=dataset,
+            data_source=source,
+            seed=seed,
+            out=out,
+            options=routed.family_options,
+            overwrite=overwrite,
+            progress=progress,
+            transfer=routed.transfer,  # every generation learns from the same transfer set
+        )
+    return fit_run(
+        out=out,
+        kind="student",
+        family=student,
+        options=routed.family_options,
+        method=routed.method,
+        dataset=dataset,
+        data_source=source,
+        seed=seed,
+        teacher=teacher_obj,
+        overwrite=overwrite,
+        transfer=routed.transfer,
+    )
+
+
+def _route(family, method, transfer, options):
+    from .options import route
+
+    return route(family, method, transfer, options)
+
+
+def export(run, *, target="cpu-fp32", opset: int | None = None, calibration_size: int | None = None) -> Run:
+    """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
+    writes model.int8.onnx when it keeps accuracy). Returns the run, its manifest's `export` record filled."""
+    from .convert import export_run
+
+    path = run.path if isinstance(run, Run) else Path(run)
+    export_run(path, opset=opset, target=target, calibration_size=calibration_size)
+    return Run.load(path)
+
+
+@dataclass
+class BenchResult:
+    """What `kdedge bench` measures: `rows` (one dict per model, the floor last), `data`, `machine`; `raw` is what
+    `--json` writes. `print(result)` shows the bench table; `records()` is one flat dict per row."""
+
+    raw: dict
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.raw["rows"]
+
+    def records(self) -> list[dict]:
+        flat = []
+        for row in self.rows:
+            latency, memory = row.get("latency") or {}, row.get("memory") or {}
+            flat.append(
+                {
+                    "name": row["name"],
+                    "kind": row["kind"],
+                    "family": row.get("family"),
+                    "precision": row.get("precision"),
+                    "accuracy": row.get("accuracy"),
+                    "agreement": row.get("agreement"),
+                    "kl_teacher": row.get("kl_teacher"),
+                    "p50_us": latency.get("p50_us"),
+                    "p90_us": latency.get("p90_us"),
+                    "p99_us": latency.get("p99_us"),
+                    "memory_mb": memory.get("model_mb"),
+                    "size_kb": row.get("size_kb"),
+                    "n_params": row.get("n_params"),
+                }
+            )
+        return flat
+
+    def __str__(self) -> str:
+        import io
+
+        from rich.console import Console
+
+        from .table import bench_table
+
+        text = io.StringIO()
+        bench_table(self.raw, Console(width=200, file=text))
+        return text.getvalue()
+
+
+def bench(
+    runs=(),
+    *,
+    models=(),
+    data=None,
+    teacher=None,
+    target=None,
+    threads: list[int] | None = None,
+    batches: list[int] | None = None,
+    memory: bool = True,
+    min_runs: int = 50,
+    min_seconds: float = 1.0,
+) -> BenchResult:
+    """Accuracy, agreement and KL with the teacher, latency, memory and size of exported runs (and bare ONNX
+    `models`) on the test split, the runtime floor beside them. One thread and batch 1 unless `threads`/`batches`
+    or an export `target` (its sweep) say otherwise, as `kdedge bench`."""
+    from .convert.profiles import load_profile
+    from .measure.runs import bench_runs
+
+    runs = [r.path if isinstance(r, Run) else Path(r) for r in ([runs] if isinstance(runs, Run | str | Path) else runs)]
+    profile = load_profile(target) if target is not None else None
+    result = bench_runs(
+        runs,
+        [Path(m) for m in models],
+        data=data,
+        teacher=teacher.path if isinstance(teacher, Run) else teacher,
+        profile=profile,
+        threads=threads,
+        batches=batches,
+        memory=memory,
+        latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
+    )
+    return BenchResult(result)
+
+
+def search(
+    teacher,
+    *,
+    out,
+    data=None,
+    trials: int = 30,
+    jobs: int = 1,
+    families: list[str] | None = None,
+    space=None,
+    target=None,
+    sampler: str = "nsga2",
+    objective: str = "accuracy",
+    max_epochs: int = 100,
+    min_seconds: float = 1.0,
+    seed: int = 0,
+    overwrite: bool = False,
+    **budget,
+) -> dict[str, Any]:
+    """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
+    max_size_kb, max_memory_mb, min_agreement. Returns the summary `kdedge search` prints (best trial, test
+    figures); OUT holds every trial, the Pareto tables and plot, and best/."""
+    from .budget_search.study import SearchConfig, start_search
+
+    config = SearchConfig(
+        teacher=str(teacher.path if isinstance(teacher, Run) else teacher),
+        data=data,
+        budget={k: v for k, v in budget.items() if v is not None},
+        target=target,
+        sampler=sampler,
+        seed=seed,
+        max_epochs=max_epochs,
+        min_seconds=min_seconds,
+        objective=objective,
+    )
+    return start_search(Path(out), config, trials, jobs, families, space, overwrite=overwrite)

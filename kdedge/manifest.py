@@ -1,0 +1,92 @@
+"""The run record (`RUN/kdedge.json`): one typed model, written in one place (`Manifest.write`), read through
+attributes (`run.manifest.data.sample_shape`), validated on load so a damaged or hand-edited file is one clear
+line, not a KeyError three modules later.
+
+Fields kdedge does not know (a newer kdedge's, a user's note) are kept and written back unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._io import write_json
+from .errors import RunError
+from .params import first_error
+
+SCHEMA_VERSION = 1
+MANIFEST = "kdedge.json"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StudentRecord(_Record):
+    family: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    n_params: int = Field(ge=0)
+
+
+class DataRecord(_Record):
+    """How to load the same data and split again, and what a model trained on it expects."""
+
+    name: str
+    source: str
+    format: str | None = None
+    reader_options: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str
+    seed: int
+    sample_shape: list[int] = Field(min_length=1)
+    layout: str
+    n_classes: int = Field(ge=2)
+    class_names: list[str]
+    sizes: dict[str, int] = Field(default_factory=dict)
+    normalization: dict[str, Any]
+
+
+class Manifest(_Record):
+    schema_version: int = SCHEMA_VERSION  # runs written before the schema had a version are version 1
+    kind: Literal["teacher", "student"]
+    family: str
+    created: str = ""
+    seed: int = 0
+    student: StudentRecord
+    method: dict[str, Any] | None = None
+    data: DataRecord
+    teacher: dict[str, Any] | None = None
+    transfer: dict[str, Any] | None = None
+    weights: list[str] = Field(default_factory=list)
+    weights_sha256: str = ""
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    export: dict[str, Any] | None = None  # set by `kdedge export`
+    recipe: dict[str, Any] | None = None  # set when a recipe made the run
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        from ._io import read_json
+
+        try:
+            raw = read_json(path)
+        except ValueError as exc:
+            raise RunError(f"{path}: not valid JSON ({exc}); recreate the run") from None
+        if not isinstance(raw, dict):
+            raise RunError(f"{path}: not a kdedge manifest; recreate the run")
+        if int(raw.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+            raise RunError(
+                f"{path}: written by a newer kdedge (schema {raw['schema_version']}, this one reads "
+                f"{SCHEMA_VERSION}); upgrade kdedge"
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            err = first_error(exc)
+            raise RunError(
+                f"{path}: {err.key}: {err.message.lower()}; the manifest is damaged, recreate the run"
+            ) from None
+
+    def write(self, directory: Path) -> None:
+        write_json(Path(directory) / MANIFEST, self.model_dump(mode="json"))
