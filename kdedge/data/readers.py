@@ -91,7 +91,10 @@ def load_digits(seed: int = 0) -> Dataset:
 
 def _bounded_int(low: int, high: int):
     def parse(value) -> int:
-        number = int(value)
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a whole number between {low} and {high}") from None
         if not low <= number <= high:
             raise ValueError(f"must be between {low} and {high}")
         return number
