@@ -93,7 +93,13 @@ def settings_for(family: str, epochs: int, size: str) -> list[Setting]:
     ]
 
 
-def online_setting(epochs: int, transfer: str = "shift+mixup", schedule: str = "cosine", label: str | None = None):
+def online_setting(
+    epochs: int,
+    transfer: str = "shift+mixup",
+    schedule: str = "cosine",
+    label: str | None = None,
+    student_options: dict | None = None,
+):
     return Setting(
         label or f"online {transfer}, {epochs} ep, {schedule}",
         "kd",
@@ -101,6 +107,7 @@ def online_setting(epochs: int, transfer: str = "shift+mixup", schedule: str = "
         transfer,
         {"teacher_mode": "online"},
         {"epochs": epochs, "patience": epochs, "schedule": schedule, "warmup_epochs": 2, "lr": 3e-3, "batch_size": 128},
+        student_options or {},
     )
 
 
@@ -130,6 +137,9 @@ def levers(epochs: int) -> list[tuple[str, str, Setting]]:
                                                            transfer_options={"transfer_size": "10x"})),
         ("svm", "logits on shift+mixup 20x", Setting("sm 20x", "logits", **views,
                                                      transfer_options={"transfer_size": "20x"})),
+        ("mlp", f"online shift+mixup, cosine, {2 * epochs} ep", online_setting(2 * epochs)),
+        ("mlp", f"hidden 512-512, online shift+mixup, cosine, {2 * epochs} ep",
+         online_setting(2 * epochs, student_options={"hidden": (512, 512)})),
     ]  # fmt: skip
     return rows
 
