@@ -106,6 +106,7 @@ def measure(n: int, folder: Path, teacher_path: Path, mode: str) -> dict:
     from kdedge.distillation.methods import make_method
     from kdedge.distillation.targets import teacher_logits
     from kdedge.nets import build
+    from kdedge.target_cache import TargetCache
     from kdedge.teachers import load_teacher
 
     torch.set_num_threads(1)  # with other jobs on the cores, 2 threads spin-wait: ~20x slower per step here
@@ -118,14 +119,14 @@ def measure(n: int, folder: Path, teacher_path: Path, mode: str) -> dict:
     y_rows = open_rows(folder / "y.npy")
     if mode == "ram":
         x_rows, y_rows = np.load(folder / "x.npy"), np.load(folder / "y.npy")
-    run_dir = folder / "run"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    cache = TargetCache(folder / "cache")
+    shutil.rmtree(cache.folder, ignore_errors=True)
 
     t0 = time.perf_counter()
-    targets = teacher_logits(teacher, x_rows, "transfer", run_dir, batch_size=4096)
+    targets = teacher_logits(teacher, x_rows, "transfer", cache, batch_size=4096).logits
     targets_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    teacher_logits(teacher, x_rows, "transfer", run_dir, batch_size=4096)  # same teacher, same inputs: cache hit
+    teacher_logits(teacher, x_rows, "transfer", cache, batch_size=4096)  # same teacher, same inputs: cache hit
     cache_hit_s = time.perf_counter() - t0
     after_targets = status_kb("VmHWM")["VmHWM"]
 
@@ -232,7 +233,7 @@ def main() -> None:
         "Synthetic inputs: 784 float32 features, 10 classes, written to a memory-mapped `x.npy` by another process. "
         "Teacher: a TorchScript MLP 784-256-256-10 (`--teacher teacher.pt`). Student: MLP 784-128-10, KD T=4 "
         "α=0.9, batch 256, one epoch. *targets* = chunked sha256 of the inputs + teacher logits written into "
-        "`RUN/targets/teacher_logits.transfer.npy` (memmap); *cache hit* = the same call again (hash only). "
+        "an entry of the shared teacher-output cache (memmap); *cache hit* = the same call again (hash only). "
         "Peak RSS is VmHWM of the measuring process, which includes file pages of the memmaps it touched; "
         "*stream* trains through `kdedge.data.ondisk.StreamingRows` (rows by pread, so no page of the file stays in "
         "the process), *plain* hands the np.memmap straight to the loop, *ram* loads the inputs first.\n\n"

@@ -56,12 +56,24 @@ def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
     return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
 
 
-def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overwrite: bool = False, **options) -> Run:
+def train_teacher(
+    data="digits",
+    *,
+    out,
+    arch: str = "cnn",
+    seed: int = 0,
+    overwrite: bool = False,
+    threads: int | None = None,
+    **options,
+) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
-    on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
+    on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
+    `threads`: CPU threads for training, from here on in this process (default: every CPU it may use)."""
+    from .compute import set_training_threads
     from .defaults import TEACHER_TRAINING
     from .distillation.run import fit_run
 
+    set_training_threads(threads)
     dataset, source = _dataset_and_source(data, seed)
     routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
     return fit_run(
@@ -129,6 +141,7 @@ def distill(
     data_format: str | None = None,
     reader_options: dict | None = None,
     progress=None,
+    threads: int | None = None,
     **options,
 ):
     """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
@@ -136,11 +149,14 @@ def distill(
     `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
     transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
     (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
-    and the ensemble's). Returns the `Run`.
+    and the ensemble's). `threads`: CPU threads for the teacher's outputs and training, from here on in this
+    process (default: every CPU it may use). Returns the `Run`.
     """
+    from .compute import set_training_threads
     from .distillation.run import fit_run
     from .errors import OptionError
 
+    set_training_threads(threads)
     if reader_options and data is None:
         raise OptionError("--format and reader options apply to --data; pass --data too")
     if generations is not None and teacher is None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_path, read_json, write_json
+from .compute import set_training_threads, share
 from .errors import KdedgeError, OptionError, RunError
 from .recipes import Recipe, from_record, is_done, run_recipe
 from .recipes.loader import parse
@@ -108,10 +109,8 @@ def run_job(job: dict) -> dict:
 
     A KdedgeError becomes {"ok": False, "error": ...} so one bad combination does not stop the others."""
     os.environ.setdefault("KDEDGE_QUIET", "1")
-    if job.get("torch_threads"):
-        import torch
-
-        torch.set_num_threads(job["torch_threads"])
+    if job.get("threads"):
+        set_training_threads(job["threads"])
     recipe = from_record(job["record"])
     out = Path(job["out"])
     with _ONE_JOB_PER_PROCESS:
@@ -146,12 +145,12 @@ def executor(n_jobs: int, backend: str, scheduler: str | None, log):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    threads = max(1, (os.cpu_count() or 1) // n_jobs)  # jobs share the cores instead of oversubscribing them
+    threads = share(n_jobs)  # jobs share the CPUs instead of oversubscribing them
     # spawn, not fork: forking a process that already loaded torch's thread pools can deadlock.
     with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
 
         def run_locally(jobs):
-            futures = [pool.submit(run_job, {**job, "torch_threads": threads}) for job in jobs]
+            futures = [pool.submit(run_job, {**job, "threads": threads}) for job in jobs]
             return [_report(f.result(), log) for f in as_completed(futures)]
 
         yield run_locally

@@ -12,15 +12,25 @@ os.environ.setdefault("KDEDGE_QUIET", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
+def own_cache_dir(tmp_path_factory):
+    """The shared teacher-output cache of this test session, not the user's ~/.cache/kdedge."""
+    os.environ["KDEDGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("kdedge-cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     """Tiny models train several times faster on one intra-op thread than on two that contend with other jobs
-    (measured on a busy 2-core machine: 26 s instead of 147 s for the same recipe runs)."""
+    (measured on a busy 2-core machine: 26 s instead of 147 s for the same recipe runs). KDEDGE_THREADS is what
+    every fit reads (kdedge.compute)."""
     import torch
 
-    before = torch.get_num_threads()
+    before = torch.get_num_threads(), os.environ.get("KDEDGE_THREADS")
     torch.set_num_threads(1)
+    os.environ["KDEDGE_THREADS"] = "1"
     yield
-    torch.set_num_threads(before)
+    torch.set_num_threads(before[0])
+    if before[1] is None:
+        os.environ.pop("KDEDGE_THREADS", None)
 
 
 @pytest.fixture(scope="session")

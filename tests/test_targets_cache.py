@@ -1,9 +1,11 @@
-"""Teacher outputs cached as a memory-mapped .npy, reused by fingerprint; chunked hashing and streaming rows."""
+"""The shared teacher-output cache (memory-mapped, by fingerprint, capped, safe with several writers); chunked
+hashing and streaming rows."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from kdedge.data import fingerprint_arrays
 from kdedge.data.ondisk import StreamingRows, iter_row_chunks, open_rows, release_pages
 from kdedge.distillation.targets import teacher_logits
 from kdedge.errors import DataError
+from kdedge.target_cache import TargetCache
 
 
 class CountingTeacher:
@@ -31,42 +34,90 @@ class CountingTeacher:
 
 
 def test_logits_are_written_memory_mapped_and_reused(tmp_path):
+    cache = TargetCache(tmp_path / "cache")
     x = np.random.default_rng(1).standard_normal((1000, 6)).astype(np.float32)
     teacher = CountingTeacher()
-    first = teacher_logits(teacher, x, "train", tmp_path, batch_size=128)
-    assert isinstance(first, np.memmap) and first.shape == (1000, 3) and first.dtype == np.float32
-    np.testing.assert_allclose(first, x @ teacher.weights, rtol=1e-6)
+    first = teacher_logits(teacher, x, "train", cache, batch_size=128)
+    assert isinstance(first.logits, np.memmap) and first.logits.shape == (1000, 3) and not first.reused
+    np.testing.assert_allclose(first.logits, x @ teacher.weights, rtol=1e-6)
     assert teacher.rows_seen == 1000
-    meta = json.loads((tmp_path / "targets" / "teacher_logits.train.json").read_text())
-    assert meta == {"teacher": "linear-0", "inputs": fingerprint_arrays(x), "shape": [1000, 3]}
+    meta = json.loads((tmp_path / "cache" / f"{first.entry}.json").read_text())
+    assert meta == {
+        "teacher": "linear-0",
+        "teacher_name": "linear0",
+        "inputs": fingerprint_arrays(x),
+        "shape": [1000, 3],
+    }
 
-    again = teacher_logits(teacher, x.copy(), "train", tmp_path)  # same inputs, same teacher: no teacher call
-    assert teacher.rows_seen == 1000
-    np.testing.assert_array_equal(again, first)
-    again[0, 0] = 123.0  # copy-on-write: the caller may edit, the cache does not change
-    assert np.load(tmp_path / "targets" / "teacher_logits.train.npy")[0, 0] != 123.0
+    again = teacher_logits(teacher, x.copy(), "val", cache)  # same inputs, same teacher: no teacher call
+    assert teacher.rows_seen == 1000 and again.reused and again.entry == first.entry
+    np.testing.assert_array_equal(again.logits, first.logits)
+    again.logits[0, 0] = 123.0  # copy-on-write: the caller may edit, the cache does not change
+    assert np.load(tmp_path / "cache" / f"{first.entry}.npy")[0, 0] != 123.0
 
     x[5, 0] += 1  # other inputs: recomputed
-    teacher_logits(teacher, x, "train", tmp_path)
+    teacher_logits(teacher, x, "train", cache)
     assert teacher.rows_seen == 2000
     other = CountingTeacher(seed=2)  # another teacher: recomputed
-    teacher_logits(other, x, "train", tmp_path)
+    teacher_logits(other, x, "train", cache)
     assert other.rows_seen == 1000
+    assert len(cache.entries()) == 3
 
 
-def test_previous_run_cache_is_copied(tmp_path):
+def test_cache_is_shared_across_run_folders_through_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("KDEDGE_CACHE_DIR", str(tmp_path / "shared"))
     x = np.ones((50, 6), np.float32)
     teacher = CountingTeacher()
-    teacher_logits(teacher, x, "val", tmp_path / "old")
-    teacher_logits(teacher, x, "val", tmp_path / "new", previous_run=tmp_path / "old")
-    assert teacher.rows_seen == 50 and (tmp_path / "new" / "targets" / "teacher_logits.val.npy").is_file()
+    assert not teacher_logits(teacher, x, "val").reused
+    assert teacher_logits(teacher, x, "val").reused and teacher.rows_seen == 50
+    assert [e.meta["shape"] for e in TargetCache().entries()] == [[50, 3]]
+    assert TargetCache().folder == tmp_path / "shared" / "targets"
+
+
+def test_damaged_entry_is_a_miss_and_is_rewritten(tmp_path):
+    cache = TargetCache(tmp_path)
+    x = np.ones((20, 6), np.float32)
+    teacher = CountingTeacher()
+    entry = teacher_logits(teacher, x, "train", cache).entry
+    (tmp_path / f"{entry}.npy").write_bytes(b"\x93NUMPY truncated")
+    again = teacher_logits(teacher, x, "train", cache)
+    assert not again.reused and teacher.rows_seen == 40
+    np.testing.assert_allclose(again.logits, x @ teacher.weights, rtol=1e-6)
+
+
+def test_size_cap_drops_least_recently_used_but_never_the_new_entry(tmp_path, monkeypatch):
+    cache = TargetCache(tmp_path)
+    teacher = CountingTeacher()
+    rows = [np.full((1000, 6), i, np.float32) for i in range(3)]  # 12 KB of logits each
+    keys = [teacher_logits(teacher, x, "train", cache).entry for x in rows[:2]]
+    os.utime(tmp_path / f"{keys[1]}.json", (1, 1))  # the second entry: used long ago
+    monkeypatch.setenv("KDEDGE_CACHE_MAX_MB", str(25_000 / 2**20))  # room for two entries, not three
+    newest = teacher_logits(teacher, rows[2], "train", cache).entry
+    assert {e.key for e in cache.entries()} == {keys[0], newest}
+    monkeypatch.setenv("KDEDGE_CACHE_MAX_MB", "0")
+    assert teacher_logits(teacher, rows[0], "train", cache).reused  # over the cap, yet what it just read stays
+    teacher_logits(teacher, rows[1], "train", cache)
+    assert [e.key for e in cache.entries()] == [keys[1]]
+
+
+def test_concurrent_writers_of_one_entry_leave_one_complete_entry(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = TargetCache(tmp_path)
+    x = np.random.default_rng(0).standard_normal((4000, 6)).astype(np.float32)
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda seed: teacher_logits(CountingTeacher(), x, "train", cache, 256), range(4)))
+    assert len({o.entry for o in outs}) == 1 and len(cache.entries()) == 1
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]  # no temporary files left
+    for o in outs:
+        np.testing.assert_array_equal(o.logits, outs[0].logits)
 
 
 def test_teacher_with_wrong_width_is_refused(tmp_path):
     teacher = CountingTeacher(width=2)  # claims 3 classes, returns 2 columns
     with pytest.raises(DataError, match="returned shape \\(10, 2\\).*expected \\(10, 3\\)"):
-        teacher_logits(teacher, np.ones((10, 6), np.float32), "train", tmp_path)
-    assert not (tmp_path / "targets" / "teacher_logits.train.npy").exists()  # no half-written cache
+        teacher_logits(teacher, np.ones((10, 6), np.float32), "train", TargetCache(tmp_path))
+    assert list(tmp_path.iterdir()) == []  # no half-written entry
 
 
 def test_fingerprint_in_chunks_matches_one_pass_hash(tmp_path):
@@ -116,7 +167,8 @@ def test_targets_from_streaming_rows_match_in_memory(tmp_path):
     x = np.random.default_rng(3).standard_normal((700, 6)).astype(np.float32)
     np.save(tmp_path / "pool.npy", x)
     teacher = CountingTeacher()
-    streamed = teacher_logits(teacher, open_rows(tmp_path / "pool.npy"), "pool", tmp_path / "run", batch_size=64)
+    cache = TargetCache(tmp_path / "cache")
+    streamed = teacher_logits(teacher, open_rows(tmp_path / "pool.npy"), "pool", cache, batch_size=64).logits
     np.testing.assert_allclose(streamed, x @ teacher.weights, rtol=1e-6)
-    teacher_logits(teacher, x, "pool", tmp_path / "run")  # same bytes in memory: cache hit
+    assert teacher_logits(teacher, x, "pool", cache).reused  # same bytes in memory: cache hit
     assert teacher.rows_seen == 700

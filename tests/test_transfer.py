@@ -182,10 +182,11 @@ def test_fit_run_uses_the_transfer_set_and_caches_its_targets(tmp_path, digits, 
     n_train = digits.describe()["sizes"]["train"]
     assert run.manifest.transfer["kind"] == "augment"
     assert run.manifest.transfer["size"] == run.manifest.metrics["transfer_samples"] == 3 * n_train
-    assert (run.path / "targets" / "teacher_logits.transfer.npy").is_file()
+    assert set(run.manifest.compute["teacher_outputs"]) == {"transfer", "val"}
     assert max(teacher.calls) <= 2048  # in batches
     first = teacher.rows
-    fit_run(**kwargs, overwrite=True)
+    again = fit_run(**kwargs, overwrite=True)
+    assert again.manifest.compute["teacher_outputs"]["transfer"]["reused"] is True
     # the transfer set and val come from the cache; only the test split's agreement asks the teacher again
     assert teacher.rows - first == digits.describe()["sizes"]["test"]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_dir, read_json, write_json
+from ..compute import set_training_threads, share
 from ..errors import KdedgeError, OptionError, RunError
 from ..options import route
 from ..students import student_class
@@ -192,7 +193,8 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
     )
 
 
-def _worker(out: str, n_trials: int, worker: int) -> None:
+def _worker(out: str, n_trials: int, worker: int, threads: int | None = None) -> None:
+    set_training_threads(threads)
     out_path = Path(out)
     config = SearchConfig(**read_json(out_path / CONFIG))
     study = _study(out_path, config, worker)
@@ -207,7 +209,8 @@ def run_trials(out: Path, n_trials: int, jobs: int) -> None:
         return
     shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
-    procs = [ctx.Process(target=_worker, args=(str(out), share, i)) for i, share in enumerate(shares) if share]
+    threads = share(jobs)  # workers share the CPUs instead of oversubscribing them
+    procs = [ctx.Process(target=_worker, args=(str(out), n, i, threads)) for i, n in enumerate(shares) if n]
     for p in procs:
         p.start()
     for p in procs:

@@ -6,6 +6,7 @@ commands, so `kdedge bench` and `kdedge predict` run with the core install only.
 
 from . import (  # noqa: F401  (registers the commands)
     bench,
+    cache,
     catalog,
     ensemble,
     export,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +52,21 @@ def _print_json(payload) -> None:
 Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="Folder of the shared teacher-output cache (default: KDEDGE_CACHE_DIR or ~/.cache/kdedge)."
+    ),
+]
+TrainThreads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads for training and the teacher's outputs (default: every CPU this process may use, or "
+        "KDEDGE_THREADS / OMP_NUM_THREADS); recorded in the run.",
+    ),
+]
 
 
 def _summary(run, as_json: bool) -> None:

@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, Overwrite, Seed, _print_json, _summary, app, fails_cleanly, teacher_app
+from ._common import (
+    CacheDir,
+    JsonFlag,
+    Overwrite,
+    Seed,
+    TrainThreads,
+    _print_json,
+    _summary,
+    app,
+    fails_cleanly,
+    teacher_app,
+)
 from ._data import DataFormat, split_reader_options, with_reader_options
 from ._generated import with_registry_options
 
@@ -27,6 +38,7 @@ def teacher_train(
     arch: Annotated[str, typer.Option(help="Teacher architecture: cnn (default), resnet or mlp (vectors).")] = "cnn",
     seed: Seed = 0,
     overwrite: Overwrite = False,
+    threads: TrainThreads = None,
     as_json: JsonFlag = False,
     **options,
 ):
@@ -35,7 +47,7 @@ def teacher_train(
 
     read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
-    run = train_teacher(dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, **options)
+    run = train_teacher(dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, threads=threads, **options)
     _summary(run, as_json)
 
 
@@ -81,12 +93,16 @@ def distill(
     ] = "train",
     seed: Seed = 0,
     overwrite: Overwrite = False,
+    threads: TrainThreads = None,
+    cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
     **options,
 ):
     """Train a student from a teacher's outputs (or, with --method hard, from labels alone)."""
     from ..api import distill as run_distill
+    from ..target_cache import set_cache_dir
 
+    set_cache_dir(cache_dir)
     read, options = split_reader_options(options)
 
     def say(line: str) -> None:
@@ -108,6 +124,7 @@ def distill(
         data_format=data_format,
         reader_options=read,
         progress=say if generations is not None else None,
+        threads=threads,
         **options,
     )
     if generations is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_dir, write_json
+from ..compute import apply_training_threads
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
@@ -52,22 +53,27 @@ def _describe_teacher(teacher, same_task: bool) -> dict:
     return {**teacher.describe(), "other_task": True, "class_names": list(teacher.class_names or [])}
 
 
-def _training_batches(fit_set, x_val, transfer, teacher, params, seed: int, run_dir: Path, previous: Path | None):
+def _training_batches(fit_set, x_val, transfer, teacher, params, seed: int, used: dict):
     """(what the student trains on, the teacher's val logits or None). `teacher` is None when the method reads no
-    teacher outputs. Cached: the teacher labels the fixed set once (memory-mapped, reused when it matches);
-    online: it labels each batch's fresh views inside the loop, and only val is labelled here."""
+    teacher outputs. Cached: the teacher labels the fixed set once (the shared cache, memory-mapped; `used` gets
+    the entries read or written); online: it labels each batch's fresh views inside the loop, and only val here."""
     online = getattr(transfer, "online", False)
     if teacher is None:
         data = OnlineViews(fit_set.x, fit_set.y, transfer, None, seed) if online else Batches(fit_set.x, fit_set.y)
         return data, None
     rows = len(fit_set.x) * (getattr(params, "epochs", 1) if online else 1)
     teacher.use_onnxruntime(rows)
-    t_val = teacher_logits(teacher, x_val, "val", run_dir, previous)
+    t_val = _labelled(teacher, x_val, "val", used)
     if online:
         return OnlineViews(fit_set.x, fit_set.y, transfer, teacher, seed), t_val
-    cache_name = "transfer" if transfer.generates else "train"
-    t_train = teacher_logits(teacher, fit_set.x, cache_name, run_dir, previous)
+    t_train = _labelled(teacher, fit_set.x, "transfer" if transfer.generates else "train", used)
     return Batches(fit_set.x, fit_set.y, t_train), t_val
+
+
+def _labelled(teacher, x, split: str, used: dict) -> np.ndarray:
+    outputs = teacher_logits(teacher, x, split)
+    used[split] = {"entry": outputs.entry, "reused": outputs.reused}
+    return outputs.logits
 
 
 def fit_run(
@@ -87,6 +93,7 @@ def fit_run(
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
     params = make_params(family, options)
     check_method(family, method.name)
+    compute = apply_training_threads()
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)
@@ -100,14 +107,16 @@ def fit_run(
 
         require_features(teacher, method.name)
     out = Path(out)
-    previous = out if out.is_dir() else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = (dataset.split(s) for s in ("train", "val", "test"))
         # The training split, then any new inputs (augment copies keep their labels, munge/pool inputs get -1);
         # val and test never enter it.
         fit_set = transfer.build(x_train, y_train, seed, held_out=(x_val, x_test))
         teacher_for_fit = teacher if teacher_outputs else None
-        train_data, t_val = _training_batches(fit_set, x_val, transfer, teacher_for_fit, params, seed, tmp, previous)
+        used: dict = {}
+        train_data, t_val = _training_batches(fit_set, x_val, transfer, teacher_for_fit, params, seed, used)
+        if used:
+            compute["teacher_outputs"] = used
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
         # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
         extra = {"teacher": teacher} if method.needs_features else {}
@@ -135,6 +144,7 @@ def fit_run(
             weights_sha256=sha256_files(tmp, weight_files),
             metrics=metrics,
             versions=versions(),
+            compute=compute,
         ).write(tmp)
         write_json(tmp / METRICS, {**metrics, "history": history})
     return Run.load(out)

@@ -1,48 +1,51 @@
-"""Teacher outputs over a transfer set: computed once, in batches, into a memory-mapped .npy in the run directory.
+"""Teacher outputs over a transfer set: computed once, in batches, into the shared teacher-output cache
+(`kdedge.target_cache`), memory-mapped.
 
-The cache key is the teacher's fingerprint plus a chunked hash of the inputs, so a rerun (or `--overwrite` of the
-same run) reuses the outputs, and a transfer set larger than memory never needs a second copy in RAM: inputs are
-read a batch at a time, outputs are written straight into the memmap, and the result is returned memory-mapped.
+The key is the teacher's fingerprint plus a chunked hash of the inputs, so any run — this one again, another
+folder, a recipe, a sweep or a search trial — reuses the outputs, and a transfer set larger than memory never needs
+a second copy in RAM: inputs are read a batch at a time, outputs are written straight into the memmap, and the
+result is returned memory-mapped.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .._io import atomic_path, read_json, write_json
 from ..data import fingerprint_arrays
 from ..data.ondisk import iter_row_chunks, release_pages
 from ..errors import DataError
 from ..progress import progress_bar
-from ..runs import TARGETS_DIR as CACHE_DIR
+from ..target_cache import TargetCache
+
+
+class TeacherOutputs(NamedTuple):
+    logits: np.ndarray  # (N, K) float32, memory-mapped copy-on-write
+    entry: str  # the cache key, recorded by the run
+    reused: bool
 
 
 def teacher_logits(
-    teacher, x: np.ndarray, split: str, run_dir: Path, previous_run: Path | None = None, batch_size: int = 2048
-) -> np.ndarray:
-    """Logits (N, K) float32 of `teacher` on `x` (an array, a memmap or StreamingRows), memory-mapped copy-on-write
-    (edits stay in memory, the cache file never changes).
-
-    Reused from `run_dir` or `previous_run` when the teacher and the inputs match the cached ones.
-    """
-    key = {"teacher": teacher.fingerprint, "inputs": fingerprint_arrays(x), "shape": [len(x), teacher.n_classes]}
-    name = f"teacher_logits.{split}"
-    target = Path(run_dir) / CACHE_DIR
-    for folder in (target, None if previous_run is None else Path(previous_run) / CACHE_DIR):
-        if folder is not None and _matches(folder / f"{name}.json", key):
-            if folder != target:
-                target.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(folder / f"{name}.npy", target / f"{name}.npy")
-                shutil.copy2(folder / f"{name}.json", target / f"{name}.json")
-            return np.load(target / f"{name}.npy", mmap_mode="c", allow_pickle=False)
-    target.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target / f"{name}.npy") as tmp:
-        _write_logits(teacher, x, tmp, batch_size, label=f"teacher outputs · {split}")
-    write_json(target / f"{name}.json", key)
-    return np.load(target / f"{name}.npy", mmap_mode="c", allow_pickle=False)
+    teacher, x: np.ndarray, split: str, cache: TargetCache | None = None, batch_size: int = 2048
+) -> TeacherOutputs:
+    """Logits of `teacher` on `x` (an array, a memmap or StreamingRows), from the cache when the teacher and the
+    inputs match an entry, else computed into a new entry. Edits to the returned array stay in memory."""
+    cache = cache if cache is not None else TargetCache()
+    meta = {
+        "teacher": teacher.fingerprint,
+        "teacher_name": str(getattr(teacher, "name", "")),
+        "inputs": fingerprint_arrays(x),
+        "shape": [len(x), int(teacher.n_classes)],
+    }
+    key = TargetCache.key(meta["teacher"], meta["inputs"], tuple(meta["shape"]))
+    found = cache.get(key, meta)
+    if found is not None:
+        return TeacherOutputs(found, key, True)
+    label = f"teacher outputs · {split}"
+    logits = cache.put(key, meta, lambda path: _write_logits(teacher, x, path, batch_size, label))
+    return TeacherOutputs(logits, key, False)
 
 
 def _write_logits(teacher, x, path: Path, batch_size: int, label: str) -> None:
@@ -62,10 +65,3 @@ def _write_logits(teacher, x, path: Path, batch_size: int, label: str) -> None:
             advance()
     out.flush()
     del out
-
-
-def _matches(meta: Path, key: dict) -> bool:
-    try:
-        return meta.is_file() and read_json(meta) == key and meta.with_suffix(".npy").is_file()
-    except ValueError:
-        return False

@@ -71,8 +71,8 @@ class RunTeacher:
         if getattr(self, "_session", None) is not None or not self.student.neural:
             return
         import onnxruntime as ort
-        import torch
 
+        from ..compute import training_threads
         from ..measure import model_metadata
 
         if self.run.onnx_path.is_file() and model_metadata(self.run.onnx_path).get("precision", "fp32") == "fp32":
@@ -84,7 +84,7 @@ class RunTeacher:
         else:
             return
         options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()  # as many as torch was given
+        options.intra_op_num_threads = training_threads()  # the same share as training
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 

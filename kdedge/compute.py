@@ -1,0 +1,75 @@
+"""How many CPU threads training and teacher inference use, decided in one place.
+
+The default is the CPUs this process may run on (`os.sched_getaffinity`), divided among the jobs of a sweep or
+search — a property of the machine, so the same seed on the same machine gives the same numbers whatever else is
+running. What made the default slow on a busy machine was not the thread count but OpenMP's waiting policy: torch's
+threads spin while they wait for each other, and a spinning thread on a core another process needs stalls every
+parallel region (a CNN teacher: 33–59 s with two spinning threads against 3–8 s with one). With passive waiting
+the same two threads take about as long as one; `prefer_passive_waiting` sets it before torch is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .errors import OptionError
+
+THREADS_ENV = "KDEDGE_THREADS"  # a parent (sweep, search) gives each job its share; users may set it too
+
+
+def prefer_passive_waiting() -> None:
+    """Ask OpenMP (read once, when torch loads it) to sleep rather than spin while waiting; a user's own
+    OMP_WAIT_POLICY wins."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (a container's or taskset's limit, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def share(jobs: int) -> int:
+    """Threads for each of `jobs` jobs running at once, so that together they use the CPUs once."""
+    return max(1, available_cpus() // max(1, jobs))
+
+
+def check_threads(threads: int | None, flag: str = "--threads") -> int | None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise OptionError(f"{flag} {threads!r}: give a whole number of threads, 1 or more")
+    return threads
+
+
+def set_training_threads(threads: int | None) -> None:
+    """Use `threads` for the rest of this process (and the jobs it starts); None keeps the default."""
+    if check_threads(threads) is not None:
+        os.environ[THREADS_ENV] = str(threads)
+
+
+def training_threads() -> int:
+    """The thread count this process trains and runs teachers with: --threads (or a parent's share), else the
+    user's OMP_NUM_THREADS, else every CPU this process may use."""
+    for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+        raw = os.environ.get(name)
+        if raw:
+            try:
+                return check_threads(int(raw), name)
+            except ValueError:
+                raise OptionError(f"{name}={raw!r}: give a whole number of threads, 1 or more") from None
+    return share(1)
+
+
+def apply_training_threads() -> dict:
+    """Set torch's intra-op threads (when torch is in use) and return what a run records about it."""
+    threads = training_threads()
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+    else:  # torch reads it when a neural student or teacher first imports it
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    return {"threads": threads, "cpus": available_cpus(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
