@@ -73,3 +73,15 @@ def apply_training_threads() -> dict:
     else:  # torch reads it when a neural student or teacher first imports it
         os.environ["OMP_NUM_THREADS"] = str(threads)
     return {"threads": threads, "cpus": available_cpus(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
+
+
+def seconds_since_start() -> float | None:
+    """How long this process has run: recorded when a fit starts its work, so start-up cost is visible per run."""
+    try:
+        import time
+
+        import psutil
+
+        return round(time.time() - psutil.Process().create_time(), 3)
+    except (ImportError, OSError):
+        return None

@@ -8,10 +8,14 @@ same input at every step, which is what Beyer et al. 2022 found lets a student m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .transfer import UNLABELED, Views
+
+if TYPE_CHECKING:
+    import torch
 
 
 class OnlineViews:
@@ -26,6 +30,8 @@ class OnlineViews:
         return len(self.x)
 
     def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        import torch  # here, not at import: a non-neural run never loads it
+
         views = self.views.apply(np.asarray(self.x[idx], np.float32), self.rng, self.context)
         labels = self.y[idx] if self.views.keeps_labels else np.full(len(views), UNLABELED, np.int64)
         logits = None

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_dir, write_json
-from ..compute import apply_training_threads
+from ..compute import apply_training_threads, seconds_since_start
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
 from ..runs import METRICS, Run, now, sha256_files, versions
 from ..students import make_params, student_class
-from .loop import Batches
+from .batches import Batches
 from .methods import Method, check_method
 from .online import OnlineViews
 from .targets import teacher_logits
@@ -93,7 +93,7 @@ def fit_run(
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
     params = make_params(family, options)
     check_method(family, method.name)
-    compute = apply_training_threads()
+    compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)

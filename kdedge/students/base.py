@@ -15,7 +15,7 @@ from ..errors import OptionError
 from ..params import validate_params
 
 if TYPE_CHECKING:
-    from ..distillation.loop import Batches
+    from ..distillation.batches import Batches
     from ..distillation.methods import Method
 
 STUDENTS: dict[str, type[Student]] = {}
