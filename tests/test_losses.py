@@ -52,6 +52,22 @@ def test_logit_mse_and_hard_loss_by_hand():
     assert float(hard_loss(torch.tensor([STUDENT]), torch.tensor([1]))) == pytest.approx(
         -math.log(_softmax(STUDENT, 1.0)[1]), rel=1e-6
     )
+    # the mean runs over labelled rows only, and a batch without labels contributes 0 (not NaN)
+    mixed = hard_loss(torch.tensor([STUDENT, TEACHER]), torch.tensor([1, -1]))
+    assert float(mixed) == pytest.approx(-math.log(_softmax(STUDENT, 1.0)[1]), rel=1e-6)
+    none = torch.tensor([STUDENT], requires_grad=True)
+    loss = hard_loss(none, torch.tensor([-1]))
+    loss.backward()
+    assert float(loss) == 0.0 and float(none.grad.abs().sum()) == 0.0
+
+
+def test_kd_gradient_is_the_closed_form():
+    """d/ds of T²·KL(softmax(t/T) ‖ softmax(s/T)), batch mean, is T·(softmax(s/T) − softmax(t/T)) / N."""
+    s = torch.tensor([STUDENT, TEACHER], requires_grad=True)
+    t = torch.tensor([TEACHER, STUDENT])
+    kd_loss(s, t, torch.tensor([0, 1]), 2.0, 1.0).backward()
+    expected = 2.0 * (torch.softmax(s.detach() / 2.0, 1) - torch.softmax(t / 2.0, 1)) / 2
+    torch.testing.assert_close(s.grad, expected)
 
 
 @pytest.mark.parametrize(

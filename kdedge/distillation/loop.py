@@ -84,7 +84,12 @@ def selection_key(figures: dict, select_by: str) -> tuple:
 def prefetched(data, index_batches):
     """`data.batch(idx)` for each batch in order, the next one prepared in a worker thread while the caller trains
     on the current one: online views and their teacher outputs (onnxruntime and torch release the GIL) overlap the
-    student's step. One worker calling in order keeps every random draw where it was: same seed, same batches."""
+    student's step. One worker calling in order keeps every random draw where it was: same seed, same batches.
+    Data whose batches are mere slices (`prefetch = False`, e.g. cached targets) is read inline: handing a slice to
+    a thread and back cost more than the slice itself (most of a small MLP's step on a busy machine)."""
+    if not getattr(data, "prefetch", False):
+        yield from (data.batch(idx) for idx in index_batches)
+        return
     with ThreadPoolExecutor(max_workers=1) as worker:
         pending = None
         for idx in index_batches:

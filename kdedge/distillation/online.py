@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class OnlineViews:
+    prefetch = True  # views and the teacher's outputs take long enough to overlap with the student's step
+
     def __init__(self, x: np.ndarray, y: np.ndarray, views: Views, teacher, seed: int):
         self.x, self.y = x, np.asarray(y, np.int64)
         self.views, self.teacher = views, teacher
