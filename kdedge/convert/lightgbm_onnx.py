@@ -1,9 +1,11 @@
-"""LightGBM boosters -> a core ONNX graph with onnxmltools: one booster as is, K per-class boosters side by side."""
+"""LightGBM boosters -> a core ONNX graph with onnxmltools: one booster as is, K per-class boosters merged into one
+K-target ensemble (side by side when they cannot be merged)."""
 
 from __future__ import annotations
 
 from .graph import CORE_INPUT, side_by_side
 from .nonneural import core_converter
+from .tree_merge import merge_regressors
 
 # onnxmltools' LightGBM converter supports opsets up to this; graph.finish raises the result to the requested one.
 ONNXMLTOOLS_MAX_OPSET = 15
@@ -29,4 +31,5 @@ def boosters_to_onnx(boosters: list, n_features: int, opset: int):
     outputs = [part.graph.output[-1].name for part in parts]
     if len(parts) == 1:
         return parts[0], outputs[0]
-    return side_by_side(parts, outputs, n_features)
+    # one ensemble with K targets: onnxruntime walks it in one node (measured in benchmarks/onnx_speed.py)
+    return merge_regressors(parts, outputs, n_features) or side_by_side(parts, outputs, n_features)
