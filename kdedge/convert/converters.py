@@ -41,9 +41,10 @@ def to_onnx(student, opset: int):
 
 @converter(NeuralStudent)
 def _torch(student, opset: int):
+    from .torch_fold import fold_input_normalization
     from .torch_onnx import torch_to_onnx
 
-    return torch_to_onnx(student.module, student.sample_shape, opset)
+    return torch_to_onnx(fold_input_normalization(student.module, student.sample_shape), student.sample_shape, opset)
 
 
 @converter(NonNeuralStudent)
