@@ -64,16 +64,19 @@ def train_teacher(
     seed: int = 0,
     overwrite: bool = False,
     threads: int | None = None,
+    device: str | None = None,
     **options,
 ) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
-    `threads`: CPU threads for training, from here on in this process (default: every CPU it may use)."""
-    from .compute import set_training_threads
+    `threads`: CPU threads for training, `device`: auto (default), cpu, cuda[:N] or mps — both from here on in this
+    process."""
+    from .compute import set_device, set_training_threads
     from .defaults import TEACHER_TRAINING
     from .distillation.run import fit_run
 
     set_training_threads(threads)
+    set_device(device)
     dataset, source = _dataset_and_source(data, seed)
     routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
     return fit_run(
@@ -142,6 +145,7 @@ def distill(
     reader_options: dict | None = None,
     progress=None,
     threads: int | None = None,
+    device: str | None = None,
     **options,
 ):
     """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
@@ -149,14 +153,16 @@ def distill(
     `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
     transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
     (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
-    and the ensemble's). `threads`: CPU threads for the teacher's outputs and training, from here on in this
-    process (default: every CPU it may use). Returns the `Run`.
+    and the ensemble's). `threads`: CPU threads for the teacher's outputs and training (default: every CPU this
+    process may use); `device`: where neural training runs (auto, cpu, cuda[:N], mps) — both from here on in this
+    process. Returns the `Run`.
     """
-    from .compute import set_training_threads
+    from .compute import set_device, set_training_threads
     from .distillation.run import fit_run
     from .errors import OptionError
 
     set_training_threads(threads)
+    set_device(device)
     if reader_options and data is None:
         raise OptionError("--format and reader options apply to --data; pass --data too")
     if generations is not None and teacher is None:

@@ -16,6 +16,8 @@ import sys
 from .errors import OptionError
 
 THREADS_ENV = "KDEDGE_THREADS"  # a parent (sweep, search) gives each job its share; users may set it too
+DEVICE_ENV = "KDEDGE_DEVICE"
+DEVICE_KINDS = ("auto", "cpu", "cuda", "mps")
 
 
 def prefer_passive_waiting() -> None:
@@ -85,3 +87,46 @@ def seconds_since_start() -> float | None:
         return round(time.time() - psutil.Process().create_time(), 3)
     except (ImportError, OSError):
         return None
+
+
+def set_device(device: str | None) -> None:
+    """Train neural models on `device` (auto, cpu, cuda, cuda:N, mps) from here on in this process."""
+    if device is None:
+        return
+    kind = device.split(":")[0]
+    if kind not in DEVICE_KINDS or (":" in device and (kind != "cuda" or not device.split(":")[1].isdigit())):
+        raise OptionError(f"--device {device!r}: choose auto, cpu, cuda, cuda:N or mps")
+    os.environ[DEVICE_ENV] = device
+
+
+def training_device() -> str:
+    """The device neural training runs on, checked against what this machine has (torch must be loaded)."""
+    import torch
+
+    wanted = os.environ.get(DEVICE_ENV) or "auto"
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    kind = wanted.split(":")[0]
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(wanted.split(":")[1]) if ":" in wanted else 0
+        if index >= count:
+            raise OptionError(
+                f"--device {wanted}: this machine has {count} CUDA device(s) visible to torch "
+                f"{torch.__version__}; use --device cpu (or auto, which picks a GPU only when one exists)"
+            )
+        _deterministic_cuda()
+    if kind == "mps" and not has_mps:
+        raise OptionError("--device mps: Apple's MPS backend is not available here; use --device cpu or auto")
+    return wanted
+
+
+def _deterministic_cuda() -> None:
+    """The same seed gives the same numbers on one GPU too, where torch offers deterministic kernels."""
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)

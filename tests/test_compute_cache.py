@@ -68,3 +68,30 @@ def test_bad_threads_and_cache_dir_are_one_line_and_exit_2(tmp_path, teacher_run
     r = kdedge("cache", "list", "--cache-dir", tmp_path / "file")
     assert r.exit_code == 2 and "that is a file" in r.output
     assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_device_is_checked_and_recorded(tmp_path, teacher_run, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("KDEDGE_DEVICE", "")  # restored after the test; --device sets it
+    monkeypatch.setenv("KDEDGE_CACHE_DIR", str(tmp_path / "cache"))
+    base = ("distill", "--teacher", teacher_run.path, "--student", "mlp", "--hidden", 8, "--epochs", 2)
+    r = kdedge(*base, "--device", "cpu", "--out", tmp_path / "cpu")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "cpu" / "kdedge.json").read_text())["compute"]["device"] == "cpu"
+    r = kdedge(*base, "--device", "auto", "--out", tmp_path / "auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"  # (mps only on Apple machines)
+    assert r.exit_code == 0 and json.loads((tmp_path / "auto" / "kdedge.json").read_text())["compute"]["device"] in (
+        expected,
+        "mps",
+    )
+    r = kdedge(*base, "--device", "tpu", "--out", tmp_path / "tpu")
+    assert r.exit_code == 2 and "choose auto, cpu, cuda, cuda:N or mps" in r.output
+    if not torch.cuda.is_available():
+        r = kdedge(*base, "--device", "cuda:0", "--out", tmp_path / "cuda")
+        assert r.exit_code == 2 and "CUDA device(s)" in r.output and not (tmp_path / "cuda").exists()
+    # a non-neural student records the CPU whatever was asked
+    r = kdedge(
+        "distill", "--teacher", teacher_run.path, "--student", "tree", "--method", "logits", "--out", tmp_path / "t"
+    )
+    assert json.loads((tmp_path / "t" / "kdedge.json").read_text())["compute"]["device"] == "cpu"

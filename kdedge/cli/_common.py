@@ -58,6 +58,14 @@ CacheDir = Annotated[
         "--cache-dir", help="Folder of the shared teacher-output cache (default: KDEDGE_CACHE_DIR or ~/.cache/kdedge)."
     ),
 ]
+Device = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="Where neural training runs: auto (a GPU when one exists, else the CPU; the default), cpu, cuda, "
+        "cuda:N or mps. Export and bench stay on the CPU.",
+    ),
+]
 TrainThreads = Annotated[
     int | None,
     typer.Option(

@@ -13,6 +13,7 @@ import typer
 
 from ._common import (
     CacheDir,
+    Device,
     JsonFlag,
     Overwrite,
     Seed,
@@ -39,6 +40,7 @@ def teacher_train(
     seed: Seed = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
+    device: Device = None,
     as_json: JsonFlag = False,
     **options,
 ):
@@ -47,7 +49,9 @@ def teacher_train(
 
     read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
-    run = train_teacher(dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, threads=threads, **options)
+    run = train_teacher(
+        dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, threads=threads, device=device, **options
+    )
     _summary(run, as_json)
 
 
@@ -94,6 +98,7 @@ def distill(
     seed: Seed = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
+    device: Device = None,
     cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
     **options,
@@ -125,6 +130,7 @@ def distill(
         reader_options=read,
         progress=say if generations is not None else None,
         threads=threads,
+        device=device,
         **options,
     )
     if generations is None:

@@ -39,7 +39,10 @@ def evaluate(module: torch.nn.Module, data: Batches, loss_fn: LossFn, batch_size
     module.eval()
     correct = labelled = agree = 0
     loss_sum = kl_sum = 0.0
+    device = next(module.parameters()).device
     for x, y, t in data.chunks(batch_size):
+        if device.type != "cpu":
+            x, y, t = on_device((x, y, t), device)
         logits = module(x)
         loss_sum += float(loss_fn(logits, t, y)) * len(x)
         known = y >= 0
@@ -81,6 +84,10 @@ def selection_key(figures: dict, select_by: str) -> tuple:
     return (figures["accuracy"], -figures["loss"])
 
 
+def on_device(tensors, device):
+    return tuple(None if t is None else t.to(device, non_blocking=True) for t in tensors)
+
+
 def prefetched(data, index_batches):
     """`data.batch(idx)` for each batch in order, the next one prepared in a worker thread while the caller trains
     on the current one: online views and their teacher outputs (onnxruntime and torch release the GIL) overlap the
@@ -120,6 +127,7 @@ def train(
 
         raise OptionError("--select-by agreement needs the teacher's outputs on val; use a teacher method (kd, logits)")
     gen = seed_everything(seed)
+    device = next(module.parameters()).device  # batches follow the module (kdedge.compute.training_device)
     n = len(train_data)
     opt = torch.optim.Adam(
         params if params is not None else module.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -137,6 +145,8 @@ def train(
             index_batches = [np.sort(order[i : i + config.batch_size]) for i in range(0, n, config.batch_size)]
             index_batches = [idx for idx in index_batches if len(idx) >= 2 or n == 1]
             for x, y, t in prefetched(train_data, index_batches):
+                if device.type != "cpu":
+                    x, y, t = on_device((x, y, t), device)
                 opt.zero_grad()
                 loss = loss_fn(module(x), t, y)
                 loss.backward()

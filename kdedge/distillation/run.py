@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_dir, write_json
-from ..compute import apply_training_threads, seconds_since_start
+from ..compute import apply_training_threads, seconds_since_start, training_device
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
@@ -94,6 +94,7 @@ def fit_run(
     params = make_params(family, options)
     check_method(family, method.name)
     compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
+    compute["device"] = training_device() if student_class(family).neural else "cpu"
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)

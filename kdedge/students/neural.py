@@ -8,6 +8,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from ..compute import training_device
+from ..errors import OptionError
 from ..params import number_list
 from .base import Student, register
 from .training import TrainConfig
@@ -62,10 +64,19 @@ class NeuralStudent(Student):
             **self.architecture_args(),
         )
         config = TrainConfig(**{k: getattr(self.params, k) for k in TrainConfig.model_fields})
-        # The method runs its stages (one for kd/hard/logits; hints or FSP first for fitnets/fsp).
-        return method.train_neural(
-            self.module, train_data, val_data, config, seed, label=f"{self.family} · {method.name}", teacher=teacher
-        )
+        device = training_device()
+        if device != "cpu" and method.needs_features:
+            raise OptionError(f"--method {method.name} trains on the CPU only for now; use --device cpu")
+        # Trained on the device, kept on the CPU: scores, saving and export never see the device.
+        self.module.to(device)
+        try:
+            # The method runs its stages (one for kd/hard/logits; hints or FSP first for fitnets/fsp).
+            info = method.train_neural(
+                self.module, train_data, val_data, config, seed, label=f"{self.family} · {method.name}", teacher=teacher
+            )
+        finally:
+            self.module.to("cpu")
+        return info
 
     def features(self, x: np.ndarray, layers: list[str], batch_size: int = 512) -> dict[str, np.ndarray]:
         """Outputs of the named layers (module paths, see `layers()`) on raw inputs, in batches."""
