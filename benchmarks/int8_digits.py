@@ -57,7 +57,7 @@ def bench(files: dict[tuple[str, str], Path], threads: int) -> dict:
     teacher = files[("teacher", "fp32")]
     out = kdedge(
         "bench", *args, "--data", "digits", "--teacher", teacher, "--batch", "1,8", "--threads", threads,
-        "--json", "-",
+        "--json",
     )  # fmt: skip
     return {row["path"]: row for row in json.loads(out)["rows"]}
 

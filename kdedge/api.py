@@ -203,8 +203,9 @@ def export(run, *, target="cpu-fp32", opset: int | None = None, calibration_size
 
 @dataclass
 class BenchResult:
-    """What `kdedge bench` measures: `rows` (one dict per model, the floor last), `data`, `machine`; `raw` is what
-    `--json` writes. `print(result)` shows the bench table; `records()` is one flat dict per row."""
+    """What `kdedge bench` measures: `rows` (one dict per model, the floor last), `data`, `machine`, `load`; `raw` is
+    what `--json` prints. `print(result)` shows the bench table (key columns; `result.table("all")` for every one);
+    `records()` is one flat dict per row, with memory and the p50 ratio to the teacher net of the runtime floor."""
 
     raw: dict
 
@@ -212,10 +213,16 @@ class BenchResult:
     def rows(self) -> list[dict]:
         return self.raw["rows"]
 
+    @property
+    def busy(self) -> bool:
+        """The load average exceeded the cores while measuring: latencies are likely inflated."""
+        return bool((self.raw.get("load") or {}).get("busy"))
+
     def records(self) -> list[dict]:
         flat = []
         for row in self.rows:
             latency, memory = row.get("latency") or {}, row.get("memory") or {}
+            ratios = row.get("vs_teacher") or {}
             flat.append(
                 {
                     "name": row["name"],
@@ -228,23 +235,34 @@ class BenchResult:
                     "p50_us": latency.get("p50_us"),
                     "p90_us": latency.get("p90_us"),
                     "p99_us": latency.get("p99_us"),
+                    "first_run_us": latency.get("first_run_us"),
+                    "session_init_ms": latency.get("session_init_ms"),
                     "memory_mb": memory.get("model_mb"),
+                    "memory_above_floor_mb": memory.get("above_floor_mb"),
                     "size_kb": row.get("size_kb"),
                     "n_params": row.get("n_params"),
+                    "p50_vs_teacher": ratios.get("p50"),
+                    "p50_above_floor_vs_teacher": ratios.get("p50_above_floor"),
                 }
             )
         return flat
 
-    def __str__(self) -> str:
+    def table(self, columns: str | None = None) -> str:
+        """The bench table as text: the key columns, `"all"`, or a comma list of column ids."""
         import io
 
         from rich.console import Console
 
-        from .table import bench_table
+        from .table import DEFAULT_WIDTH, FULL_WIDTH, bench_table, pick_columns
 
+        picked = pick_columns(columns)
         text = io.StringIO()
-        bench_table(self.raw, Console(width=200, file=text))
+        width = DEFAULT_WIDTH if columns is None else FULL_WIDTH
+        bench_table(self.raw, Console(width=width, file=text), columns=picked)
         return text.getvalue()
+
+    def __str__(self) -> str:
+        return self.table()
 
 
 def bench(
