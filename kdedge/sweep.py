@@ -275,6 +275,7 @@ def run_sweep(
         "failed": [r for r in results if not r["ok"]],
         "csv": str(csv_path),
         "markdown_path": str(md_path),
+        "json_path": str(plan.out / RESULTS_JSON),
         "markdown": markdown,
         "rows": table["rows"],
     }

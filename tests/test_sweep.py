@@ -39,6 +39,7 @@ def test_local_sweep_in_parallel_then_resume(tmp_path):
     md = (out / "results.md").read_text()
     assert md.startswith("| model | n | acc % | agree % | p50 µs | size KB |") and " ± " in md
     assert "mean ± sample std over seed" in md and md in r.stdout
+    assert all(str(out / name) in r.stderr for name in ("results.csv", "results.md", "results.json"))
 
     # interrupted: one combination lost its marker; a rerun redoes only that one
     (out / "seed-0" / "done.json").unlink()

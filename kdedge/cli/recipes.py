@@ -80,8 +80,8 @@ def sweep(
     grid: Annotated[
         list[str] | None,
         typer.Option(
-            help="KEY=V1,V2,... (repeatable); adds to the recipe's [sweep.grid]. E.g. --grid student.temperature=1,4,8 "
-            "--grid seed=0,1,2"
+            help="KEY=V1,V2,... (repeatable); adds to the recipe's \\[sweep.grid]. "  # \\[: not rich markup
+            "E.g. --grid student.temperature=1,4,8 --grid seed=0,1,2"
         ),
     ] = None,
     set_: SetOption = None,
@@ -106,7 +106,7 @@ def sweep(
         _print_json(summary)
     else:
         typer.echo(summary["markdown"])
-        _err(f"wrote {summary['csv']} and {summary['markdown_path']}")
+        _err(f"wrote {summary['csv']}, {summary['markdown_path']} and {summary['json_path']}")
     if summary["failed"]:
         from ..errors import RunError
 

@@ -79,7 +79,13 @@ def distill(
             rich_help_panel="Transfer set",
         ),
     ] = "train",
-    seed: Seed = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed for the initial weights, batch order and transfer set. The split stays the teacher run's own "
+            "(so test samples are never trained on); with --data, that data is split with this seed."
+        ),
+    ] = 0,
     overwrite: Overwrite = False,
     as_json: JsonFlag = False,
     **options,
