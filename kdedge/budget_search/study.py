@@ -6,6 +6,7 @@ worker processes share it. Selection uses the validation split only; the test sp
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import shutil
@@ -193,10 +194,35 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
 
 
 def _worker(out: str, n_trials: int, worker: int) -> None:
+    from ..progress import progress_bar
+
     out_path = Path(out)
     config = SearchConfig(**read_json(out_path / CONFIG))
     study = _study(out_path, config, worker)
-    study.optimize(_Trials(out_path, config), n_trials=n_trials, catch=(KdedgeError,))
+    # one bar in this process; the workers of a parallel search have none (KDEDGE_NO_BARS) and print trial lines
+    with progress_bar("search: trial", n_trials, transient=False) as advance:
+        study.optimize(
+            _Trials(out_path, config),
+            n_trials=n_trials,
+            catch=(KdedgeError,),
+            callbacks=[lambda study, trial: advance(best_so_far(study, config.objective))],
+        )
+
+
+def best_so_far(study, objective: str = "accuracy") -> str:
+    """'best val acc 0.9610 (trial 3)' among finished trials inside the budget; '' while there is none."""
+    import optuna
+
+    fitting = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not t.user_attrs.get("broken")
+    ]
+    if not fitting:
+        return "none inside the budget yet"
+    best = max(fitting, key=lambda t: t.values[0])
+    label = "val acc" if objective == "accuracy" else "val agreement"
+    return f"best {label} {best.values[0]:.4f} (trial {best.number})"
 
 
 def run_trials(out: Path, n_trials: int, jobs: int) -> None:
@@ -208,12 +234,28 @@ def run_trials(out: Path, n_trials: int, jobs: int) -> None:
     shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
     procs = [ctx.Process(target=_worker, args=(str(out), share, i)) for i, share in enumerate(shares) if share]
-    for p in procs:
-        p.start()
+    with _no_bars_in_workers():
+        for p in procs:
+            p.start()
     for p in procs:
         p.join()
     if any(p.exitcode for p in procs):
         raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
+
+
+@contextlib.contextmanager
+def _no_bars_in_workers():
+    """Workers inherit the environment at start: several bars on one terminal would overwrite each other, so they
+    print their one line per trial instead (unless the user asked for quiet)."""
+    import os
+
+    before = os.environ.get("KDEDGE_NO_BARS")
+    os.environ["KDEDGE_NO_BARS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("KDEDGE_NO_BARS", None)
 
 
 def start_search(

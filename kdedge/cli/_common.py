@@ -32,12 +32,21 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print kdedge's version and exit."),
     ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr, for any command.")] = False,
 ) -> None:
     """Distill a CNN teacher into small students, export them to ONNX and measure them."""
+    if quiet:
+        from ..progress import quiet as silence
+
+        ctx.with_resource(silence())  # restored when the command ends
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]
 
 
 def fails_cleanly(fn):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import _print_json, app, fails_cleanly
+from ._common import Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
 
@@ -73,6 +73,7 @@ def bench(
             "first, init, mem, mem_raw, size, params, p50_xT, p50_xT_raw, size_xT, params_xT). Default: the key ones."
         ),
     ] = None,
+    quiet: Quiet = False,
     **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
@@ -93,23 +94,23 @@ def bench(
     # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
     thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
 
-    result = bench_runs(
-        runs,
-        model,
-        data=data,
-        seed=seed,
-        teacher=teacher,
-        int8=int8,
-        data_read=(
-            data_format,
-            split_reader_options(options)[0],
-        ),
-        profile=profile,
-        threads=thread_counts,
-        batches=batches,
-        memory=memory,
-        latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
-    )
+    from ..progress import quiet as silence
+
+    with silence(quiet):
+        result = bench_runs(
+            runs,
+            model,
+            data=data,
+            seed=seed,
+            teacher=teacher,
+            int8=int8,
+            data_read=(data_format, split_reader_options(options)[0]),
+            profile=profile,
+            threads=thread_counts,
+            batches=batches,
+            memory=memory,
+            latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
+        )
     _show(result, csv_path, out, as_json, shown)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, Overwrite, _print_json, app, fails_cleanly
+from ._common import JsonFlag, Overwrite, Quiet, _print_json, app, fails_cleanly
 
 RecipeArg = Annotated[
     str, typer.Argument(help="A recipe .toml, the short name of a shipped one (see `kdedge recipes`), or a recipe run.")
@@ -92,6 +92,7 @@ def sweep(
     ] = None,
     overwrite: Overwrite = False,
     as_json: JsonFlag = False,
+    quiet: Quiet = False,
 ):
     """Run every combination of a grid over recipe keys, each in its own folder, and tabulate mean ± std over
     seeds. Finished combinations are skipped, so rerunning an interrupted sweep resumes it."""
@@ -101,7 +102,11 @@ def sweep(
 
     loaded = load_recipe(recipe, [parse_set(s) for s in set_ or []])
     plan = plan_sweep(loaded, [parse_grid(g) for g in grid or []], out or Path("runs") / f"sweep-{loaded.name}")
-    summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=_err)
+    from ..progress import quiet as silence
+
+    with silence(quiet):  # the bar, and the line per finished job
+        log = (lambda line: None) if quiet else _err
+        summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=log)
     if as_json:
         _print_json(summary)
     else:

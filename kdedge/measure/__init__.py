@@ -148,39 +148,25 @@ def bench(
         ]
 
     rows, labels_of, logits_of = [], {}, {}
-    for entry in entries:
-        meta = model_metadata(entry.model_path)
-        level = optimization or meta.get("graph_optimization", "all")
-        scores, labels = predict(entry.model_path, x, thread_counts[0], optimization=level)
-        labels_of[entry.name] = labels
-        if meta.get("scores") == "logits":  # KL means something only between probability distributions
-            logits_of[entry.name] = scores
-        latencies = measure(entry.model_path, level)
-        row = {
-            "name": entry.name,
-            "kind": entry.kind,
-            "family": meta.get("family", "?"),
-            "precision": meta.get("precision", "fp32"),
-            "target": meta.get("target"),
-            "path": str(entry.model_path),
-            "accuracy": accuracy(labels, y),
-            "size_kb": entry.model_path.stat().st_size / 1024,
-            "n_params": int(meta["n_params"]) if "n_params" in meta else None,
-            "latency": latencies[0],
-            "latencies": latencies,
-        }
-        if memory:
-            row["memory"] = peak_memory_mb(entry.model_path, thread_counts[0], base, level)
-        rows.append(row)
-    if floor:  # onnxruntime's own per-call cost, measured the same way
-        path = floor_model(x.ndim - 1)
-        row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
-        latencies = measure(path, optimization or "all")
-        row.update(latency=latencies[0], latencies=latencies)
-        if memory:
-            row["memory"] = peak_memory_mb(path, thread_counts[0], base)
-        rows.append(row)
-        _net_of_floor(rows, row)
+    from ..progress import progress_bar  # numpy-only until a terminal asks for a bar (rich is in the core install)
+
+    with progress_bar("bench: model", total=len(entries) + int(floor), transient=False) as advance:
+        for entry in entries:
+            rows.append(_measure_entry(entry, x, y, thread_counts[0], optimization, measure, memory, base))
+            labels_of[entry.name], scores = rows[-1].pop("_labels"), rows[-1].pop("_logits")
+            if scores is not None:
+                logits_of[entry.name] = scores
+            advance(entry.name)
+        if floor:  # onnxruntime's own per-call cost, measured the same way
+            path = floor_model(x.ndim - 1)
+            row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
+            latencies = measure(path, optimization or "all")
+            row.update(latency=latencies[0], latencies=latencies)
+            if memory:
+                row["memory"] = peak_memory_mb(path, thread_counts[0], base)
+            rows.append(row)
+            _net_of_floor(rows, row)
+            advance(FLOOR_NAME)
     _compare_with_teacher(rows, labels_of, logits_of)
     return {
         "threads": thread_counts[0],
@@ -191,6 +177,33 @@ def bench(
         "load": load_record(load_before, load_average()),
         "rows": rows,
     }
+
+
+def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memory: bool, base) -> dict:
+    """One model's row (with its labels and, for logits, scores under private keys the caller pops)."""
+    meta = model_metadata(entry.model_path)
+    level = optimization or meta.get("graph_optimization", "all")
+    scores, labels = predict(entry.model_path, x, threads, optimization=level)
+    latencies = measure(entry.model_path, level)
+    row = {
+        "name": entry.name,
+        "kind": entry.kind,
+        "family": meta.get("family", "?"),
+        "precision": meta.get("precision", "fp32"),
+        "target": meta.get("target"),
+        "path": str(entry.model_path),
+        "accuracy": accuracy(labels, y),
+        "size_kb": entry.model_path.stat().st_size / 1024,
+        "n_params": int(meta["n_params"]) if "n_params" in meta else None,
+        "latency": latencies[0],
+        "latencies": latencies,
+        "_labels": labels,
+        # KL means something only between probability distributions
+        "_logits": scores if meta.get("scores") == "logits" else None,
+    }
+    if memory:
+        row["memory"] = peak_memory_mb(entry.model_path, threads, base, level)
+    return row
 
 
 def _net_of_floor(rows: list[dict], floor_row: dict) -> None:
