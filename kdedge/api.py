@@ -191,13 +191,21 @@ def _route(family, method, transfer, options):
     return route(family, method, transfer, options)
 
 
-def export(run, *, target="cpu-fp32", opset: int | None = None, calibration_size: int | None = None) -> Run:
+def export(
+    run,
+    *,
+    target="cpu-fp32",
+    opset: int | None = None,
+    calibration_size: int | None = None,
+    keep_slower_int8: bool = False,
+) -> Run:
     """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
-    writes model.int8.onnx when it keeps accuracy). Returns the run, its manifest's `export` record filled."""
+    writes model.int8.onnx when it keeps accuracy and runs faster than fp32 at batch 1 here, or with
+    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not)."""
     from .convert import export_run
 
     path = run.path if isinstance(run, Run) else Path(run)
-    export_run(path, opset=opset, target=target, calibration_size=calibration_size)
+    export_run(path, opset=opset, target=target, calibration_size=calibration_size, keep_slower_int8=keep_slower_int8)
     return Run.load(path)
 
 

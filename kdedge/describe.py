@@ -75,6 +75,7 @@ def _export(run: Run) -> dict | None:
         "onnx_bytes": _size(run.path / ONNX_FILE),
         "int8_bytes": _size(run.path / INT8_FILE),
         "int8": record.get("int8"),
+        "int8_skipped": record.get("int8_skipped"),
         "parity": record.get("parity"),
         "exported": record.get("exported"),
     }
@@ -216,7 +217,7 @@ def fields(d: dict) -> dict[str, str]:
                 f"{100 * parity.get('label_agreement', 0):.2f}% on {parity.get('samples')} samples"
             )
         int8 = export.get("int8")
-        out["int8"] = _int8_text(int8, export.get("int8_bytes"))
+        out["int8"] = export.get("int8_skipped") or _int8_text(int8, export.get("int8_bytes"))
     for row in d.get("bench", []):
         # labelled by precision and file, not row name, so `compare` lines up two runs benched in the same file
         precision = "" if row.get("precision") in (None, "fp32") else f" {row['precision']}"
@@ -234,6 +235,9 @@ def _int8_text(record, size) -> str:
         text = f"{record.get('scheme', 'int8')}, " + (_kb(size) if size is not None else "file missing")
         if record.get("int8_accuracy") is not None:
             text += f", test acc {100 * record['int8_accuracy']:.2f}%"
+        speed = record.get("speed") or {}
+        if speed:
+            text += f", p50 {speed['int8_p50_us']:.1f} µs vs {speed['fp32_p50_us']:.1f} µs fp32 (batch 1)"
         return text
     return str(record)
 

@@ -101,7 +101,7 @@ def test_int8_rows_and_target_sweep(tmp_path, kd_mlp_run, teacher_run):
     """An int8 export is benched beside its fp32 graph; --target takes threads and batches from the profile."""
     run_dir = tmp_path / "mlp"
     shutil.copytree(kd_mlp_run.path, run_dir)
-    export_run(run_dir, target="cpu-int8-dynamic")
+    export_run(run_dir, target="cpu-int8-dynamic", keep_slower_int8=True)
     out = tmp_path / "bench.json"
     r = kdedge("bench", run_dir, teacher_run.path, "--target", "mobile-fp32", *QUICK, "--out", out)
     assert r.exit_code == 0, r.output

@@ -104,6 +104,8 @@ def _export(run: Run, recipe: Recipe, log) -> Run:
         return Run.load(run.path)
     p = info["parity"]
     log(f"  exported {info['path']} ({info['bytes'] / 1024:.1f} KB, max abs diff {p['max_abs_diff']:.2g})")
+    if info.get("int8_skipped"):
+        log(f"  {info['int8_skipped']}")
     return Run.load(run.path)
 
 
