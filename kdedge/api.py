@@ -56,13 +56,17 @@ def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
     return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
 
 
-def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overwrite: bool = False, **options) -> Run:
+def train_teacher(
+    data="digits", *, out, arch: str | None = None, seed: int = 0, overwrite: bool = False, **options
+) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
-    on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
+    on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
+    Without `arch`, the data's layout decides: a CNN for images (2-D) and sequences (1-D), an MLP for vectors."""
     from .defaults import TEACHER_TRAINING
     from .distillation.run import fit_run
 
     dataset, source = _dataset_and_source(data, seed)
+    arch = teacher_arch(arch, dataset.layout)
     routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
     return fit_run(
         out=out,
@@ -75,6 +79,20 @@ def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overw
         seed=seed,
         overwrite=overwrite,
     )
+
+
+def teacher_arch(arch: str | None, layout: str) -> str:
+    """`arch` checked against the built-in teachers, or the one for this data layout."""
+    from .defaults import TEACHER_ARCH_BY_LAYOUT, TEACHER_ARCHES
+    from .errors import OptionError
+
+    if arch is None:
+        return TEACHER_ARCH_BY_LAYOUT[layout]
+    if arch not in TEACHER_ARCHES:
+        raise OptionError(f"--arch {arch!r}: choose from {', '.join(TEACHER_ARCHES)}")
+    if arch != "mlp" and layout == "vector":
+        raise OptionError(f"--arch {arch} needs images or sequences; these data are vectors: use --arch mlp")
+    return arch
 
 
 def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
