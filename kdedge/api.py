@@ -62,12 +62,12 @@ def train_teacher(
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
     Without `arch`, the data's layout decides: a CNN for images (2-D) and sequences (1-D), an MLP for vectors."""
-    from .defaults import TEACHER_TRAINING
+    from .defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
     from .distillation.run import fit_run
 
     dataset, source = _dataset_and_source(data, seed)
     arch = teacher_arch(arch, dataset.layout)
-    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
+    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **TEACHER_ARCH_OPTIONS.get(arch, {}), **options})
     return fit_run(
         out=out,
         kind="teacher",

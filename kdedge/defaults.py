@@ -8,3 +8,5 @@ TEACHER_TRAINING = {"epochs": 60, "patience": 20}
 # temporal axis (2-D for images, 1-D for sequences, chosen by the shape), an MLP for plain vectors.
 TEACHER_ARCHES = ("cnn", "resnet", "mlp")
 TEACHER_ARCH_BY_LAYOUT = {"image": "cnn", "sequence": "cnn", "vector": "mlp"}
+# A teacher is worth more capacity than a student of the same family: `--arch resnet` trains width 16 unless told.
+TEACHER_ARCH_OPTIONS = {"resnet": {"width": 16}}

@@ -205,6 +205,14 @@ def teacher_key(recipe: Recipe) -> str | None:
     return hashlib.sha256(json.dumps(what, default=str, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def teacher_folder(recipe: Recipe, key: str) -> str:
+    """A shared teacher's folder: what it is (data, family, seed), then the key's first digits for the rest
+    (teacher options, export), e.g. digits-cnn-seed0-3fa2c1."""
+    plan = recipe.plan
+    data = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(plan.data.spec).stem or "data")
+    return f"{data}-{plan.teacher.arch}-seed{plan.seed}-{key[:6]}"
+
+
 def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
     path = plan.out / PLAN
     record = {
@@ -253,9 +261,10 @@ def run_sweep(
         key = teacher_key(combo.recipe)
         if key is None or key in teacher_dirs:
             continue
-        teacher_dirs[key] = plan.out / TEACHERS / key / "teacher"  # named 'teacher' in every bench table
+        folder = teacher_folder(combo.recipe, key)
+        teacher_dirs[key] = plan.out / TEACHERS / folder / "teacher"  # named 'teacher' in every bench table
         if not teacher_ready(teacher_dirs[key]):
-            teacher_jobs.append(_job("teacher", f"teacher {key}", combo.recipe, teacher_dirs[key]))
+            teacher_jobs.append(_job("teacher", f"teacher {folder}", combo.recipe, teacher_dirs[key]))
     pending = [c for c in plan.combos if not is_done(plan.out / c.name, c.recipe)]
     skipped = len(plan.combos) - len(pending)
     log(
@@ -300,8 +309,9 @@ def _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, tea
         combo_jobs = []
         for combo in pending:
             key = teacher_key(combo.recipe)
-            if key is not None and f"teacher {key}" in failed_teachers:
-                results.append(tally({"name": combo.name, "ok": False, "error": f"its teacher {key} failed"}))
+            folder = teacher_folder(combo.recipe, key) if key is not None else None
+            if folder is not None and f"teacher {folder}" in failed_teachers:
+                results.append(tally({"name": combo.name, "ok": False, "error": f"its teacher {folder} failed"}))
                 continue
             combo_jobs.append(_job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key)))
         return results + (run(combo_jobs) if combo_jobs else []), len(combo_jobs)

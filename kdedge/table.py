@@ -160,8 +160,12 @@ def bench_table(result: dict, console=None, columns: list[str] | None = None) ->
         table.add_column(column.header, justify="left" if column.left else "right")
     for row in result["rows"]:
         table.add_row(*(COLUMNS[name].cell(row) for name in columns))
-    wide = any(not COLUMNS[name].key for name in columns)
-    console = console or Console(width=FULL_WIDTH if wide else DEFAULT_WIDTH)
+    if console is None:  # 100 columns unless the table needs more (--columns all), then as wide as it needs
+        from rich.measure import Measurement
+
+        wide = Console(width=FULL_WIDTH)
+        needed = Measurement.get(wide, wide.options, table).maximum
+        console = Console(width=min(max(needed, DEFAULT_WIDTH), FULL_WIDTH))
     console.print(table)
     console.print(legend(result, columns), markup=False, highlight=False)
     if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
