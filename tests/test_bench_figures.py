@@ -1,6 +1,7 @@
 """Bench figures net of the runtime floor, medians over fresh sessions, the machine's load, and a table that fits."""
 
 import copy
+import csv
 import io
 import json
 import statistics
@@ -22,11 +23,26 @@ def kdedge(*args):
 
 
 @pytest.fixture(scope="module")
-def measured(kd_mlp_run, teacher_run):
-    """One bench of the KD MLP and the teacher with memory, printed as JSON on stdout."""
-    r = kdedge("bench", kd_mlp_run.path, teacher_run.path, *QUICK, "--json")
+def bench_csv(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench") / "bench.csv"
+
+
+@pytest.fixture(scope="module")
+def measured(kd_mlp_run, teacher_run, bench_csv):
+    """One bench of the KD MLP and the teacher with memory, printed as JSON on stdout (and written as CSV)."""
+    r = kdedge("bench", kd_mlp_run.path, teacher_run.path, *QUICK, "--json", "--csv", bench_csv)
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
+
+
+def test_csv_has_the_figures_net_of_the_floor(measured, bench_csv):
+    rows = {row["name"]: row for row in csv.DictReader(bench_csv.open())}
+    mlp = next(r for r in measured["rows"] if r["name"] == "mlp")
+    assert float(rows["mlp"]["memory_above_floor_mb"]) == pytest.approx(mlp["memory"]["above_floor_mb"], rel=1e-4)
+    assert float(rows["mlp"]["p50_above_floor_vs_teacher"]) == pytest.approx(
+        mlp["vs_teacher"]["p50_above_floor"], rel=1e-4
+    )
+    assert rows["mlp"]["fresh_sessions"] == "5"
 
 
 def test_memory_and_ratios_net_of_the_floor(measured):

@@ -152,10 +152,12 @@ def bench(
 
     with progress_bar("bench: model", total=len(entries) + int(floor), transient=False) as advance:
         for entry in entries:
-            rows.append(_measure_entry(entry, x, y, thread_counts[0], optimization, measure, memory, base))
-            labels_of[entry.name], scores = rows[-1].pop("_labels"), rows[-1].pop("_logits")
-            if scores is not None:
-                logits_of[entry.name] = scores
+            row, labels_of[entry.name], logits = _measure_entry(
+                entry, x, y, thread_counts[0], optimization, measure, memory, base
+            )
+            rows.append(row)
+            if logits is not None:
+                logits_of[entry.name] = logits
             advance(entry.name)
         if floor:  # onnxruntime's own per-call cost, measured the same way
             path = floor_model(x.ndim - 1)
@@ -179,8 +181,8 @@ def bench(
     }
 
 
-def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memory: bool, base) -> dict:
-    """One model's row (with its labels and, for logits, scores under private keys the caller pops)."""
+def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memory: bool, base):
+    """(one model's row, its labels, its scores if they are logits else None)."""
     meta = model_metadata(entry.model_path)
     level = optimization or meta.get("graph_optimization", "all")
     scores, labels = predict(entry.model_path, x, threads, optimization=level)
@@ -197,13 +199,11 @@ def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memo
         "n_params": int(meta["n_params"]) if "n_params" in meta else None,
         "latency": latencies[0],
         "latencies": latencies,
-        "_labels": labels,
-        # KL means something only between probability distributions
-        "_logits": scores if meta.get("scores") == "logits" else None,
     }
     if memory:
         row["memory"] = peak_memory_mb(entry.model_path, threads, base, level)
-    return row
+    # KL means something only between probability distributions
+    return row, labels, scores if meta.get("scores") == "logits" else None
 
 
 def _net_of_floor(rows: list[dict], floor_row: dict) -> None:
