@@ -43,9 +43,9 @@ def teacher_train(
     read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
     chosen = teacher_arch(arch, dataset.layout)
-    if arch is None and not as_json:
-        typer.echo(f"teacher: {chosen} (the data are {dataset.layout}s; --arch to choose)", err=True)
     run = train_teacher(dataset, out=out, arch=chosen, seed=seed, overwrite=overwrite, **options)
+    if arch is None and not as_json:  # after training: a failure stays one line
+        typer.echo(f"teacher: {chosen}, from the data's layout ({dataset.layout}s); --arch to choose", err=True)
     _summary(run, as_json)
 
 
