@@ -41,18 +41,28 @@ def quiet(on: bool = True):
             os.environ["KDEDGE_QUIET"] = before
 
 
+def _stepper(progress, task):
+    def advance(status: str = "", completed: int | None = None) -> None:
+        if completed is None:
+            progress.update(task, advance=1, status=status)
+        else:  # counted elsewhere (workers of a parallel search): set, not add
+            progress.update(task, completed=completed, status=status)
+
+    return advance
+
+
 @contextlib.contextmanager
 def progress_bar(label: str, total: int, transient: bool = True):
-    """Yield `advance(status="")`, which counts one step and shows `status` beside the bar."""
+    """Yield `advance(status="", completed=None)`: one more step (or `completed` steps in all), `status` beside."""
     global _active
     if silent():
-        yield lambda status="": None
+        yield lambda status="", completed=None: None
         return
     if _active is not None:  # nested: one more task in the display already on screen
         progress = _active
         task = progress.add_task(label, total=total, status="")
         try:
-            yield lambda status="": progress.update(task, advance=1, status=status)
+            yield _stepper(progress, task)
         finally:
             progress.remove_task(task)
         return
@@ -71,7 +81,7 @@ def progress_bar(label: str, total: int, transient: bool = True):
         task = progress.add_task(label, total=total, status="")
         _active = progress
         try:
-            yield lambda status="": progress.update(task, advance=1, status=status)
+            yield _stepper(progress, task)
         finally:
             _active = None
 

@@ -82,3 +82,32 @@ def test_search_best_so_far():
         study.add_trial(optuna.trial.create_trial(values=values, user_attrs={"broken": broken}))
     assert best_so_far(study) == "best val acc 0.9200 (trial 2)"
     assert best_so_far(study, "agreement") == "best val agreement 0.9200 (trial 2)"
+
+
+def test_parallel_search_counts_the_workers_trials(terminal, tmp_path, capsys):
+    """The parent of a parallel search shows trial i/N from the shared study while its workers run."""
+    optuna = pytest.importorskip("optuna")
+    from dataclasses import asdict
+
+    from kdedge._io import write_json
+    from kdedge.budget_search import study as search_study
+
+    config = search_study.SearchConfig(teacher="unused")
+    write_json(tmp_path / search_study.CONFIG, asdict(config))
+    study = search_study._study(tmp_path, config)
+
+    class Worker:  # finishes one trial per wait, then exits
+        def __init__(self):
+            self.left = 1
+
+        def is_alive(self):
+            return self.left > 0
+
+        def join(self, timeout=None):
+            if self.left:
+                study.add_trial(optuna.trial.create_trial(values=[0.9, 10, 5], user_attrs={"broken": []}))
+                self.left -= 1
+
+    search_study._wait_showing_trials(tmp_path, [Worker(), Worker()], n_trials=2, every_seconds=0)
+    err = capsys.readouterr().err
+    assert "search: trial" in err and "2/2" in err and "best val acc 0.9000" in err

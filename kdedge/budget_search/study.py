@@ -237,10 +237,37 @@ def run_trials(out: Path, n_trials: int, jobs: int) -> None:
     with _no_bars_in_workers():
         for p in procs:
             p.start()
-    for p in procs:
-        p.join()
+    _wait_showing_trials(out, procs, n_trials)
     if any(p.exitcode for p in procs):
         raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
+
+
+def _wait_showing_trials(out: Path, procs, n_trials: int, every_seconds: float = 2.0) -> None:
+    """Join the workers; meanwhile one bar here counts the trials they finish in the shared study (and the best)."""
+    from ..progress import progress_bar, silent
+
+    if silent():
+        for p in procs:
+            p.join()
+        return
+    config = SearchConfig(**read_json(out / CONFIG))
+    study = _study(out, config)
+    before = len(_finished(study))
+    with progress_bar("search: trial", n_trials, transient=False) as advance:
+        alive = [p for p in procs if p.is_alive()]
+        while alive:
+            alive[0].join(timeout=every_seconds)
+            advance(best_so_far(study, config.objective), completed=len(_finished(study)) - before)
+            alive = [p for p in procs if p.is_alive()]
+    for p in procs:
+        p.join()
+
+
+def _finished(study) -> list:
+    import optuna
+
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    return study.get_trials(deepcopy=False, states=done)
 
 
 @contextlib.contextmanager
