@@ -129,3 +129,13 @@ def test_report_uses_the_same_key_columns(measured, tmp_path):
     for name in key_columns():
         assert COLUMNS[name].header.split("\n")[0] in html
     assert "mem MB<br>&gt;floor" in html and "first µs" not in html
+
+
+def test_a_bare_model_is_benched_on_the_data_it_records(kd_mlp_run, tmp_path):
+    """`bench --model` without --data reads the export's kdedge.data_source (digits here) and its split seed."""
+    out = tmp_path / "bench.json"
+    r = kdedge("bench", "--model", kd_mlp_run.onnx_path, *QUICK, "--no-memory", "--out", out)
+    assert r.exit_code == 0, r.output
+    result = json.loads(out.read_text())
+    assert result["data"]["name"] == "digits" and result["notes"] == []  # same data and split: no warning
+    assert result["rows"][0]["accuracy"] == pytest.approx(kd_mlp_run.metrics["test_accuracy"])

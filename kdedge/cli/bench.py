@@ -33,7 +33,10 @@ def bench(
     ] = None,
     model: Annotated[
         list[Path] | None,
-        typer.Option("--model", help="A bare ONNX file to bench (repeatable); needs --data unless runs are given."),
+        typer.Option(
+            "--model",
+            help="A bare ONNX file to bench (repeatable); without runs or --data, on the data its export recorded.",
+        ),
     ] = None,
     data: Annotated[
         str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
