@@ -39,7 +39,8 @@ def bench(
         ),
     ] = None,
     data: Annotated[
-        str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
+        str | None,
+        typer.Option(help="Data whose test split to measure on (default: the runs' own, or a model's recorded data)."),
     ] = None,
     data_format: DataFormat = None,
     seed: Annotated[
