@@ -44,7 +44,7 @@ def build(root: Path, seed: int) -> dict[tuple[str, str], Path]:
         for precision, target in SCHEMES.items():
             run = root / f"{model}-{precision}"
             shutil.copytree(root / model, run)
-            kdedge("export", run, "--target", target)
+            kdedge("export", run, "--target", target, "--keep-slower-int8")  # both graphs, to bench side by side
             files[(model, "fp32")] = run / "model.onnx"  # the same fp32 graph from either export
             files[(model, precision)] = run / "model.int8.onnx"
     return files
@@ -57,7 +57,7 @@ def bench(files: dict[tuple[str, str], Path], threads: int) -> dict:
     teacher = files[("teacher", "fp32")]
     out = kdedge(
         "bench", *args, "--data", "digits", "--teacher", teacher, "--batch", "1,8", "--threads", threads,
-        "--json", "-",
+        "--json",
     )  # fmt: skip
     return {row["path"]: row for row in json.loads(out)["rows"]}
 

@@ -63,7 +63,7 @@ def one_seed(root: Path, seed: int) -> dict:
         runs / "mlp-hard",
     )
     kdedge("export", runs / "teacher", runs / "mlp", runs / "mlp-hard")
-    result = json.loads(kdedge("bench", runs / "mlp", runs / "mlp-hard", runs / "teacher", "--json", "-"))
+    result = json.loads(kdedge("bench", runs / "mlp", runs / "mlp-hard", runs / "teacher", "--json"))
     return {row["name"]: row for row in result["rows"]}
 
 

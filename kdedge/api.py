@@ -60,7 +60,7 @@ def train_teacher(
     data="digits",
     *,
     out,
-    arch: str = "cnn",
+    arch: str | None = None,
     seed: int = 0,
     overwrite: bool = False,
     threads: int | None = None,
@@ -69,16 +69,18 @@ def train_teacher(
 ) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
+    Without `arch`, the data's layout decides: a CNN for images (2-D) and sequences (1-D), an MLP for vectors.
     `threads`: CPU threads for training, `device`: auto (default), cpu, cuda[:N] or mps — both from here on in this
     process."""
     from .compute import set_device, set_training_threads
-    from .defaults import TEACHER_TRAINING
+    from .defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
     from .distillation.run import fit_run
 
     set_training_threads(threads)
     set_device(device)
     dataset, source = _dataset_and_source(data, seed)
-    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
+    arch = teacher_arch(arch, dataset.layout)
+    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **TEACHER_ARCH_OPTIONS.get(arch, {}), **options})
     return fit_run(
         out=out,
         kind="teacher",
@@ -90,6 +92,20 @@ def train_teacher(
         seed=seed,
         overwrite=overwrite,
     )
+
+
+def teacher_arch(arch: str | None, layout: str) -> str:
+    """`arch` checked against the built-in teachers, or the one for this data layout."""
+    from .defaults import TEACHER_ARCH_BY_LAYOUT, TEACHER_ARCHES
+    from .errors import OptionError
+
+    if arch is None:
+        return TEACHER_ARCH_BY_LAYOUT[layout]
+    if arch not in TEACHER_ARCHES:
+        raise OptionError(f"--arch {arch!r}: choose from {', '.join(TEACHER_ARCHES)}")
+    if arch != "mlp" and layout == "vector":
+        raise OptionError(f"--arch {arch} needs images or sequences; these data are vectors: use --arch mlp")
+    return arch
 
 
 def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
@@ -213,20 +229,29 @@ def _route(family, method, transfer, options):
     return route(family, method, transfer, options)
 
 
-def export(run, *, target="cpu-fp32", opset: int | None = None, calibration_size: int | None = None) -> Run:
+def export(
+    run,
+    *,
+    target="cpu-fp32",
+    opset: int | None = None,
+    calibration_size: int | None = None,
+    keep_slower_int8: bool = False,
+) -> Run:
     """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
-    writes model.int8.onnx when it keeps accuracy). Returns the run, its manifest's `export` record filled."""
+    writes model.int8.onnx when it keeps accuracy and runs faster than fp32 at batch 1 here, or with
+    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not)."""
     from .convert import export_run
 
     path = run.path if isinstance(run, Run) else Path(run)
-    export_run(path, opset=opset, target=target, calibration_size=calibration_size)
+    export_run(path, opset=opset, target=target, calibration_size=calibration_size, keep_slower_int8=keep_slower_int8)
     return Run.load(path)
 
 
 @dataclass
 class BenchResult:
-    """What `kdedge bench` measures: `rows` (one dict per model, the floor last), `data`, `machine`; `raw` is what
-    `--json` writes. `print(result)` shows the bench table; `records()` is one flat dict per row."""
+    """What `kdedge bench` measures: `rows` (one dict per model, the floor last), `data`, `machine`, `load`; `raw` is
+    what `--json` prints. `print(result)` shows the bench table (key columns; `result.table("all")` for every one);
+    `records()` is one flat dict per row, with memory and the p50 ratio to the teacher net of the runtime floor."""
 
     raw: dict
 
@@ -234,10 +259,16 @@ class BenchResult:
     def rows(self) -> list[dict]:
         return self.raw["rows"]
 
+    @property
+    def busy(self) -> bool:
+        """The load average exceeded the cores while measuring: latencies are likely inflated."""
+        return bool((self.raw.get("load") or {}).get("busy"))
+
     def records(self) -> list[dict]:
         flat = []
         for row in self.rows:
             latency, memory = row.get("latency") or {}, row.get("memory") or {}
+            ratios = row.get("vs_teacher") or {}
             flat.append(
                 {
                     "name": row["name"],
@@ -250,23 +281,34 @@ class BenchResult:
                     "p50_us": latency.get("p50_us"),
                     "p90_us": latency.get("p90_us"),
                     "p99_us": latency.get("p99_us"),
+                    "first_run_us": latency.get("first_run_us"),
+                    "session_init_ms": latency.get("session_init_ms"),
                     "memory_mb": memory.get("model_mb"),
+                    "memory_above_floor_mb": memory.get("above_floor_mb"),
                     "size_kb": row.get("size_kb"),
                     "n_params": row.get("n_params"),
+                    "p50_vs_teacher": ratios.get("p50"),
+                    "p50_above_floor_vs_teacher": ratios.get("p50_above_floor"),
                 }
             )
         return flat
 
-    def __str__(self) -> str:
+    def table(self, columns: str | None = None) -> str:
+        """The bench table as text: the key columns, `"all"`, or a comma list of column ids."""
         import io
 
         from rich.console import Console
 
-        from .table import bench_table
+        from .table import DEFAULT_WIDTH, FULL_WIDTH, bench_table, pick_columns
 
+        picked = pick_columns(columns)
         text = io.StringIO()
-        bench_table(self.raw, Console(width=200, file=text))
+        width = DEFAULT_WIDTH if columns is None else FULL_WIDTH
+        bench_table(self.raw, Console(width=width, file=text), columns=picked)
         return text.getvalue()
+
+    def __str__(self) -> str:
+        return self.table()
 
 
 def bench(

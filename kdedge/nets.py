@@ -41,7 +41,10 @@ def _conv_ops(dims: int):
         return nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d
     if dims == 1:
         return nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AdaptiveAvgPool1d
-    raise OptionError("convolutional nets need images (C, H, W) or sequences (C, L); use --student mlp for vectors")
+    raise OptionError(
+        "convolutional nets need images (C, H, W) or sequences (C, L); for vectors use an MLP "
+        "(--student mlp for distill, --arch mlp for teacher train)"
+    )
 
 
 @architecture("cnn")

@@ -87,11 +87,55 @@ def _read_csv(path: Path) -> np.ndarray:
 
 def read_inputs(path, info: ModelInfo) -> np.ndarray:
     """The file's samples as float32 (N, *sample_shape), checked against the model's input shape."""
+    return read_inputs_named(path, info)[0]
+
+
+def read_inputs_named(path, info: ModelInfo) -> tuple[np.ndarray, list[str] | None]:
+    """(samples, the image file of each sample or None): an array file, an image, or a folder of images."""
+    from .data.formats.image_folder import IMAGE_SUFFIXES
+
     path = Path(path)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return read_images(path, info)
+    return _read_array_file(path, info), None
+
+
+def read_images(path: Path, info: ModelInfo) -> tuple[np.ndarray, list[str]]:
+    """One image, or every image under a folder (sorted, sub-folders included), decoded and resized as the image
+    reader did for training: grayscale or RGB by the model's channels, bilinear to its height and width."""
+    from .data.formats.image_folder import IMAGE_SUFFIXES, _pixels
+    from .errors import require
+
+    shape = info.sample_shape
+    if len(shape) != 3 or None in shape or shape[0] not in (1, 3):
+        raise DataError(
+            f"{path}: images, but {info.path} takes inputs of shape (N, {', '.join(map(str, shape))}), not "
+            "(N, C, H, W) with 1 or 3 channels; pass an array file (.npy, .npz, .csv)"
+        )
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder or below")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DataError(f"{path}: no such image file")
+    pil = require("PIL.Image", "train")
+    channels, height, width = shape
+    mode = "L" if channels == 1 else "RGB"
+    x = np.stack([_pixels(pil, f, mode, height, width) for f in files]).astype(np.float32)
+    names = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
+    return x, names
+
+
+def _read_array_file(path: Path, info: ModelInfo) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: no such input file")
     if path.suffix.lower() not in INPUT_READERS:
-        raise DataError(f"{path}: unknown input format; use one of {', '.join(sorted(INPUT_READERS))}")
+        raise DataError(
+            f"{path}: unknown input format; use one of {', '.join(sorted(INPUT_READERS))}, an image or a folder "
+            "of images"
+        )
     x = np.asarray(INPUT_READERS[path.suffix.lower()](path))
     if not np.issubdtype(x.dtype, np.number):
         raise DataError(f"{path}: holds {x.dtype} values; store numbers")
@@ -149,23 +193,49 @@ def class_names(info: ModelInfo, n_classes: int) -> list[str]:
     return info.class_names if info.class_names is not None else [str(i) for i in range(n_classes)]
 
 
-def to_csv(scores: np.ndarray, labels: np.ndarray, names: list[str]) -> str:
-    """row, label, class, then one score column per class (`score_<class>`)."""
+def probabilities(info: ModelInfo, scores: np.ndarray) -> np.ndarray:
+    """softmax(scores), for graphs whose scores are logits; other students' scores only rank the classes."""
+    from .errors import OptionError
+
+    kind = info.metadata.get("scores", "logits")
+    if kind != "logits":
+        family = info.metadata.get("family", "this")
+        raise OptionError(
+            f"{info.path}: a {family} student's scores are {kind} outputs that rank the classes but are not "
+            "probabilities; --proba needs a neural model (scores = logits), drop it to get the scores"
+        )
+    z = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def to_csv(
+    scores: np.ndarray, labels: np.ndarray, names: list[str], files: list[str] | None = None, prefix: str = "score"
+) -> str:
+    """row, (file,) label, class, then one column per class (`score_<class>`, or `proba_<class>`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["row", "label", "class", *(f"score_{n}" for n in names)])
+    writer.writerow(["row", *(["file"] if files else []), "label", "class", *(f"{prefix}_{n}" for n in names)])
     for i, (label, row) in enumerate(zip(labels, scores, strict=True)):
-        writer.writerow([i, int(label), names[int(label)], *(f"{v:.6g}" for v in row)])
+        file = [files[i]] if files else []
+        writer.writerow([i, *file, int(label), names[int(label)], *(f"{v:.6g}" for v in row)])
     return out.getvalue()
 
 
-def to_json(info: ModelInfo, scores: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
-    return {
-        "model": str(info.path),
-        "samples": int(len(labels)),
-        "class_names": names,
-        "predictions": [
-            {"row": i, "label": int(label), "class": names[int(label)], "scores": [float(v) for v in row]}
-            for i, (label, row) in enumerate(zip(labels, scores, strict=True))
-        ],
-    }
+def to_json(
+    info: ModelInfo,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    files: list[str] | None = None,
+    proba: np.ndarray | None = None,
+) -> dict:
+    predictions = []
+    for i, (label, row) in enumerate(zip(labels, scores, strict=True)):
+        one = {"row": i, "label": int(label), "class": names[int(label)], "scores": [float(v) for v in row]}
+        if files:
+            one["file"] = files[i]
+        if proba is not None:
+            one["probabilities"] = [float(v) for v in proba[i]]
+        predictions.append(one)
+    return {"model": str(info.path), "samples": int(len(labels)), "class_names": names, "predictions": predictions}

@@ -1,4 +1,10 @@
-"""Progress bars on stderr (rich), so stdout stays clean for tables and --json."""
+"""Progress bars on stderr (rich), so stdout stays clean for tables and --json.
+
+Silent when stderr is not a terminal or KDEDGE_QUIET is set (`--quiet` sets it). Bars opened while another is shown
+are drawn in the same display, under it (rich allows one live display at a time), and vanish when done; an outermost
+bar stays if `transient=False`: the outer count (models, combinations, trials) stays, the inner ones (epochs,
+batches, a trial's bench) go.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,84 @@ import contextlib
 import os
 import sys
 
+_active = None  # the rich Progress on screen, if any
+
+
+def silent() -> bool:
+    """No bars: asked for quiet, stderr not a terminal, or a worker process sharing its parent's terminal."""
+    return bool(os.environ.get("KDEDGE_QUIET") or os.environ.get("KDEDGE_NO_BARS")) or not _stderr_is_terminal()
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
 
 @contextlib.contextmanager
-def progress_bar(label: str, total: int):
-    """Yield `advance(status)`; draws a bar when stderr is a terminal and KDEDGE_QUIET is unset."""
-    if os.environ.get("KDEDGE_QUIET") or not sys.stderr.isatty():
-        yield lambda status="": None
+def quiet(on: bool = True):
+    """No progress inside the block (and in processes it starts) when `on`; restored after."""
+    if not on:
+        yield
+        return
+    before = os.environ.get("KDEDGE_QUIET")
+    os.environ["KDEDGE_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("KDEDGE_QUIET", None)
+        else:
+            os.environ["KDEDGE_QUIET"] = before
+
+
+def _stepper(progress, task):
+    def advance(status: str = "", completed: int | None = None) -> None:
+        if completed is None:
+            progress.update(task, advance=1, status=status)
+        else:  # counted elsewhere (workers of a parallel search): set, not add
+            progress.update(task, completed=completed, status=status)
+
+    return advance
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int, transient: bool = True):
+    """Yield `advance(status="", completed=None)`: one more step (or `completed` steps in all), `status` beside."""
+    global _active
+    if silent():
+        yield lambda status="", completed=None: None
+        return
+    if _active is not None:  # nested: one more task in the display already on screen
+        progress = _active
+        task = progress.add_task(label, total=total, status="")
+        try:
+            yield _stepper(progress, task)
+        finally:
+            progress.remove_task(task)
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    progress = Progress(*columns, console=Console(stderr=True), transient=transient)
+    with progress:
         task = progress.add_task(label, total=total, status="")
+        _active = progress
+        try:
+            yield _stepper(progress, task)
+        finally:
+            _active = None
 
-        def advance(status: str = "") -> None:
-            progress.update(task, advance=1, status=status)
 
-        yield advance
+def eta_text(done: int, total: int, elapsed: float) -> str:
+    """'ETA 1m05s' from the mean time per finished step; '' before the first one."""
+    if done <= 0 or done >= total:
+        return ""
+    left = elapsed / done * (total - done)
+    minutes, seconds = divmod(int(round(left)), 60)
+    return f"ETA {minutes}m{seconds:02d}s" if minutes else f"ETA {seconds}s"

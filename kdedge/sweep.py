@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,8 +127,9 @@ def run_job(job: dict) -> dict:
 
 
 @contextlib.contextmanager
-def executor(n_jobs: int, backend: str, scheduler: str | None, log):
-    """Yield `run(jobs) -> results` for one backend, open for the whole sweep (one pool, one client)."""
+def executor(n_jobs: int, backend: str, scheduler: str | None, report: Callable[[dict], dict]):
+    """Yield `run(jobs) -> results` for one backend, open for the whole sweep (one pool, one client); `report`
+    sees each result as it arrives."""
     if backend == "dask":
         with _dask_client(scheduler) as client:
 
@@ -135,12 +137,12 @@ def executor(n_jobs: int, backend: str, scheduler: str | None, log):
                 from distributed import as_completed
 
                 futures = [client.submit(run_job, j, key=f"kdedge-{j['kind']}-{j['name']}", pure=False) for j in jobs]
-                return [_report(f.result(), log) for f in as_completed(futures)]
+                return [report(f.result()) for f in as_completed(futures)]
 
             yield run_on_dask
         return
     if n_jobs <= 1:
-        yield lambda jobs: [_report(run_job(job), log) for job in jobs]
+        yield lambda jobs: [report(run_job(job)) for job in jobs]
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -151,7 +153,7 @@ def executor(n_jobs: int, backend: str, scheduler: str | None, log):
 
         def run_locally(jobs):
             futures = [pool.submit(run_job, {**job, "threads": threads}) for job in jobs]
-            return [_report(f.result(), log) for f in as_completed(futures)]
+            return [report(f.result()) for f in as_completed(futures)]
 
         yield run_locally
 
@@ -172,9 +174,22 @@ def _dask_client(scheduler: str | None):
         ) from None
 
 
-def _report(result: dict, log) -> dict:
-    log(f"  {result['name']}: " + ("done" if result["ok"] else f"FAILED: {result['error']}"))
-    return result
+class _Tally:
+    """Counts finished jobs: one line each with i/N and an ETA from the mean time so far, and the bar's step."""
+
+    def __init__(self, total: int, log: Callable[[str], None], advance: Callable[[str], None]):
+        self.total, self.done, self.log, self.advance = total, 0, log, advance
+        self.start = time.perf_counter()
+
+    def __call__(self, result: dict) -> dict:
+        from .progress import eta_text
+
+        self.done += 1
+        eta = eta_text(self.done, self.total, time.perf_counter() - self.start)
+        status = "done" if result["ok"] else f"FAILED: {result['error']}"
+        self.log(f"  [{self.done}/{self.total}] {result['name']}: {status}" + (f" ({eta})" if eta else ""))
+        self.advance(f"{result['name']} {eta}")
+        return result
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------------
@@ -187,6 +202,14 @@ def teacher_key(recipe: Recipe) -> str | None:
         return None
     what = [vars(plan.data), vars(plan.teacher), plan.seed, plan.profile.model_dump(), str(recipe.base_dir)]
     return hashlib.sha256(json.dumps(what, default=str, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def teacher_folder(recipe: Recipe, key: str) -> str:
+    """A shared teacher's folder: what it is (data, family, seed), then the key's first digits for the rest
+    (teacher options, export), e.g. digits-cnn-seed0-3fa2c1."""
+    plan = recipe.plan
+    data = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(plan.data.spec).stem or "data")
+    return f"{data}-{plan.teacher.arch}-seed{plan.seed}-{key[:6]}"
 
 
 def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
@@ -237,26 +260,22 @@ def run_sweep(
         key = teacher_key(combo.recipe)
         if key is None or key in teacher_dirs:
             continue
-        teacher_dirs[key] = plan.out / TEACHERS / key / "teacher"  # named 'teacher' in every bench table
+        folder = teacher_folder(combo.recipe, key)
+        teacher_dirs[key] = plan.out / TEACHERS / folder / "teacher"  # named 'teacher' in every bench table
         if not teacher_ready(teacher_dirs[key]):
-            teacher_jobs.append(_job("teacher", f"teacher {key}", combo.recipe, teacher_dirs[key]))
+            teacher_jobs.append(_job("teacher", f"teacher {folder}", combo.recipe, teacher_dirs[key]))
     pending = [c for c in plan.combos if not is_done(plan.out / c.name, c.recipe)]
     skipped = len(plan.combos) - len(pending)
     log(
         f"sweep {plan.out}: {len(plan.combos)} combinations ({skipped} finished before), "
         f"{len(teacher_dirs)} distinct teachers ({len(teacher_jobs)} to train); {n_jobs} job(s), {backend}"
     )
-    with executor(n_jobs, backend, scheduler, log) as run:
-        results = run(teacher_jobs) if teacher_jobs else []
-        failed_teachers = {r["name"] for r in results if not r["ok"]}
-        combo_jobs = []
-        for combo in pending:
-            key = teacher_key(combo.recipe)
-            if key is not None and f"teacher {key}" in failed_teachers:
-                results.append({"name": combo.name, "ok": False, "error": f"its teacher {key} failed"})
-                continue
-            combo_jobs.append(_job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key)))
-        results += run(combo_jobs) if combo_jobs else []
+    from .progress import progress_bar
+
+    total = len(teacher_jobs) + len(pending)  # teachers to train, then combinations: i/N counts both
+    with progress_bar("sweep: job", total, transient=False) as advance:
+        tally = _Tally(total, log, advance)
+        results, ran = _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs)
 
     table = results_table(plan)
     csv_path, md_path = plan.out / RESULTS_CSV, plan.out / RESULTS_MD
@@ -270,13 +289,31 @@ def run_sweep(
         "out": str(plan.out),
         "combinations": len(plan.combos),
         "skipped": skipped,
-        "ran": len(combo_jobs),
+        "ran": ran,
         "failed": [r for r in results if not r["ok"]],
         "csv": str(csv_path),
         "markdown_path": str(md_path),
+        "json_path": str(plan.out / RESULTS_JSON),
         "markdown": markdown,
         "rows": table["rows"],
     }
+
+
+def _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs) -> tuple[list[dict], int]:
+    """Teachers first, then the combinations whose teacher did not fail; every result passes through `tally`.
+    Returns the results and how many combinations ran."""
+    with executor(n_jobs, backend, scheduler, tally) as run:
+        results = run(teacher_jobs) if teacher_jobs else []
+        failed_teachers = {r["name"] for r in results if not r["ok"]}
+        combo_jobs = []
+        for combo in pending:
+            key = teacher_key(combo.recipe)
+            folder = teacher_folder(combo.recipe, key) if key is not None else None
+            if folder is not None and f"teacher {folder}" in failed_teachers:
+                results.append(tally({"name": combo.name, "ok": False, "error": f"its teacher {folder} failed"}))
+                continue
+            combo_jobs.append(_job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key)))
+        return results + (run(combo_jobs) if combo_jobs else []), len(combo_jobs)
 
 
 def _job(kind: str, name: str, recipe: Recipe, out: Path, teacher_run: Path | None = None) -> dict:

@@ -1,80 +1,180 @@
-"""Render bench results as a rich table (stdout)."""
+"""Render bench results as a rich table (stdout): the key columns by default, so it fits 100 columns; any others
+on request. The column registry is shared with the HTML report, so both show the same figures."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_WIDTH = 100  # what the key columns fit in
+FULL_WIDTH = 220  # what every column fits in
 
 
 def _fmt(value, spec: str, missing: str = "—") -> str:
     return missing if value is None else format(value, spec)
 
 
-def bench_table(result: dict, console=None) -> None:
-    """The bench table, its legend, any sweep table and notes, on `console` (default: stdout, 200 columns)."""
+def _pct(value) -> str:
+    return _fmt(None if value is None else 100 * value, ".2f")
+
+
+def _latency(row: dict, key: str, spec: str) -> str:
+    return _fmt((row.get("latency") or {}).get(key), spec)
+
+
+def _memory(row: dict, key: str) -> str:
+    return _fmt((row.get("memory") or {}).get(key), ".2f")
+
+
+def _ratio(row: dict, key: str, spec: str = ".2f") -> str:
+    return _fmt((row.get("vs_teacher") or {}).get(key), spec)
+
+
+def _p50_above_floor(row: dict) -> str:
+    ratios = row.get("vs_teacher") or {}
+    text = _fmt(ratios.get("p50_above_floor"), ".2f")
+    return f"≤{text}" if ratios.get("p50_at_floor") and text != "—" else text
+
+
+def _model(row: dict) -> str:
+    return row["name"] + (" (teacher)" if row.get("kind") == "teacher" else "")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[dict], str]
+    key: bool = False  # shown by default
+    left: bool = False
+    legend: str = ""
+
+
+# id -> column, in display order; `--columns` takes these ids
+COLUMNS: dict[str, Column] = {
+    "model": Column("model", _model, key=True, left=True),
+    "family": Column("family", lambda r: str(r.get("family", "?")), key=True, left=True),
+    "prec": Column("prec", lambda r: str(r.get("precision", "fp32")), key=True, left=True),
+    "acc": Column("acc %", lambda r: _pct(r.get("accuracy")), key=True),
+    "agree": Column(
+        "agree %", lambda r: _pct(r.get("agreement")), key=True, legend="agree %: same label as the teacher"
+    ),
+    "kl": Column(
+        "KL",
+        lambda r: _fmt(r.get("kl_teacher"), ".3f"),
+        legend="KL: KL(teacher ‖ student) in nats, for students whose scores are logits",
+    ),
+    "p50": Column("p50 µs", lambda r: _latency(r, "p50_us", ".1f"), key=True),
+    "p90": Column("p90 µs", lambda r: _latency(r, "p90_us", ".1f")),
+    "p99": Column("p99 µs", lambda r: _latency(r, "p99_us", ".1f")),
+    "first": Column(
+        "first µs",
+        lambda r: _latency(r, "first_run_us", ".0f"),
+        legend="first µs: first call, median of fresh sessions",
+    ),
+    "init": Column(
+        "init ms", lambda r: _latency(r, "session_init_ms", ".1f"), legend="init ms: session creation, median"
+    ),
+    "mem": Column(
+        "mem MB\n>floor",
+        lambda r: _memory(r, "above_floor_mb"),
+        key=True,
+        legend="mem MB >floor: peak RSS of a fresh process that loads and runs the model, minus the runtime floor's",
+    ),
+    "mem_raw": Column(
+        "mem MB\nraw",
+        lambda r: _memory(r, "model_mb"),
+        legend="mem MB raw: the same, minus only a process that imports onnxruntime (includes its session cost)",
+    ),
+    "size": Column("size KB", lambda r: _fmt(r.get("size_kb"), ".1f"), key=True),
+    "params": Column("params", lambda r: _fmt(r.get("n_params"), ",")),
+    "p50_xT": Column(
+        "p50 ×T\n>floor",
+        _p50_above_floor,
+        key=True,
+        legend="p50 ×T >floor: (p50 − floor p50) / (teacher p50 − floor p50); ≤ when at the floor",
+    ),
+    "p50_xT_raw": Column("p50 ×T\nraw", lambda r: _ratio(r, "p50"), legend="p50 ×T raw: p50 / teacher p50"),
+    "size_xT": Column("size ×T", lambda r: _ratio(r, "size"), legend="size ×T: size / teacher size"),
+    "params_xT": Column("params ×T", lambda r: _ratio(r, "params", ".3f")),
+}
+
+
+def key_columns() -> list[str]:
+    return [name for name, column in COLUMNS.items() if column.key]
+
+
+def pick_columns(spec: str | None) -> list[str]:
+    """Column ids from `--columns`: None for the key ones, `all`, or a comma list (`model` always first)."""
+    from .errors import OptionError
+
+    if spec is None or spec.strip() == "":
+        return key_columns()
+    if spec.strip() == "all":
+        return list(COLUMNS)
+    asked = [part.strip() for part in spec.split(",") if part.strip()]
+    unknown = [name for name in asked if name not in COLUMNS]
+    if unknown:
+        raise OptionError(
+            f"--columns: no column {', '.join(map(repr, unknown))}; choose from all, {', '.join(COLUMNS)}"
+        )
+    return ["model", *[name for name in asked if name != "model"]]
+
+
+def title(result: dict) -> str:
+    m, load = result.get("machine", {}), result.get("load") or {}
+    text = (
+        f"test split of {result.get('data', {}).get('name', '?')} ({result.get('test_samples')} samples) · "
+        f"batch {result.get('batch', 1)} · {result.get('threads')} thread(s) · onnxruntime {m.get('onnxruntime')} · "
+        f"{m.get('machine')} · {m.get('cpu_count')} CPUs"
+    )
+    if load.get("loadavg_1m_before") is not None:
+        text += f" · load {load['loadavg_1m_before']:.1f}"
+    return text
+
+
+def legend(result: dict, columns: list[str]) -> str:
+    parts = [COLUMNS[name].legend for name in columns if COLUMNS[name].legend]
+    floor = next((r for r in result.get("rows", []) if r.get("kind") == "floor"), None)
+    if floor is not None:
+        text = "runtime floor: an Identity graph, onnxruntime's own per-call cost"
+        raw = (floor.get("memory") or {}).get("model_mb")
+        if raw is not None:
+            text += f" (its session: {raw:.2f} MB)"
+        parts.append(text)
+    parts.append("×T: ratio to the teacher; --columns all for every column")
+    return ". ".join(parts) + "."
+
+
+def bench_table(result: dict, console=None, columns: list[str] | None = None) -> None:
+    """The bench table, its legend, any sweep table, notes and a busy-machine warning, on `console` (default:
+    stdout, 100 columns wide for the key columns)."""
     from rich.console import Console
     from rich.table import Table
 
-    m = result["machine"]
-    table = Table(
-        title=f"test split of {result['data']['name']} ({result['test_samples']} samples) · "
-        f"batch {result.get('batch', 1)} · {result['threads']} thread(s) · onnxruntime {m['onnxruntime']} · "
-        f"{m['machine']}"
-    )
-    for col in (
-        "model",
-        "family",
-        "prec",
-        "acc %",
-        "agree %",
-        "KL",
-        "p50 µs",
-        "p90 µs",
-        "p99 µs",
-        "first µs",
-        "init ms",
-        "mem MB",
-        "size KB",
-        "params",
-        "p50 ×T",
-        "size ×T",
-        "params ×T",
-    ):
-        table.add_column(col, justify="left" if col in ("model", "family", "prec") else "right")
+    from .measure.load import busy_warning
+
+    columns = columns or key_columns()
+    table = Table(title=title(result), title_justify="left")
+    for name in columns:
+        column = COLUMNS[name]
+        table.add_column(column.header, justify="left" if column.left else "right")
     for row in result["rows"]:
-        lat, ratios = row["latency"], row.get("vs_teacher", {})
-        mem = row.get("memory")
-        name = row["name"] + (" (teacher)" if row["kind"] == "teacher" else "")
-        table.add_row(
-            name,
-            row["family"],
-            row.get("precision", "fp32"),
-            _fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f"),
-            _fmt(row.get("agreement") and 100 * row["agreement"], ".2f"),
-            _fmt(row.get("kl_teacher"), ".3f"),
-            f"{lat['p50_us']:.1f}",
-            f"{lat['p90_us']:.1f}",
-            f"{lat['p99_us']:.1f}",
-            f"{lat['first_run_us']:.0f}",
-            f"{lat['session_init_ms']:.1f}",
-            _fmt(mem and mem["model_mb"], ".2f"),
-            _fmt(row.get("size_kb"), ".1f"),
-            _fmt(row.get("n_params"), ","),
-            _fmt(ratios.get("p50"), ".2f"),
-            _fmt(ratios.get("size"), ".2f"),
-            _fmt(ratios.get("params"), ".3f"),
-        )
-    console = console or Console(width=200)
+        table.add_row(*(COLUMNS[name].cell(row) for name in columns))
+    if console is None:  # 100 columns unless the table needs more (--columns all), then as wide as it needs
+        from rich.measure import Measurement
+
+        wide = Console(width=FULL_WIDTH)
+        needed = Measurement.get(wide, wide.options, table).maximum
+        console = Console(width=min(max(needed, DEFAULT_WIDTH), FULL_WIDTH))
     console.print(table)
-    console.print(
-        "mem MB: peak RSS of a fresh process that loads and runs the model, minus one that only imports "
-        "onnxruntime. KL: KL(teacher ‖ student) in nats, for students whose scores are logits. ×T: ratio to the "
-        "teacher. runtime floor: an Identity graph, onnxruntime's own per-call cost.",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    console.print(legend(result, columns), markup=False, highlight=False)
     if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
         console.print(sweep_table(result))
     for note in result.get("notes", []):
-        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"note: {note}", markup=False, highlight=False)
+    warning = busy_warning(result)
+    if warning:
+        console.print(warning, markup=False, highlight=False)
 
 
 def sweep_table(result: dict):
@@ -90,7 +190,7 @@ def sweep_table(result: dict):
     for row in result["rows"]:
         cells = [
             f"{b['p50_us']:.1f}" + (f" / {b['p50_us_per_sample']:.2f}" if b["batch"] > 1 else "")
-            for b in row["latencies"]
+            for b in row.get("latencies", [])
         ]
         table.add_row(row["name"], row.get("precision", "fp32"), *cells)
     return table

@@ -52,7 +52,7 @@ def test_cli_sweep_table_json_and_csv(tmp_path, kd_mlp_run, teacher_run):
     out_json, out_csv = tmp_path / "bench.json", tmp_path / "bench.csv"
     r = kdedge(
         "bench", kd_mlp_run.path, teacher_run.path, "--batch", "1,8", "--threads", "1,2", *QUICK,
-        "--json", out_json, "--csv", out_csv,
+        "--out", out_json, "--csv", out_csv,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "latency sweep" in r.output and "b8 t2" in r.output
@@ -74,7 +74,7 @@ def test_bare_models_with_data(tmp_path, kd_mlp_run, teacher_run):
     out = tmp_path / "bench.json"
     r = kdedge(
         "bench", "--model", kd_mlp_run.onnx_path, "--model", teacher_run.onnx_path, "--data", "digits", *QUICK,
-        "--json", out,
+        "--out", out,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
@@ -86,7 +86,8 @@ def test_bare_models_with_data(tmp_path, kd_mlp_run, teacher_run):
 
 
 def test_bare_model_errors(tmp_path, kd_mlp_run):
-    assert "--model needs --data" in _one_error_line(kdedge("bench", "--model", kd_mlp_run.onnx_path, *QUICK))
+    bare = bench_lib.floor_model(3)  # an ONNX file without kdedge metadata: nothing says what data it came from
+    assert "pass --data" in _one_error_line(kdedge("bench", "--model", bare, *QUICK))
     rng = np.random.default_rng(0)
     other = tmp_path / "vectors.npz"
     np.savez(other, x=rng.standard_normal((60, 5)).astype(np.float32), y=np.arange(60) % 10)
@@ -101,14 +102,14 @@ def test_int8_rows_and_target_sweep(tmp_path, kd_mlp_run, teacher_run):
     """An int8 export is benched beside its fp32 graph; --target takes threads and batches from the profile."""
     run_dir = tmp_path / "mlp"
     shutil.copytree(kd_mlp_run.path, run_dir)
-    export_run(run_dir, target="cpu-int8-dynamic")
+    export_run(run_dir, target="cpu-int8-dynamic", keep_slower_int8=True)
     out = tmp_path / "bench.json"
-    r = kdedge("bench", run_dir, teacher_run.path, "--target", "mobile-fp32", *QUICK, "--json", out)
+    r = kdedge("bench", run_dir, teacher_run.path, "--target", "mobile-fp32", *QUICK, "--out", out)
     assert r.exit_code == 0, r.output
     result = json.loads(out.read_text())
     rows = {row["name"]: row for row in result["rows"]}
     assert rows["mlp int8"]["precision"] == "int8-dynamic" and rows["mlp int8"]["kind"] == "student"
     assert rows["mlp int8"]["agreement"] > 0.9 and rows["mlp int8"]["size_kb"] < rows["mlp"]["size_kb"]
     assert result["sweep"]["threads"] == [1, 2] and result["sweep"]["batch"] == [1]  # mobile-fp32's
-    r = kdedge("bench", run_dir, teacher_run.path, "--no-int8", *QUICK, "--json", out)
+    r = kdedge("bench", run_dir, teacher_run.path, "--no-int8", *QUICK, "--out", out)
     assert r.exit_code == 0 and "mlp int8" not in {row["name"] for row in json.loads(out.read_text())["rows"]}

@@ -68,7 +68,7 @@ def test_teacher_distill_export_bench(tmp_path, teacher_run):
 
     out = tmp_path / "bench.json"
     r = kdedge(
-        "bench", mlp, hard, teacher_run.path, "--data", "digits", "--min-runs", 50, "--min-seconds", 0.05, "--json", out
+        "bench", mlp, hard, teacher_run.path, "--data", "digits", "--min-runs", 50, "--min-seconds", 0.05, "--out", out
     )
     assert r.exit_code == 0, r.output
     assert "runtime floor" in r.output and "(teacher)" in r.output

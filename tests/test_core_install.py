@@ -62,7 +62,7 @@ def test_bench_and_predict_without_the_train_extra(tmp_path, core_env, teacher_r
     out = tmp_path / "bench.json"
     kdedge(
         core_env, "bench", kd_mlp_run.path, teacher_run.path, "--data", "digits", "--batch", "1,4",
-        "--min-runs", 5, "--min-seconds", 0.01, "--json", out, "--csv", tmp_path / "bench.csv",
+        "--min-runs", 5, "--min-seconds", 0.01, "--out", out, "--csv", tmp_path / "bench.csv",
     )  # fmt: skip
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
     assert rows["mlp"]["accuracy"] == pytest.approx(kd_mlp_run.manifest.metrics["test_accuracy"])

@@ -205,6 +205,6 @@ def test_distill_from_files_export_and_teacher_eval(files, tmp_path, teacher_run
     assert r.exit_code == 0, r.output
     assert "torch eager" in r.output and "per-class accuracy" in r.output
     r = kdedge("teacher", "eval", teacher_run.path, "--min-runs", 20, "--min-seconds", 0.05, "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["latency"]["runtime"] == "torch eager"
+    assert r.exit_code == 0 and json.loads(r.output)["latency"]["runtime"] == "onnxruntime (model.onnx)"  # exported
     r = kdedge("teacher", "eval", files["pt"])
     assert r.exit_code == 2 and "pass --data" in r.output

@@ -67,7 +67,7 @@ def test_over_budget_is_refused_and_fp32_kept(tmp_path, kd_mlp_run, monkeypatch)
 
     run_dir = tmp_path / "mlp"
     shutil.copytree(kd_mlp_run.path, run_dir)
-    export_run(run_dir, target="cpu-int8-dynamic")  # an earlier, accepted int8 graph
+    export_run(run_dir, target="cpu-int8-dynamic", keep_slower_int8=True)  # an earlier, accepted int8 graph
     assert (run_dir / INT8_FILE).is_file()
 
     impossible = load_profile("cpu-int8-dynamic").model_copy(update={"accuracy_budget": -1.0})

@@ -56,7 +56,7 @@ def test_sequence_teacher_student_export_bench(tmp_path):
     assert json.loads(meta["kdedge.class_names"]) == ["slow", "mid", "fast"]
 
     out = tmp_path / "bench.json"
-    r = kdedge("bench", student, teacher, "--min-runs", 20, "--min-seconds", 0.05, "--no-memory", "--json", out)
+    r = kdedge("bench", student, teacher, "--min-runs", 20, "--min-seconds", 0.05, "--no-memory", "--out", out)
     assert r.exit_code == 0, r.output
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
     assert {"teacher", "mlp", "runtime floor"} <= set(rows)

@@ -29,7 +29,8 @@ def test_local_sweep_in_parallel_then_resume(tmp_path):
     assert r.exit_code == 0, r.output
     combos = sorted(p.name for p in out.iterdir() if (p / "done.json").is_file())
     assert combos == ["seed-0", "seed-1"]
-    assert len(list((out / "teachers").iterdir())) == 2  # one teacher per seed
+    teachers = sorted(p.name for p in (out / "teachers").iterdir())  # one teacher per seed, named by what it is
+    assert len(teachers) == 2 and [t.rsplit("-", 1)[0] for t in teachers] == ["digits-cnn-seed0", "digits-cnn-seed1"]
     recipe = json.loads((out / "seed-1" / "recipe.json").read_text())
     assert ["seed", 1] in recipe["overrides"] and recipe["teacher_run"].startswith(str(out / "teachers"))
 
@@ -39,6 +40,7 @@ def test_local_sweep_in_parallel_then_resume(tmp_path):
     md = (out / "results.md").read_text()
     assert md.startswith("| model | n | acc % | agree % | p50 µs | size KB |") and " ± " in md
     assert "mean ± sample std over seed" in md and md in r.stdout
+    assert all(str(out / name) in r.stderr for name in ("results.csv", "results.md", "results.json"))
 
     # interrupted: one combination lost its marker; a rerun redoes only that one
     (out / "seed-0" / "done.json").unlink()

@@ -6,6 +6,7 @@ worker processes share it. Selection uses the validation split only; the test sp
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import shutil
@@ -194,11 +195,36 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
 
 
 def _worker(out: str, n_trials: int, worker: int, threads: int | None = None) -> None:
+    from ..progress import progress_bar
+
     set_training_threads(threads)
     out_path = Path(out)
     config = SearchConfig(**read_json(out_path / CONFIG))
     study = _study(out_path, config, worker)
-    study.optimize(_Trials(out_path, config), n_trials=n_trials, catch=(KdedgeError,))
+    # one bar in this process; the workers of a parallel search have none (KDEDGE_NO_BARS) and print trial lines
+    with progress_bar("search: trial", n_trials, transient=False) as advance:
+        study.optimize(
+            _Trials(out_path, config),
+            n_trials=n_trials,
+            catch=(KdedgeError,),
+            callbacks=[lambda study, trial: advance(best_so_far(study, config.objective))],
+        )
+
+
+def best_so_far(study, objective: str = "accuracy") -> str:
+    """'best val acc 0.9610 (trial 3)' among finished trials inside the budget; '' while there is none."""
+    import optuna
+
+    fitting = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not t.user_attrs.get("broken")
+    ]
+    if not fitting:
+        return "none inside the budget yet"
+    best = max(fitting, key=lambda t: t.values[0])
+    label = "val acc" if objective == "accuracy" else "val agreement"
+    return f"best {label} {best.values[0]:.4f} (trial {best.number})"
 
 
 def run_trials(out: Path, n_trials: int, jobs: int) -> None:
@@ -211,12 +237,55 @@ def run_trials(out: Path, n_trials: int, jobs: int) -> None:
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
     threads = share(jobs)  # workers share the CPUs instead of oversubscribing them
     procs = [ctx.Process(target=_worker, args=(str(out), n, i, threads)) for i, n in enumerate(shares) if n]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
+    with _no_bars_in_workers():
+        for p in procs:
+            p.start()
+    _wait_showing_trials(out, procs, n_trials)
     if any(p.exitcode for p in procs):
         raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
+
+
+def _wait_showing_trials(out: Path, procs, n_trials: int, every_seconds: float = 2.0) -> None:
+    """Join the workers; meanwhile one bar here counts the trials they finish in the shared study (and the best)."""
+    from ..progress import progress_bar, silent
+
+    if silent():
+        for p in procs:
+            p.join()
+        return
+    config = SearchConfig(**read_json(out / CONFIG))
+    study = _study(out, config)
+    before = len(_finished(study))
+    with progress_bar("search: trial", n_trials, transient=False) as advance:
+        alive = [p for p in procs if p.is_alive()]
+        while alive:
+            alive[0].join(timeout=every_seconds)
+            advance(best_so_far(study, config.objective), completed=len(_finished(study)) - before)
+            alive = [p for p in procs if p.is_alive()]
+    for p in procs:
+        p.join()
+
+
+def _finished(study) -> list:
+    import optuna
+
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    return study.get_trials(deepcopy=False, states=done)
+
+
+@contextlib.contextmanager
+def _no_bars_in_workers():
+    """Workers inherit the environment at start: several bars on one terminal would overwrite each other, so they
+    print their one line per trial instead (unless the user asked for quiet)."""
+    import os
+
+    before = os.environ.get("KDEDGE_NO_BARS")
+    os.environ["KDEDGE_NO_BARS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("KDEDGE_NO_BARS", None)
 
 
 def start_search(

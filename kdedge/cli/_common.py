@@ -11,14 +11,43 @@ import typer
 
 from ..errors import KdedgeError, missing_extra
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # subcommands inherit it from the group's context
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
     help="Distill a CNN teacher into small students, export them to ONNX and measure them.",
 )
-teacher_app = typer.Typer(no_args_is_help=True, help="Train or inspect teachers.")
+teacher_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS, help="Train or inspect teachers.")
 app.add_typer(teacher_app, name="teacher")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"kdedge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print kdedge's version and exit."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr, for any command.")] = False,
+) -> None:
+    """Distill a CNN teacher into small students, export them to ONNX and measure them."""
+    if quiet:
+        from ..progress import quiet as silence
+
+        ctx.with_resource(silence())  # restored when the command ends
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]
 
 
 def fails_cleanly(fn):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import _print_json, app, fails_cleanly
+from ._common import Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
 
@@ -33,10 +33,14 @@ def bench(
     ] = None,
     model: Annotated[
         list[Path] | None,
-        typer.Option("--model", help="A bare ONNX file to bench (repeatable); needs --data unless runs are given."),
+        typer.Option(
+            "--model",
+            help="A bare ONNX file to bench (repeatable); without runs or --data, on the data its export recorded.",
+        ),
     ] = None,
     data: Annotated[
-        str | None, typer.Option(help="Data to measure on (default: the runs' own); its test split is used.")
+        str | None,
+        typer.Option(help="Data whose test split to measure on (default: the runs' own, or a model's recorded data)."),
     ] = None,
     data_format: DataFormat = None,
     seed: Annotated[
@@ -57,19 +61,32 @@ def bench(
     memory: Annotated[bool, typer.Option(help="Measure peak memory in a fresh process per model.")] = True,
     min_runs: Annotated[int, typer.Option(help="Timed runs per model and combination, at least.")] = 50,
     min_seconds: Annotated[float, typer.Option(help="Timed seconds per model and combination, at least.")] = 1.0,
-    json_path: Annotated[
-        str | None, typer.Option("--json", help="Write all figures, raw times included, to PATH ('-' for stdout).")
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print all figures, raw times included, as JSON on stdout (no table).")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write all figures as JSON to this file (for kdedge report).")
     ] = None,
     csv_path: Annotated[
-        str | None, typer.Option("--csv", help="Write one row per model and (threads, batch) to PATH.")
+        Path | None, typer.Option("--csv", help="Also write one CSV row per model and (threads, batch) to this file.")
     ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Table columns: 'all', or a comma list of ids (model, family, prec, acc, agree, kl, p50, p90, p99, "
+            "first, init, mem, mem_raw, size, params, p50_xT, p50_xT_raw, size_xT, params_xT). Default: the key ones."
+        ),
+    ] = None,
+    quiet: Quiet = False,
     **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
     from ..errors import OptionError
     from ..measure.runs import bench_runs
+    from ..table import pick_columns
 
+    shown = pick_columns(columns)  # a bad --columns fails before minutes of measuring
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
@@ -81,43 +98,47 @@ def bench(
     # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
     thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
 
-    result = bench_runs(
-        runs,
-        model,
-        data=data,
-        seed=seed,
-        teacher=teacher,
-        int8=int8,
-        data_read=(
-            data_format,
-            split_reader_options(options)[0],
-        ),
-        profile=profile,
-        threads=thread_counts,
-        batches=batches,
-        memory=memory,
-        latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
-    )
-    _show(result, csv_path, json_path)
+    from ..progress import quiet as silence
+
+    with silence(quiet):
+        result = bench_runs(
+            runs,
+            model,
+            data=data,
+            seed=seed,
+            teacher=teacher,
+            int8=int8,
+            data_read=(data_format, split_reader_options(options)[0]),
+            profile=profile,
+            threads=thread_counts,
+            batches=batches,
+            memory=memory,
+            latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
+        )
+    _show(result, csv_path, out, as_json, shown)
 
 
 app.command()(fails_cleanly(with_reader_options(bench)))
 
 
-def _show(result: dict, csv_path: str | None, json_path: str | None) -> None:
-    """The table (or JSON on stdout with --json -), and the CSV / JSON files asked for, each written atomically."""
+def _show(result: dict, csv_path: Path | None, out: Path | None, as_json: bool, columns: list[str]) -> None:
+    """The table (or JSON on stdout with --json), and the CSV / JSON files asked for, each written atomically."""
     from .._io import atomic_path, write_json
+    from ..measure.load import busy_warning
 
     if csv_path:
         from ..measure.table_csv import csv_text
 
         with atomic_path(csv_path) as tmp:
             tmp.write_text(csv_text(result))
-    if json_path == "-":
+    if out:
+        write_json(out, result)
+    if as_json:
         _print_json(result)
+        warning = busy_warning(result)
+        if warning:  # stdout is the JSON; the warning still reaches the person
+            typer.echo(warning, err=True)
         return
-    if json_path:
-        write_json(json_path, result)
     from ..table import bench_table
 
-    bench_table(result)
+    bench_table(result, columns=columns)

@@ -18,27 +18,35 @@ def predict(
         Path,
         typer.Argument(
             metavar="INPUT",
-            help="Raw samples: .npy, .npz (array x) or .csv (one flattened sample per line, optional header).",
+            help="Raw samples: .npy, .npz (array x) or .csv (one flattened sample per line, optional header); or an "
+            "image, or a folder of images (decoded and resized to the model's channels and size, as in training).",
         ),
     ],
     out: Annotated[Path | None, typer.Option(help="Write predictions as CSV here (default: CSV on stdout).")] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 1,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Class probabilities (softmax of the logits) instead of raw scores.")
+    ] = False,
     as_json: JsonFlag = False,
 ):
-    """Labels, class names and scores for each sample. Inputs are raw: the graph applies its own normalization."""
+    """Labels, class names and scores (or --proba probabilities) for each sample. Inputs are raw: the graph applies
+    its own normalization; images are decoded and resized to the model's input as the image reader does."""
     from .. import predict as lib
     from .._io import atomic_path
 
     info = lib.model_info(model)
-    x = lib.read_inputs(inputs, info)
+    x, files = lib.read_inputs_named(inputs, info)
     scores, labels = lib.predict(info, x, threads)
     names = lib.class_names(info, scores.shape[1])
+    probs = lib.probabilities(info, scores) if proba else None
+    shown, prefix = (probs, "proba") if proba else (scores, "score")
+    text = lib.to_csv(shown, labels, names, files, prefix)
     if out is not None:
         with atomic_path(out) as tmp:
-            tmp.write_text(lib.to_csv(scores, labels, names))
+            tmp.write_text(text)
     if as_json:
-        _print_json(lib.to_json(info, scores, labels, names))
+        _print_json(lib.to_json(info, scores, labels, names, files, probs))
     elif out is None:
-        typer.echo(lib.to_csv(scores, labels, names), nl=False)
+        typer.echo(text, nl=False)
     else:
         typer.echo(f"{out}: {len(labels)} predictions from {model}")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, Overwrite, _print_json, app, fails_cleanly
+from ._common import JsonFlag, Overwrite, Quiet, _print_json, app, fails_cleanly
 
 RecipeArg = Annotated[
     str, typer.Argument(help="A recipe .toml, the short name of a shipped one (see `kdedge recipes`), or a recipe run.")
@@ -80,8 +80,8 @@ def sweep(
     grid: Annotated[
         list[str] | None,
         typer.Option(
-            help="KEY=V1,V2,... (repeatable); adds to the recipe's [sweep.grid]. E.g. --grid student.temperature=1,4,8 "
-            "--grid seed=0,1,2"
+            help="KEY=V1,V2,... (repeatable); adds to the recipe's \\[sweep.grid]. "  # \\[: not rich markup
+            "E.g. --grid student.temperature=1,4,8 --grid seed=0,1,2"
         ),
     ] = None,
     set_: SetOption = None,
@@ -92,6 +92,7 @@ def sweep(
     ] = None,
     overwrite: Overwrite = False,
     as_json: JsonFlag = False,
+    quiet: Quiet = False,
 ):
     """Run every combination of a grid over recipe keys, each in its own folder, and tabulate mean ± std over
     seeds. Finished combinations are skipped, so rerunning an interrupted sweep resumes it."""
@@ -101,12 +102,16 @@ def sweep(
 
     loaded = load_recipe(recipe, [parse_set(s) for s in set_ or []])
     plan = plan_sweep(loaded, [parse_grid(g) for g in grid or []], out or Path("runs") / f"sweep-{loaded.name}")
-    summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=_err)
+    from ..progress import quiet as silence
+
+    with silence(quiet):  # the bar, and the line per finished job
+        log = (lambda line: None) if quiet else _err
+        summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=log)
     if as_json:
         _print_json(summary)
     else:
         typer.echo(summary["markdown"])
-        _err(f"wrote {summary['csv']} and {summary['markdown_path']}")
+        _err(f"wrote {summary['csv']}, {summary['markdown_path']} and {summary['json_path']}")
     if summary["failed"]:
         from ..errors import RunError
 

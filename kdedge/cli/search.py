@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, _print_json, app, fails_cleanly
+from ._common import JsonFlag, Quiet, _print_json, app, fails_cleanly
 
 
 @app.command()
@@ -35,6 +35,7 @@ def search(
     resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
+    quiet: Quiet = False,
 ):
     """Search student families, sizes, methods and transfer sets; keep the most accurate one inside the budget.
 
@@ -44,33 +45,35 @@ def search(
     from ..api import search as run_search
     from ..budget_search.study import resume_search
     from ..errors import OptionError
+    from ..progress import quiet as silence
 
-    if resume is not None:
-        summary = resume_search(resume, trials, jobs)
-        out = resume
-    else:
-        if out is None or teacher is None:
-            raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
-        summary = run_search(
-            teacher,
-            out=out,
-            data=data,
-            trials=trials,
-            jobs=jobs,
-            families=families.split(",") if families else None,
-            space=space,
-            target=target,
-            sampler=sampler,
-            objective=objective,
-            max_epochs=max_epochs,
-            min_seconds=min_seconds,
-            seed=seed,
-            overwrite=overwrite,
-            max_latency_us=max_latency_us,
-            max_size_kb=max_size_kb,
-            max_memory_mb=max_memory_mb,
-            min_agreement=min_agreement,
-        )
+    with silence(quiet):  # the trial bar and trial lines
+        if resume is not None:
+            summary = resume_search(resume, trials, jobs)
+            out = resume
+        else:
+            if out is None or teacher is None:
+                raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
+            summary = run_search(
+                teacher,
+                out=out,
+                data=data,
+                trials=trials,
+                jobs=jobs,
+                families=families.split(",") if families else None,
+                space=space,
+                target=target,
+                sampler=sampler,
+                objective=objective,
+                max_epochs=max_epochs,
+                min_seconds=min_seconds,
+                seed=seed,
+                overwrite=overwrite,
+                max_latency_us=max_latency_us,
+                max_size_kb=max_size_kb,
+                max_memory_mb=max_memory_mb,
+                min_agreement=min_agreement,
+            )
     if as_json:
         _print_json(summary)
         return

@@ -36,7 +36,13 @@ def teacher_train(
         str, typer.Option(help="Built-in name (digits, digits-shift) or a path: .npz, .npy, .csv, images, CIFAR, IDX.")
     ] = "digits",
     data_format: DataFormat = None,
-    arch: Annotated[str, typer.Option(help="Teacher architecture: cnn (default), resnet or mlp (vectors).")] = "cnn",
+    arch: Annotated[
+        str | None,
+        typer.Option(
+            help="Teacher architecture: cnn, resnet or mlp. Default: from the data's layout (a 2-D CNN for images, a "
+            "1-D CNN for sequences, an MLP for vectors)."
+        ),
+    ] = None,
     seed: Seed = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
@@ -44,14 +50,18 @@ def teacher_train(
     as_json: JsonFlag = False,
     **options,
 ):
-    """Train a built-in teacher (a small CNN: 2-D for images, 1-D for sequences; --arch resnet or mlp) on labels."""
-    from ..api import load_data, train_teacher
+    """Train a built-in teacher on labels: by default a small CNN (2-D for images, 1-D for sequences) or an MLP
+    (vectors), picked from the data's layout; --arch cnn, resnet or mlp to choose."""
+    from ..api import load_data, teacher_arch, train_teacher
 
     read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
+    chosen = teacher_arch(arch, dataset.layout)
     run = train_teacher(
-        dataset, out=out, arch=arch, seed=seed, overwrite=overwrite, threads=threads, device=device, **options
+        dataset, out=out, arch=chosen, seed=seed, overwrite=overwrite, threads=threads, device=device, **options
     )
+    if arch is None and not as_json:  # after training: a failure stays one line
+        typer.echo(f"teacher: {chosen}, from the data's layout ({dataset.layout}s); --arch to choose", err=True)
     _summary(run, as_json)
 
 
@@ -95,7 +105,13 @@ def distill(
             rich_help_panel="Transfer set",
         ),
     ] = "train",
-    seed: Seed = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed for the initial weights, batch order and transfer set. The split stays the teacher run's own "
+            "(so test samples are never trained on); with --data, that data is split with this seed."
+        ),
+    ] = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
     device: Device = None,

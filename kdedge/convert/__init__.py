@@ -71,9 +71,17 @@ def with_overrides(profile: Profile, **overrides) -> Profile:
         raise OptionError(f"--{str(err['loc'][0]).replace('_', '-')}={err.get('input')!r}: {err['msg']}") from None
 
 
-def export_run(run_path, opset: int | None = None, target=None, calibration_size: int | None = None) -> dict:
+def export_run(
+    run_path,
+    opset: int | None = None,
+    target=None,
+    calibration_size: int | None = None,
+    keep_slower_int8: bool = False,
+) -> dict:
     """Write RUN/model.onnx if, and only if, it matches the native model on the test split; then, for an int8
-    target, RUN/model.int8.onnx if its test accuracy stays within the target's budget (else ExportError)."""
+    target, RUN/model.int8.onnx if its test accuracy stays within the target's budget (else ExportError) and it
+    runs faster than fp32 at batch 1 on this machine (else `int8_skipped` says why; `keep_slower_int8` keeps it
+    anyway, e.g. for a device whose int8 kernels are faster than this machine's)."""
     import onnx
 
     from ..students import load_student
@@ -110,7 +118,7 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
         "int8": None,
     }
     if profile.quantized:
-        info.update(_export_int8(run, student, model_bytes, profile, dataset, x_test, y_test))
+        info.update(_export_int8(run, student, model_bytes, profile, dataset, x_test, y_test, keep_slower_int8))
     run.update(export=info)
     if info.get("int8_refused"):
         r = info["int8_refused"]
@@ -124,8 +132,10 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     return info
 
 
-def _export_int8(run: Run, student, fp32_bytes: bytes, profile: Profile, dataset, x_test, y_test) -> dict:
-    """Quantize, compare with fp32 on the test split, and write RUN/model.int8.onnx if within budget."""
+def _export_int8(
+    run: Run, student, fp32_bytes: bytes, profile: Profile, dataset, x_test, y_test, keep_slower: bool = False
+) -> dict:
+    """Quantize, compare with fp32 on the test split, and write RUN/model.int8.onnx if within budget and faster."""
     import onnx
 
     from . import quantize as q
@@ -156,15 +166,31 @@ def _export_int8(run: Run, student, fp32_bytes: bytes, profile: Profile, dataset
     if not figures["within_budget"]:
         int8_path.unlink(missing_ok=True)  # an older int8 graph would be mistaken for this export's
         return {"int8_refused": figures}
+    speed = q.compare_speed(run.onnx_path, int8_bytes, x_test, profile.intra_op_threads[0], profile.graph_optimization)
+    figures["speed"] = speed
+    if not speed["faster"] and not keep_slower:
+        int8_path.unlink(missing_ok=True)
+        return {"int8_slower": figures, "int8_skipped": _slower_line(profile, speed)}
     with atomic_path(int8_path) as tmp:
         tmp.write_bytes(int8_bytes)
     found = {"int8": {"path": str(int8_path), "bytes": len(int8_bytes), "scheme": scheme, **figures}}
-    if profile.precision == "int8-dynamic" and q.has_conv(onnx.load_from_string(fp32_bytes)):
+    if not speed["faster"]:  # kept on request
+        found["note"] = _slower_line(profile, speed).replace("kept fp32 only", "kept int8 as asked, though slower here")
+        found["note"] = found["note"].split(", so ")[0]
+    elif profile.precision == "int8-dynamic" and q.has_conv(onnx.load_from_string(fp32_bytes)):
         found["note"] = (
             "dynamic quantization turns Conv into ConvInteger, often slower than fp32 on CPUs; "
             "for CNNs prefer --target cpu-int8-static (bench both to see)"
         )
     return found
+
+
+def _slower_line(profile: Profile, speed: dict) -> str:
+    return (
+        f"kept fp32 only: {profile.precision} ran at {speed['int8_p50_us']:.1f} µs against "
+        f"{speed['fp32_p50_us']:.1f} µs for fp32 (batch 1, {speed['threads']} thread(s), this machine), so "
+        f"{INT8_FILE} was not written; --keep-slower-int8 writes it anyway (for a device whose int8 is faster)"
+    )
 
 
 def _check_opset(model, profile: Profile, run: Run) -> None:

@@ -138,5 +138,33 @@ def compare(fp32_bytes: bytes, int8_bytes: bytes, x: np.ndarray, y: np.ndarray, 
     }
 
 
+def compare_speed(
+    fp32_path: Path, int8_bytes: bytes, x: np.ndarray, threads: int = 1, optimization: str = "all", rounds: int = 3
+) -> dict:
+    """Batch-1 p50 of both graphs on this machine, measured in alternating rounds (so a burst of load hits both),
+    each the median over rounds; `faster` when int8's is below fp32's."""
+    from ..measure.latency import measure_latency
+
+    samples = x[:256]
+    timing = {"warmup_runs": 5, "warmup_seconds": 0.05, "min_runs": 50, "min_seconds": 0.25, "fresh_sessions": 1}
+    p50 = {"fp32": [], "int8": []}
+    with tempfile.TemporaryDirectory(prefix="kdedge-int8-speed-") as tmp:
+        int8_path = Path(tmp, "int8.onnx")
+        int8_path.write_bytes(int8_bytes)
+        for _ in range(rounds):
+            for name, path in (("fp32", fp32_path), ("int8", int8_path)):
+                lat = measure_latency(path, samples, threads, optimization=optimization, **timing)
+                p50[name].append(lat["p50_us"])
+    fp32_us, int8_us = float(np.median(p50["fp32"])), float(np.median(p50["int8"]))
+    return {
+        "batch": 1,
+        "threads": threads,
+        "rounds": rounds,
+        "fp32_p50_us": fp32_us,
+        "int8_p50_us": int8_us,
+        "faster": int8_us < fp32_us,
+    }
+
+
 def has_conv(model) -> bool:
     return any(n.op_type == "Conv" for n in model.graph.node)

@@ -11,11 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from .latency import measure_latency
+from .load import load_average, load_record
 from .memory import baseline_kb, peak_memory_mb
 from .quality import accuracy, agreement, kl_teacher_student, predict
 
 FLOOR_DIR = Path(__file__).with_name("floor")
 FLOOR_NAME = "runtime floor"
+# p50s within this of the floor's are the floor, as far as repeated runs on a shared machine can tell; a row there
+# gets an upper bound on its above-floor ratio rather than a ratio of two noises
+FLOOR_NOISE_US = 0.5
 
 
 @dataclass
@@ -122,12 +126,17 @@ def bench(
     Latency is measured for every (threads, batch) combination: `row["latencies"]`, one block each. The first
     combination is the headline, `row["latency"]`, which the ratios to the teacher use. Each model runs with
     the graph optimization level its metadata names (set by its export target) unless `optimization` is given.
+
+    With `floor`, the runtime floor row comes last and every row's memory and ratios are also given net of it
+    (`memory["above_floor_mb"]`, `vs_teacher["p50_above_floor"]`): what the model costs beyond onnxruntime itself.
+    `load` records the load average before and after, and whether the machine was busier than its cores.
     """
     latency_options = latency_options or {}
     thread_counts = [threads] if isinstance(threads, int) else list(threads)
     batches = list(batches)
     combos = [(t, b) for t in thread_counts for b in batches]
     samples = x[: min(len(x), max(256, *batches))]
+    load_before = load_average()
     base = baseline_kb() if memory else None
 
     def measure(path: Path, level: str) -> list[dict]:
@@ -139,47 +148,71 @@ def bench(
         ]
 
     rows, labels_of, logits_of = [], {}, {}
-    for entry in entries:
-        meta = model_metadata(entry.model_path)
-        level = optimization or meta.get("graph_optimization", "all")
-        scores, labels = predict(entry.model_path, x, thread_counts[0], optimization=level)
-        labels_of[entry.name] = labels
-        if meta.get("scores") == "logits":  # KL means something only between probability distributions
-            logits_of[entry.name] = scores
-        latencies = measure(entry.model_path, level)
-        row = {
-            "name": entry.name,
-            "kind": entry.kind,
-            "family": meta.get("family", "?"),
-            "precision": meta.get("precision", "fp32"),
-            "target": meta.get("target"),
-            "path": str(entry.model_path),
-            "accuracy": accuracy(labels, y),
-            "size_kb": entry.model_path.stat().st_size / 1024,
-            "n_params": int(meta["n_params"]) if "n_params" in meta else None,
-            "latency": latencies[0],
-            "latencies": latencies,
-        }
-        if memory:
-            row["memory"] = peak_memory_mb(entry.model_path, thread_counts[0], base, level)
-        rows.append(row)
+    from ..progress import progress_bar  # numpy-only until a terminal asks for a bar (rich is in the core install)
+
+    with progress_bar("bench: model", total=len(entries) + int(floor), transient=False) as advance:
+        for entry in entries:
+            row, labels_of[entry.name], logits = _measure_entry(
+                entry, x, y, thread_counts[0], optimization, measure, memory, base
+            )
+            rows.append(row)
+            if logits is not None:
+                logits_of[entry.name] = logits
+            advance(entry.name)
+        if floor:  # onnxruntime's own per-call cost, measured the same way
+            path = floor_model(x.ndim - 1)
+            row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
+            latencies = measure(path, optimization or "all")
+            row.update(latency=latencies[0], latencies=latencies)
+            if memory:
+                row["memory"] = peak_memory_mb(path, thread_counts[0], base)
+            rows.append(row)
+            _net_of_floor(rows, row)
+            advance(FLOOR_NAME)
     _compare_with_teacher(rows, labels_of, logits_of)
-    if floor:  # onnxruntime's own per-call cost, measured the same way
-        path = floor_model(x.ndim - 1)
-        row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
-        latencies = measure(path, optimization or "all")
-        row.update(latency=latencies[0], latencies=latencies)
-        if memory:
-            row["memory"] = peak_memory_mb(path, thread_counts[0], base)
-        rows.append(row)
     return {
         "threads": thread_counts[0],
         "batch": batches[0],
         "sweep": {"threads": thread_counts, "batch": batches, "inter_op_threads": inter_op_threads},
         "test_samples": int(len(x)),
         "machine": machine(),
+        "load": load_record(load_before, load_average()),
         "rows": rows,
     }
+
+
+def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memory: bool, base):
+    """(one model's row, its labels, its scores if they are logits else None)."""
+    meta = model_metadata(entry.model_path)
+    level = optimization or meta.get("graph_optimization", "all")
+    scores, labels = predict(entry.model_path, x, threads, optimization=level)
+    latencies = measure(entry.model_path, level)
+    row = {
+        "name": entry.name,
+        "kind": entry.kind,
+        "family": meta.get("family", "?"),
+        "precision": meta.get("precision", "fp32"),
+        "target": meta.get("target"),
+        "path": str(entry.model_path),
+        "accuracy": accuracy(labels, y),
+        "size_kb": entry.model_path.stat().st_size / 1024,
+        "n_params": int(meta["n_params"]) if "n_params" in meta else None,
+        "latency": latencies[0],
+        "latencies": latencies,
+    }
+    if memory:
+        row["memory"] = peak_memory_mb(entry.model_path, threads, base, level)
+    # KL means something only between probability distributions
+    return row, labels, scores if meta.get("scores") == "logits" else None
+
+
+def _net_of_floor(rows: list[dict], floor_row: dict) -> None:
+    """Each row's memory above the floor's session cost, and its p50 above the floor's (0 for the floor itself)."""
+    floor_mem = (floor_row.get("memory") or {}).get("model_mb")
+    for row in rows:
+        row["floor_p50_us"] = floor_row["latency"]["p50_us"]
+        if row.get("memory") and floor_mem is not None:
+            row["memory"]["above_floor_mb"] = max(row["memory"]["model_mb"] - floor_mem, 0.0)
 
 
 def _compare_with_teacher(rows: list[dict], labels_of: dict, logits_of: dict) -> None:
@@ -188,6 +221,8 @@ def _compare_with_teacher(rows: list[dict], labels_of: dict, logits_of: dict) ->
     if teacher is None:
         return
     for row in rows:
+        if row["kind"] == "floor":  # no predictions; its ratios would be those of an Identity graph
+            continue
         row["agreement"] = agreement(labels_of[row["name"]], labels_of[teacher["name"]])
         if row["name"] in logits_of and teacher["name"] in logits_of:
             row["kl_teacher"] = kl_teacher_student(logits_of[row["name"]], logits_of[teacher["name"]])
@@ -198,8 +233,16 @@ def _ratios(row: dict, teacher: dict) -> dict:
     def ratio(a, b):
         return None if a is None or not b else a / b
 
-    return {
+    ratios = {
         "p50": ratio(row["latency"]["p50_us"], teacher["latency"]["p50_us"]),
         "size": ratio(row["size_kb"], teacher["size_kb"]),
         "params": ratio(row["n_params"], teacher["n_params"]),
     }
+    floor = row.get("floor_p50_us")
+    if floor is not None:  # both net of onnxruntime's per-call cost; at the floor, an upper bound
+        above, teacher_above = row["latency"]["p50_us"] - floor, teacher["latency"]["p50_us"] - floor
+        ratios["p50_at_floor"] = above < FLOOR_NOISE_US
+        ratios["p50_above_floor"] = (
+            ratio(max(above, FLOOR_NOISE_US), teacher_above) if teacher_above >= FLOOR_NOISE_US else None
+        )
+    return ratios

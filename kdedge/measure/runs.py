@@ -38,9 +38,10 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
                     "bench runs made from the same data and --seed"
                 )
     else:
-        if data is None:
-            raise OptionError("--model needs --data (e.g. --data digits or --data test.npz) to measure accuracy on")
-        meta_seed = open_model(models[0])[1].get("data_seed")  # a missing or broken file fails here, in one line
+        meta = open_model(models[0])[1]  # a missing or broken file fails here, in one line
+        if data is None:  # the data the model was trained on, as its export recorded it
+            data = _recorded_data(models[0], meta)
+        meta_seed = meta.get("data_seed")
         dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
 
     entries, notes = [], []
@@ -62,6 +63,19 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     if sum(e.kind == "teacher" for e in entries) > 1:
         raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
     return dataset, entries, notes
+
+
+def _recorded_data(model: Path, meta: dict) -> str:
+    """`kdedge.data_source` of a kdedge export: a built-in name, or a path that still exists."""
+    from ..data import BUILTINS
+    from ..errors import OptionError
+
+    source = meta.get("data_source")
+    if source is None:
+        raise OptionError(f"{model} does not say what data it came from; pass --data (e.g. --data test.npz)")
+    if source not in BUILTINS and not Path(source).exists():
+        raise OptionError(f"{model} came from {source}, which is not here; pass --data to measure on")
+    return source
 
 
 def bench_runs(

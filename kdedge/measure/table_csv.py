@@ -28,8 +28,11 @@ COLUMNS = (
     "p50_us_per_sample",
     "first_run_us",
     "session_init_ms",
+    "fresh_sessions",
     "runs",
     "memory_mb",
+    "memory_above_floor_mb",
+    "p50_above_floor_vs_teacher",
 )
 
 
@@ -40,7 +43,16 @@ def csv_text(result: dict) -> str:
     for row in result["rows"]:
         memory = row.get("memory") or {}
         for block in row.get("latencies", [row["latency"]]):
-            values = {**row, **block, "memory_mb": memory.get("model_mb")}
+            values = {
+                **row,
+                **block,
+                "memory_mb": memory.get("model_mb"),
+                "memory_above_floor_mb": memory.get("above_floor_mb"),
+                # a ratio of the headline block only (the first threads and batch), as in the table
+                "p50_above_floor_vs_teacher": (row.get("vs_teacher") or {}).get("p50_above_floor")
+                if block is row.get("latency")
+                else None,
+            }
             writer.writerow({k: _short(v) for k, v in values.items()})
     return out.getvalue()
 

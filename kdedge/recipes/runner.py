@@ -60,7 +60,7 @@ def load_data(recipe: Recipe):
 
 def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
     """Train and export the recipe's teacher into `out` (a run directory)."""
-    from ..defaults import TEACHER_TRAINING
+    from ..defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
     from ..distillation.methods import make_method
     from ..distillation.run import fit_run
 
@@ -71,7 +71,7 @@ def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], 
         out=out,
         kind="teacher",
         family=plan.teacher.arch,
-        options={**TEACHER_TRAINING, **plan.teacher.options},
+        options={**TEACHER_TRAINING, **TEACHER_ARCH_OPTIONS.get(plan.teacher.arch, {}), **plan.teacher.options},
         method=make_method("hard"),
         dataset=dataset,
         data_source=plan.data.spec,
@@ -104,6 +104,8 @@ def _export(run: Run, recipe: Recipe, log) -> Run:
         return Run.load(run.path)
     p = info["parity"]
     log(f"  exported {info['path']} ({info['bytes'] / 1024:.1f} KB, max abs diff {p['max_abs_diff']:.2g})")
+    if info.get("int8_skipped"):
+        log(f"  {info['int8_skipped']}")
     return Run.load(run.path)
 
 

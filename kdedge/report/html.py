@@ -43,32 +43,24 @@ def image(png: bytes, alt: str) -> str:
 
 
 def bench_section(found: Collection) -> str:
+    """Each bench result with the bench table's key columns (one registry, so the figures match the terminal)."""
+    from ..measure.load import busy_warning
+    from ..table import COLUMNS, key_columns, legend, title
+
+    columns = key_columns()
     parts = []
     for b in found.benches:
         r = b.result
-        m = r.get("machine", {})
-        caption = escape(
-            f"{b.label}: test split of {r.get('data', {}).get('name', '?')} ({r.get('test_samples')} samples) · "
-            f"batch {r.get('batch', 1)} · {r.get('threads')} thread(s) · onnxruntime {m.get('onnxruntime')} · "
-            f"{m.get('machine')} · {m.get('cpu_count')} CPUs"
-        )
-        header = ["model", "family", "prec", "acc %", "agree %", "KL", "p50 µs", "p90 µs", "p99 µs", "mem MB"]
-        header += ["size KB"]
-        header += ["params", "p50 ×T", "size ×T"]
-        rows = []
-        for row in r["rows"]:
-            lat, ratios, mem = row["latency"], row.get("vs_teacher", {}), row.get("memory")
-            name = row["name"] + (" (teacher)" if row["kind"] == "teacher" else "")
-            rows.append(
-                [escape(name), escape(row.get("family", "?")), escape(row.get("precision", "fp32"))]
-                + [_fmt(row.get("accuracy") and 100 * row["accuracy"], ".2f")]
-                + [_fmt(row.get("agreement") and 100 * row["agreement"], ".2f"), _fmt(row.get("kl_teacher"), ".3f")]
-                + [f"{lat['p50_us']:.1f}", f"{lat['p90_us']:.1f}", f"{lat['p99_us']:.1f}"]
-                + [_fmt(mem and mem.get("model_mb"), ".2f"), _fmt(row.get("size_kb"), ".1f")]
-                + [_fmt(row.get("n_params"), ","), _fmt(ratios.get("p50"), ".2f"), _fmt(ratios.get("size"), ".2f")]
-            )
-        notes = "".join(f'<p class="note">note: {escape(n)}</p>' for n in r.get("notes", []))
-        parts.append(_table(header, rows, caption, left=3) + notes)
+        header = [escape(COLUMNS[name].header).replace("\n", "<br>") for name in columns]
+        rows = [[escape(COLUMNS[name].cell(row)) for name in columns] for row in r["rows"]]
+        notes = [*r.get("notes", [])]
+        lines = [f'<p class="note">{escape(legend(r, columns))}</p>']
+        lines += [f'<p class="note">note: {escape(n)}</p>' for n in notes]
+        warning = busy_warning(r)
+        if warning:
+            lines.append(f'<p class="note">{escape(warning)}</p>')
+        caption = escape(f"{b.label}: {title(r)}")
+        parts.append(_table(header, rows, caption, left=3) + "".join(lines))
     return "".join(parts) or '<p class="note">no bench results found</p>'
 
 
