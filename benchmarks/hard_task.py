@@ -396,6 +396,7 @@ def main(argv=None) -> int:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--only", choices=("teachers", "main", "levers", "all"), default="all")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--lever", help="only the levers whose label holds this text (to rerun one on more seeds)")
     parser.add_argument(
         "--report-only", action="store_true", help="tabulate the cells already measured under --runs; train nothing"
     )
@@ -420,7 +421,9 @@ def main(argv=None) -> int:
             ]
         if args.only in ("levers", "all"):
             jobs += [
-                (args.seeds[0], family, s, lever) for family, lever, s in levers(args.epochs) if family in args.families
+                (args.seeds[0], family, s, lever)
+                for family, lever, s in levers(args.epochs)
+                if family in args.families and (args.lever is None or args.lever in lever)
             ]
         if args.report_only:  # only cells whose figures are on disk
             jobs = [job for job in jobs if cell_figures(args.runs, job[0], job[1], job[2]).is_file()]
