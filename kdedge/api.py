@@ -61,20 +61,23 @@ def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overw
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
     from .defaults import TEACHER_TRAINING
     from .distillation.run import fit_run
+    from .outputs import check_out_dir, writing
 
-    dataset, source = _dataset_and_source(data, seed)
-    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
-    return fit_run(
-        out=out,
-        kind="teacher",
-        family=arch,
-        options=routed.family_options,
-        method=routed.method,
-        dataset=dataset,
-        data_source=source,
-        seed=seed,
-        overwrite=overwrite,
-    )
+    with writing(out):  # a second command on the same --out fails now, not after training
+        check_out_dir(out, overwrite)
+        dataset, source = _dataset_and_source(data, seed)
+        routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
+        return fit_run(
+            out=out,
+            kind="teacher",
+            family=arch,
+            options=routed.family_options,
+            method=routed.method,
+            dataset=dataset,
+            data_source=source,
+            seed=seed,
+            overwrite=overwrite,
+        )
 
 
 def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
@@ -138,9 +141,25 @@ def distill(
     (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
     and the ensemble's). Returns the `Run`.
     """
+    from .outputs import writing
+
+    with writing(out):  # a second command on the same --out fails now, not after loading and training
+        return _distill(
+            teacher, data, out, student, method, transfer, seed, overwrite, factory, via, generations,
+            data_format, reader_options, progress, options,
+        )  # fmt: skip
+
+
+def _distill(
+    teacher, data, out, student, method, transfer, seed, overwrite, factory, via, generations,
+    data_format, reader_options, progress, options,
+):  # fmt: skip
     from .distillation.run import fit_run
     from .errors import OptionError
+    from .outputs import check_out_dir
 
+    if generations is None:  # born-again resumes inside an existing OUT; each generation checks its own folder
+        check_out_dir(out, overwrite)
     if reader_options and data is None:
         raise OptionError("--format and reader options apply to --data; pass --data too")
     if generations is not None and teacher is None:

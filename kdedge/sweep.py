@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_path, read_json, write_json
+from ._io import atomic_path, read_json, read_run_file, write_json
 from .errors import KdedgeError, OptionError, RunError
+from .outputs import check_out_dir, writing
 from .recipes import Recipe, from_record, is_done, run_recipe
 from .recipes.loader import parse
 from .recipes.runner import BENCH, teacher_ready, train_teacher
@@ -197,12 +198,15 @@ def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
         "grid": [[k, v] for k, v in plan.grid],
         "combos": [{"name": c.name, "assignments": [[k, v] for k, v in c.assignments]} for c in plan.combos],
     }
+    if plan.out.exists() and not plan.out.is_dir():
+        raise RunError(f"--out {plan.out} is a file; give a folder for the sweep")
     if path.is_file():
-        previous = read_json(path)
+        previous = read_run_file(path, "sweep", "rerun the sweep into a new --out")
         same = previous.get("recipe", {}).get("digest") == plan.base.digest() and previous.get("grid") == json.loads(
             json.dumps(record["grid"])
         )
         if overwrite:
+            check_out_dir(plan.out, overwrite)
             shutil.rmtree(plan.out)
         elif not same:
             raise RunError(
@@ -227,9 +231,14 @@ def run_sweep(
         raise OptionError(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if backend == "dask" and not scheduler:
         raise OptionError("--backend dask needs --scheduler tcp://HOST:PORT (a running dask scheduler)")
-    n_jobs = jobs or plan.jobs
+    n_jobs = plan.jobs if jobs is None else jobs
     if n_jobs < 1:
         raise OptionError(f"--jobs {n_jobs}: give 1 or more")
+    with writing(plan.out):
+        return _run_sweep(plan, n_jobs, backend, scheduler, overwrite, log)
+
+
+def _run_sweep(plan: SweepPlan, n_jobs: int, backend: str, scheduler: str | None, overwrite: bool, log) -> dict:
     _check_plan_file(plan, overwrite)
 
     teacher_dirs: dict[str, Path] = {}

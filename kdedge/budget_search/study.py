@@ -18,6 +18,7 @@ import numpy as np
 from .._io import atomic_dir, read_json, write_json
 from ..errors import KdedgeError, OptionError, RunError
 from ..options import route
+from ..outputs import writing
 from ..students import student_class
 from .budget import Budget
 from .space import Candidate, load_space, suggest
@@ -229,21 +230,32 @@ def start_search(
     if config.objective not in OBJECTIVES:
         raise OptionError(f"--objective {config.objective!r}: choose from {', '.join(OBJECTIVES)}")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        write_json(tmp / CONFIG, asdict(config))
-        _study(tmp, config)  # creates study.db
-    run_trials(out, trials, jobs)
-    return finish(out)
+    _check_counts(trials, jobs)
+    with writing(out):
+        if out.exists() and not overwrite:
+            raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            write_json(tmp / CONFIG, asdict(config))
+            _study(tmp, config)  # creates study.db
+        run_trials(out, trials, jobs)
+        return finish(out)
 
 
 def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
     out = Path(out)
+    _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
-    run_trials(out, trials, jobs)
-    return finish(out)
+    with writing(out):
+        run_trials(out, trials, jobs)
+        return finish(out)
+
+
+def _check_counts(trials: int, jobs: int) -> None:
+    if trials < 1:
+        raise OptionError(f"--trials {trials}: give 1 or more")
+    if jobs < 1:
+        raise OptionError(f"--jobs {jobs}: give 1 or more worker processes")
 
 
 def finish(out: Path) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 from typing import Annotated
@@ -20,8 +21,31 @@ teacher_app = typer.Typer(no_args_is_help=True, help="Train or inspect teachers.
 app.add_typer(teacher_app, name="teacher")
 
 
+# What a file system can refuse that the user, not kdedge, has to fix (errno -> the fix), reported as one line.
+_FS_FIXES = {
+    errno.ENOSPC: "free space or write elsewhere",
+    errno.EDQUOT: "free space or write elsewhere",
+    errno.EROFS: "write to a writable folder",
+    errno.EACCES: "fix the permissions or choose another path",
+    errno.EPERM: "fix the permissions or choose another path",
+    errno.EISDIR: "give a file path, not a folder",
+    errno.ENOTDIR: "a part of the path is a file; fix the path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+def _fs_error(exc: OSError) -> str | None:
+    fix = _FS_FIXES.get(exc.errno)
+    if fix is None:
+        return None
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or errno.errorcode[exc.errno]}; {fix}"
+
+
 def fails_cleanly(fn):
-    """A KdedgeError becomes one line on stderr and exit code 2; anything else keeps its traceback."""
+    """A KdedgeError, or a file system refusing a write (full, read-only, no permission), becomes one line on stderr
+    and exit code 2; anything else keeps its traceback. Writes are atomic (`kdedge._io`), so nothing is half-written.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -36,6 +60,12 @@ def fails_cleanly(fn):
                 raise
             typer.echo(f"error: {missing}", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:
+            line = _fs_error(exc)
+            if line is None:
+                raise
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -49,7 +79,10 @@ def _print_json(payload) -> None:
 
 
 Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists (only what kdedge made).")]
+OverwriteFile = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the output file if it exists and kdedge wrote it.")
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
 

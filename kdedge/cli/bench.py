@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import _print_json, app, fails_cleanly
+from ._common import OverwriteFile, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
 
@@ -63,16 +63,23 @@ def bench(
     csv_path: Annotated[
         str | None, typer.Option("--csv", help="Write one row per model and (threads, batch) to PATH.")
     ] = None,
+    overwrite: OverwriteFile = False,
     **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
     from ..errors import OptionError
+    from ..measure.latency import check_timing
     from ..measure.runs import bench_runs
+    from ..outputs import check_out_file
 
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
+    if csv_path:  # refused before anything is measured
+        check_out_file(csv_path, overwrite, "bench-csv", "--csv")
+    if json_path and json_path != "-":
+        check_out_file(json_path, overwrite, "bench-json", "--json")
     profile = None
     if target is not None:
         from ..convert.profiles import load_profile
@@ -80,6 +87,7 @@ def bench(
         profile = load_profile(target)
     # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
     thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
+    check_timing(min_runs=min_runs, min_seconds=min_seconds)
 
     result = bench_runs(
         runs,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, _print_json, app, fails_cleanly
+from ._common import JsonFlag, OverwriteFile, _print_json, app, fails_cleanly
 
 
 @app.command()
@@ -23,12 +23,18 @@ def predict(
     ],
     out: Annotated[Path | None, typer.Option(help="Write predictions as CSV here (default: CSV on stdout).")] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 1,
+    overwrite: OverwriteFile = False,
     as_json: JsonFlag = False,
 ):
     """Labels, class names and scores for each sample. Inputs are raw: the graph applies its own normalization."""
     from .. import predict as lib
     from .._io import atomic_path
+    from ..measure.latency import check_timing
+    from ..outputs import check_out_file
 
+    check_timing((threads,))
+    if out is not None:
+        check_out_file(out, overwrite, "predictions-csv")
     info = lib.model_info(model)
     x = lib.read_inputs(inputs, info)
     scores, labels = lib.predict(info, x, threads)

@@ -74,13 +74,32 @@ def with_overrides(profile: Profile, **overrides) -> Profile:
 def export_run(run_path, opset: int | None = None, target=None, calibration_size: int | None = None) -> dict:
     """Write RUN/model.onnx if, and only if, it matches the native model on the test split; then, for an int8
     target, RUN/model.int8.onnx if its test accuracy stays within the target's budget (else ExportError)."""
+    from ..outputs import writing
+
+    profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
+    _check_opset_known(profile)
+    run = Run.load(run_path)  # before the lock: a missing run is one line, and no lock file beside it
+    with writing(run.path):
+        return _export_run(run, profile)
+
+
+def _check_opset_known(profile: Profile) -> None:
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if profile.opset > newest:
+        raise ExportError(
+            f"opset {profile.opset}: the installed onnx {onnx.__version__} writes opsets up to {newest}; "
+            f"pass --opset {newest} or lower (or upgrade onnx)"
+        )
+
+
+def _export_run(run: Run, profile: Profile) -> dict:
     import onnx
 
     from ..students import load_student
     from .converters import to_onnx
 
-    profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
-    run = Run.load(run_path)
     student = load_student(run)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
@@ -102,7 +121,7 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
         tmp.write_bytes(model_bytes)
     info = {
         "path": str(run.onnx_path),
-        "opset": profile.opset,
+        "opset": _graph_opset(model),  # what the file holds (an exporter may write a lower one than asked)
         "bytes": len(model_bytes),
         "parity": parity,
         "exported": now(),
@@ -170,12 +189,16 @@ def _export_int8(run: Run, student, fp32_bytes: bytes, profile: Profile, dataset
 def _check_opset(model, profile: Profile, run: Run) -> None:
     """Exporters may silently fall back to a higher opset than asked; a runtime limited to the target's opset
     would then refuse the file on the device, so refuse it here."""
-    produced = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    produced = _graph_opset(model)
     if produced > profile.opset:
         raise ExportError(
             f"{run.path}: the {run.family} exporter produced opset {produced}, above the opset of target "
             f"'{profile.name}' ({profile.opset}); use --opset {produced} or a profile with opset >= {produced}"
         )
+
+
+def _graph_opset(model) -> int:
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
 def _check_ops(model, profile: Profile, what) -> None:
