@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import re
 from typing import Annotated
 
 import typer
@@ -34,11 +35,15 @@ _FS_FIXES = {
 }
 
 
+_PARTIAL = re.compile(r"(?<![^/])\.([^/]+)\.[a-z0-9_]{8}\.partial(?=/|$)")  # kdedge._io's temporary names
+
+
 def _fs_error(exc: OSError) -> str | None:
     fix = _FS_FIXES.get(exc.errno)
     if fix is None:
         return None
-    where = f"{exc.filename}: " if exc.filename is not None else ""
+    # a file of a folder being built atomically is named as the folder the user asked for, not its temporary name
+    where = "" if exc.filename is None else _PARTIAL.sub(lambda m: m.group(1), str(exc.filename)) + ": "
     return f"{where}{exc.strerror or errno.errorcode[exc.errno]}; {fix}"
 
 
