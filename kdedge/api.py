@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .outputs import writes_out
 from .runs import Run
 
 __all__ = [
@@ -56,28 +57,28 @@ def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
     return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
 
 
+@writes_out
 def train_teacher(data="digits", *, out, arch: str = "cnn", seed: int = 0, overwrite: bool = False, **options) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory."""
     from .defaults import TEACHER_TRAINING
     from .distillation.run import fit_run
-    from .outputs import check_out_dir, writing
+    from .outputs import check_out_dir
 
-    with writing(out):  # a second command on the same --out fails now, not after training
-        check_out_dir(out, overwrite)
-        dataset, source = _dataset_and_source(data, seed)
-        routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
-        return fit_run(
-            out=out,
-            kind="teacher",
-            family=arch,
-            options=routed.family_options,
-            method=routed.method,
-            dataset=dataset,
-            data_source=source,
-            seed=seed,
-            overwrite=overwrite,
-        )
+    check_out_dir(out, overwrite)  # before the data is read
+    dataset, source = _dataset_and_source(data, seed)
+    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **options})
+    return fit_run(
+        out=out,
+        kind="teacher",
+        family=arch,
+        options=routed.family_options,
+        method=routed.method,
+        dataset=dataset,
+        data_source=source,
+        seed=seed,
+        overwrite=overwrite,
+    )
 
 
 def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
@@ -116,6 +117,7 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
     return combined, dataset, source
 
 
+@writes_out  # a second command on the same `out` fails at once, not after loading and training
 def distill(
     teacher=None,
     data=None,
@@ -141,19 +143,6 @@ def distill(
     (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
     and the ensemble's). Returns the `Run`.
     """
-    from .outputs import writing
-
-    with writing(out):  # a second command on the same --out fails now, not after loading and training
-        return _distill(
-            teacher, data, out, student, method, transfer, seed, overwrite, factory, via, generations,
-            data_format, reader_options, progress, options,
-        )  # fmt: skip
-
-
-def _distill(
-    teacher, data, out, student, method, transfer, seed, overwrite, factory, via, generations,
-    data_format, reader_options, progress, options,
-):  # fmt: skip
     from .distillation.run import fit_run
     from .errors import OptionError
     from .outputs import check_out_dir

@@ -11,6 +11,7 @@ Rules (`ARCHITECTURE.md`: nothing the user made is replaced or deleted without `
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -147,6 +148,17 @@ def writing(folder) -> Iterator[None]:
         pid_path.unlink(missing_ok=True)
         lock_path.unlink(missing_ok=True)  # no litter; filelock re-checks the inode, so a waiter retries cleanly
         lock.release()
+
+
+def writes_out(fn):
+    """Run `fn(..., out=FOLDER, ...)` holding FOLDER's write lock, from its first line to its last."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, out, **kwargs):
+        with writing(out):
+            return fn(*args, out=out, **kwargs)
+
+    return wrapper
 
 
 def _holder(pid_path: Path) -> str:

@@ -107,7 +107,7 @@ _ONE_JOB_PER_PROCESS = threading.Lock()
 def run_job(job: dict) -> dict:
     """One unit of work, in whatever process or Dask worker runs it: train a shared teacher, or run a recipe.
 
-    A KdedgeError becomes {"ok": False, "error": ...} so one bad combination does not stop the others."""
+    Any error becomes {"ok": False, "error": ...} so one bad combination does not stop the others."""
     os.environ.setdefault("KDEDGE_QUIET", "1")
     if job.get("torch_threads"):
         import torch
@@ -124,6 +124,14 @@ def run_job(job: dict) -> dict:
                 run_recipe(recipe, out, overwrite=True, teacher_run=teacher_run, log=lambda line: None)
         except KdedgeError as exc:
             return {"name": job["name"], "ok": False, "error": str(exc)}
+        except Exception as exc:  # a bug or a library's error in one combination must not stop the others
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            return {
+                "name": job["name"],
+                "ok": False,
+                "error": f"unexpected {type(exc).__name__}: {first} (run this combination alone with "
+                "'kdedge run' to see the traceback)",
+            }
     return {"name": job["name"], "ok": True}
 
 

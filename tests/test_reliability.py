@@ -73,14 +73,25 @@ class Workspace:
         edit(manifest)
         (run / "kdedge.json").write_text(json.dumps(manifest))
 
+    def edited(self, name: str, edit) -> Path:
+        """A copy of run `name` whose manifest `edit(dict)` changed."""
+        run = self.run(name)
+        self.edit_manifest(run, edit)
+        return run
+
     def truncate(self, path: Path, keep: float = 0.5) -> Path:
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * keep)])
         return path
 
-    def forget_weights_fingerprint(self, run: Path) -> None:
-        """As a run written before fingerprints were checked: the parser itself meets the damaged file."""
-        self.edit_manifest(run, lambda m: m.update(weights_sha256=""))
+    def truncated(self, name: str, file: str, keep: float = 0.5, fingerprinted: bool = True) -> Path:
+        """A copy of run `name` with `file` cut short. Not `fingerprinted`: as a run written before weights were
+        fingerprinted, so that the format's own parser meets the damaged file."""
+        run = self.run(name)
+        self.truncate(run / file, keep)
+        if not fingerprinted:
+            self.edit_manifest(run, lambda m: m.update(weights_sha256=""))
+        return run
 
 
 def _digits_xy(n=60, classes=3):
@@ -410,38 +421,21 @@ CASES = [
         "x.npz",
     ),
     # -- damaged runs, records and graphs --------------------------------------------------------------------------
-    (
-        "safetensors-truncated",
-        lambda ws: ["export", ws.truncate(ws.run("mlp") / "weights.safetensors").parent],
-        "changed since",
-    ),
+    ("safetensors-truncated", lambda ws: ["export", ws.truncated("mlp", "weights.safetensors")], "changed since"),
     (
         "safetensors-truncated-unfingerprinted",
-        lambda ws: [
-            "export",
-            (ws.truncate(ws.run("mlp") / "weights.safetensors"), ws.forget_weights_fingerprint(ws.run("mlp")))[
-                0
-            ].parent,
-        ],
+        lambda ws: ["export", ws.truncated("mlp", "weights.safetensors", fingerprinted=False)],
         "cannot load",
     ),
     (
         "skops-truncated",
-        lambda ws: [
-            "export",
-            (ws.truncate(ws.run("tree") / "pipeline.skops"), ws.forget_weights_fingerprint(ws.run("tree")))[0].parent,
-        ],
+        lambda ws: ["export", ws.truncated("tree", "pipeline.skops", fingerprinted=False)],
         "cannot load",
     ),
     ("skops-dict", lambda ws: ["export", _skops_dict(ws)], "holds a dict"),
     (
         "lightgbm-truncated",
-        lambda ws: [
-            "export",
-            (ws.truncate(next(ws.run("gbdt").glob("*.txt")), 0.3), ws.forget_weights_fingerprint(ws.run("gbdt")))[
-                0
-            ].parent,
-        ],
+        lambda ws: ["export", ws.truncated("gbdt", "gbdt_0.txt", keep=0.3, fingerprinted=False)],
         "truncated LightGBM",
     ),
     (
@@ -449,25 +443,15 @@ CASES = [
         lambda ws: ["distill", "--teacher", _swap_teacher_weights(ws), "--epochs", 1, "--out", ws.root / "s"],
         "changed since",
     ),
-    (
-        "manifest-no-student",
-        lambda ws: ["export", (ws.edit_manifest(ws.run("mlp"), lambda m: m.pop("student")), ws.run("mlp"))[1]],
-        "student",
-    ),
+    ("manifest-no-student", lambda ws: ["export", ws.edited("mlp", lambda m: m.pop("student"))], "student"),
     (
         "manifest-hidden-abc",
-        lambda ws: [
-            "export",
-            (ws.edit_manifest(ws.run("mlp"), lambda m: m["student"]["params"].update(hidden="abc")), ws.run("mlp"))[1],
-        ],
+        lambda ws: ["export", ws.edited("mlp", lambda m: m["student"]["params"].update(hidden="abc"))],
         "hidden",
     ),
     (
         "manifest-sample-shape",
-        lambda ws: [
-            "export",
-            (ws.edit_manifest(ws.run("mlp"), lambda m: m["data"].update(sample_shape=[1, 4, 4])), ws.run("mlp"))[1],
-        ],
+        lambda ws: ["export", ws.edited("mlp", lambda m: m["data"].update(sample_shape=[1, 4, 4]))],
         "mlp",
     ),
     ("manifest-not-json", lambda ws: ["export", ws.file("runs/x/kdedge.json", "{").parent], "kdedge.json"),
@@ -475,7 +459,7 @@ CASES = [
         "report-family-5",
         lambda ws: [
             "report",
-            (ws.edit_manifest(ws.run("mlp"), lambda m: m.update(family=5)), ws.run("mlp").parent)[1],
+            ws.edited("mlp", lambda m: m.update(family=5)).parent,
             "--out",
             ws.root / "r.html",
         ],
