@@ -733,3 +733,19 @@ def test_second_distill_into_one_folder_fails_while_the_first_runs(tmp_path, mad
     with writing(out):  # the next command on the folder clears what the killed one left
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_bug_is_one_line_and_exit_1_unless_debugging(tmp_path, made, monkeypatch):
+    def broken(path):
+        raise ZeroDivisionError("division by zero in a helper")
+
+    monkeypatch.setattr("kdedge.predict.model_info", broken)
+    args = ["predict", str(made["mlp"] / "model.onnx"), str(tmp_path / "x.npy")]
+    monkeypatch.delenv("KDEDGE_DEBUG", raising=False)
+    result = runner.invoke(app, args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.stderr
+    assert "unexpected ZeroDivisionError: division by zero in a helper" in lines[0] and "KDEDGE_DEBUG=1" in lines[0]
+    monkeypatch.setenv("KDEDGE_DEBUG", "1")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and isinstance(result.exception, ZeroDivisionError)  # the traceback is kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import os
 import re
 from typing import Annotated
 
@@ -49,30 +50,38 @@ def _fs_error(exc: OSError) -> str | None:
 
 def fails_cleanly(fn):
     """A KdedgeError, or a file system refusing a write (full, read-only, no permission), becomes one line on stderr
-    and exit code 2; anything else keeps its traceback. Writes are atomic (`kdedge._io`), so nothing is half-written.
-    """
+    and exit code 2. Writes are atomic (`kdedge._io`), so nothing is half-written. Anything else is a bug: one line
+    and exit code 1, with the traceback when KDEDGE_DEBUG=1 is set."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except KdedgeError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except ModuleNotFoundError as exc:  # a core-only install running a command that needs the train extra
-            missing = missing_extra(exc)
-            if missing is None:
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("typer", "click"):  # Exit, Abort, usage errors: theirs
                 raise
-            typer.echo(f"error: {missing}", err=True)
-            raise typer.Exit(2) from None
-        except OSError as exc:
-            line = _fs_error(exc)
-            if line is None:
+            line, code = _one_line(exc)
+            if code == 1 and os.environ.get("KDEDGE_DEBUG"):
                 raise
             typer.echo(f"error: {line}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(code) from None
 
     return wrapper
+
+
+def _one_line(exc: Exception) -> tuple[str, int]:
+    """(the line to print, the exit code) for an exception leaving a command."""
+    if isinstance(exc, KdedgeError):
+        return str(exc), 2
+    if isinstance(exc, ModuleNotFoundError) and missing_extra(exc) is not None:  # a core-only install
+        return str(missing_extra(exc)), 2
+    if isinstance(exc, OSError) and _fs_error(exc) is not None:
+        return _fs_error(exc), 2
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (
+        f"unexpected {type(exc).__name__}: {first} (a bug: rerun with KDEDGE_DEBUG=1 for the traceback and report it)",
+        1,
+    )
 
 
 def _given(**options) -> dict:
