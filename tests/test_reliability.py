@@ -749,3 +749,39 @@ def test_a_bug_is_one_line_and_exit_1_unless_debugging(tmp_path, made, monkeypat
     monkeypatch.setenv("KDEDGE_DEBUG", "1")
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and isinstance(result.exception, ZeroDivisionError)  # the traceback is kept
+
+
+def test_search_killed_mid_trial_resumes_without_a_stuck_or_repeated_trial(tmp_path, made):
+    """kill -9 during a trial: the resumed search marks it failed (not RUNNING forever), and no trial of the study
+    trains settings an earlier one already drew (a repeat is pruned, naming the earlier trial)."""
+    import optuna
+
+    from kdedge.budget_search.study import STUDY_NAME, _storage
+
+    out = tmp_path / "se"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+    args = ["--families", "tree", "--max-size-kb", "10000", "--min-seconds", "3"]
+    cmd = [sys.executable, "-m", "kdedge.cli", "search", "--teacher", str(made["teacher"]), "--out", str(out)]
+    first = subprocess.Popen(
+        [*cmd, "--trials", "5", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def trials():
+        return optuna.load_study(study_name=STUDY_NAME, storage=_storage(out)).trials
+
+    try:
+        deadline = time.monotonic() + 180
+        while not ((out / "study.db").is_file() and any(t.state.name == "RUNNING" for t in trials())):
+            assert first.poll() is None and time.monotonic() < deadline, "the search did not start a trial"
+            time.sleep(0.3)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    killed = [t.number for t in trials() if t.state.name == "RUNNING"]
+    result = runner.invoke(app, ["search", "--resume", str(out), "--trials", "3"])
+    assert result.exit_code == 0, result.output
+    after = {t.number: t for t in trials()}
+    assert all(after[n].state.name == "FAIL" and "killed" in after[n].user_attrs["reason"] for n in killed)
+    assert not any(t.state.name == "RUNNING" for t in after.values())
+    trained = [t for t in after.values() if t.state.name == "COMPLETE"]
+    assert len({json.dumps(t.params, sort_keys=True) for t in trained}) == len(trained)  # no settings trained twice

@@ -66,13 +66,15 @@ def _sampler(config: SearchConfig):
     return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)
 
 
-def _study(out: Path, config: SearchConfig, worker: int = 0):
+def _study(out: Path, config: SearchConfig, worker: int = 0, resumed_at: int = 0):
+    """The shared study. Workers, and a resumed search (`resumed_at` trials done), draw from other seeds: the same
+    seed would start again from the points already tried."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = _sampler(config)
-    if worker:  # workers sharing one study must not draw the same points
-        sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker}))
+    if worker or resumed_at:
+        sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker + resumed_at}))
     return optuna.create_study(
         study_name=STUDY_NAME,
         storage=_storage(out),
@@ -112,6 +114,10 @@ class _Trials:
 
         cand = suggest(trial, self.config.space)
         trial.set_user_attr("settings", cand.describe())
+        earlier = _same_settings(trial)
+        if earlier is not None:  # a small space, or a resumed sampler: measured already, so not trained again
+            trial.set_user_attr("reason", f"same settings as trial {earlier}")
+            raise optuna.TrialPruned()
         self._prune_by_estimate(trial, cand)
         run_dir = self.out / "trials" / f"{trial.number:04d}"
         options = dict(cand.options)
@@ -180,6 +186,27 @@ class _Trials:
             raise optuna.TrialPruned()
 
 
+def _same_settings(trial) -> int | None:
+    """The number of an earlier trial of this study that drew exactly these settings, if any."""
+    for other in trial.study.get_trials(deepcopy=False):
+        if other.number < trial.number and other.params == trial.params:
+            return other.number
+    return None
+
+
+def fail_abandoned(out: Path, config: SearchConfig) -> int:
+    """Mark trials left RUNNING by a killed search as failed (the folder's lock says no search runs now); returns
+    how many trials the study holds."""
+    from optuna.trial import TrialState
+
+    storage = _storage(out)
+    study = _study(out, config)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_user_attr(t._trial_id, "reason", "its search was killed mid-trial")
+        storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+    return len(study.get_trials(deepcopy=False))
+
+
 def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> None:
     import os
 
@@ -193,22 +220,24 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
     )
 
 
-def _worker(out: str, n_trials: int, worker: int) -> None:
+def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0) -> None:
     out_path = Path(out)
     config = SearchConfig(**read_json(out_path / CONFIG))
-    study = _study(out_path, config, worker)
+    study = _study(out_path, config, worker, resumed_at)
     study.optimize(_Trials(out_path, config), n_trials=n_trials, catch=(KdedgeError,))
 
 
-def run_trials(out: Path, n_trials: int, jobs: int) -> None:
+def run_trials(out: Path, n_trials: int, jobs: int, resumed_at: int = 0) -> None:
     if n_trials <= 0:
         raise OptionError(f"--trials must be positive, got {n_trials}")
     if jobs <= 1:
-        _worker(str(out), n_trials, 0)
+        _worker(str(out), n_trials, 0, resumed_at)
         return
     shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
-    procs = [ctx.Process(target=_worker, args=(str(out), share, i)) for i, share in enumerate(shares) if share]
+    procs = [
+        ctx.Process(target=_worker, args=(str(out), share, i, resumed_at)) for i, share in enumerate(shares) if share
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -247,7 +276,8 @@ def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
     with writing(out):
-        run_trials(out, trials, jobs)
+        done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
+        run_trials(out, trials, jobs, resumed_at=done)
         return finish(out)
 
 
