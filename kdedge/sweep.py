@@ -157,13 +157,29 @@ def executor(n_jobs: int, backend: str, scheduler: str | None, log):
 
     threads = max(1, (os.cpu_count() or 1) // n_jobs)  # jobs share the cores instead of oversubscribing them
     # spawn, not fork: forking a process that already loaded torch's thread pools can deadlock.
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_jobs, context, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
 
         def run_locally(jobs):
             futures = [pool.submit(run_job, {**job, "torch_threads": threads}) for job in jobs]
             return [_report(f.result(), log) for f in as_completed(futures)]
 
         yield run_locally
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a sweep worker: be killed with the sweep (Linux's parent-death signal), not finish a queue nobody reads
+    after a kill -9 of the sweep. Elsewhere a no-op; the pool still stops its workers on a normal exit."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # the sweep died before the signal was armed
+        os._exit(1)
 
 
 def _dask_client(scheduler: str | None):

@@ -785,3 +785,26 @@ def test_search_killed_mid_trial_resumes_without_a_stuck_or_repeated_trial(tmp_p
     assert not any(t.state.name == "RUNNING" for t in after.values())
     trained = [t for t in after.values() if t.state.name == "COMPLETE"]
     assert len({json.dumps(t.params, sort_keys=True) for t in trained}) == len(trained)  # no settings trained twice
+
+
+def test_sweep_workers_die_with_a_killed_sweep(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "kdedge.cli", "sweep", "quick", "--grid", "seed=0,1", "--jobs", "2"]
+    sweep = subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "sw")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := psutil.Process(sweep.pid).children(recursive=True)) < 2:  # the pool's two workers
+            assert sweep.poll() is None and time.monotonic() < deadline, "the sweep did not start its workers"
+            time.sleep(0.2)
+        time.sleep(1)  # the workers arm their parent-death signal as they start
+        workers = psutil.Process(sweep.pid).children(recursive=True)
+    finally:
+        sweep.send_signal(signal.SIGKILL)
+        sweep.wait()
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, f"workers outlived the killed sweep: {[p.pid for p in alive]}"
