@@ -638,6 +638,7 @@ def test_opset_recorded_is_the_graphs(tmp_path, made):
     written = max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx"))
     assert json.loads(result.stdout)[str(run)]["opset"] == written
     assert json.loads((run / "kdedge.json").read_text())["export"]["opset"] == written
+    assert graph.graph.name == "kdedge_tree"  # not skl2onnx's random uuid: the same model gives the same bytes
 
 
 def test_bench_says_when_a_students_teacher_changed(tmp_path, made):

@@ -106,6 +106,7 @@ def _export_run(run: Run, profile: Profile) -> dict:
     model = to_onnx(student, profile.opset)
     _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
+    model.graph.name = f"kdedge_{run.family}"  # skl2onnx names graphs by a random uuid: same seed, same bytes
     model.doc_string = (
         f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
         "raw float32 -> scores (N, K) float32, label (N,) int64"
