@@ -33,7 +33,7 @@ from .errors import KdedgeError, OptionError, RunError
 from .outputs import check_out_dir, writing
 from .recipes import Recipe, from_record, is_done, run_recipe
 from .recipes.loader import parse
-from .recipes.runner import BENCH, teacher_ready, train_teacher
+from .recipes.runner import BENCH, check_trust, teacher_ready, train_teacher
 from .runs import now
 
 PLAN = "sweep.json"
@@ -121,7 +121,14 @@ def run_job(job: dict) -> dict:
                 train_teacher(recipe, out, log=lambda line: None)
             else:
                 teacher_run = Path(job["teacher_run"]) if job.get("teacher_run") else None
-                run_recipe(recipe, out, overwrite=True, teacher_run=teacher_run, log=lambda line: None)
+                run_recipe(
+                    recipe,
+                    out,
+                    overwrite=True,
+                    teacher_run=teacher_run,
+                    log=lambda line: None,
+                    trust_code=job.get("trust_code", False),
+                )
         except KdedgeError as exc:
             return {"name": job["name"], "ok": False, "error": str(exc)}
         except Exception as exc:  # a bug or a library's error in one combination must not stop the others
@@ -249,8 +256,10 @@ def run_sweep(
     scheduler: str | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
+    trust_code: bool = False,
 ) -> dict:
-    """Run the combinations not yet finished (teachers first), then write and return the results table."""
+    """Run the combinations not yet finished (teachers first), then write and return the results table.
+    `trust_code`: consent to run the code a recipe's `teacher.factory` names (as `kdedge run --trust-code`)."""
     if backend not in BACKENDS:
         raise OptionError(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if backend == "dask" and not scheduler:
@@ -258,11 +267,13 @@ def run_sweep(
     n_jobs = plan.jobs if jobs is None else jobs
     if n_jobs < 1:
         raise OptionError(f"--jobs {n_jobs}: give 1 or more")
+    for combo in plan.combos:  # before any work: a factory's code runs only with consent
+        check_trust(combo.recipe, trust_code)
     with writing(plan.out):
-        return _run_sweep(plan, n_jobs, backend, scheduler, overwrite, log)
+        return _run_sweep(plan, n_jobs, backend, scheduler, overwrite, log, trust_code)
 
 
-def _run_sweep(plan: SweepPlan, n_jobs: int, backend: str, scheduler: str | None, overwrite: bool, log) -> dict:
+def _run_sweep(plan: SweepPlan, n_jobs: int, backend, scheduler, overwrite: bool, log, trust_code: bool) -> dict:
     _check_plan_file(plan, overwrite)
 
     teacher_dirs: dict[str, Path] = {}
@@ -289,7 +300,8 @@ def _run_sweep(plan: SweepPlan, n_jobs: int, backend: str, scheduler: str | None
             if key is not None and f"teacher {key}" in failed_teachers:
                 results.append({"name": combo.name, "ok": False, "error": f"its teacher {key} failed"})
                 continue
-            combo_jobs.append(_job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key)))
+            job = _job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key))
+            combo_jobs.append({**job, "trust_code": trust_code})
         results += run(combo_jobs) if combo_jobs else []
 
     table = results_table(plan)

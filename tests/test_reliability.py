@@ -809,3 +809,39 @@ def test_sweep_workers_die_with_a_killed_sweep(tmp_path):
         sweep.wait()
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, f"workers outlived the killed sweep: {[p.pid for p in alive]}"
+
+
+FACTORY = """
+from kdedge import nets
+
+def build():
+    return nets.build("cnn", (1, 8, 8), 10, [[[0.0]]], [[[1.0]]], channels=(32, 64, 64))
+"""
+
+
+def _factory_recipe(ws) -> Path:
+    """A recipe whose teacher is a weights file built by a factory: the factory file's code runs."""
+    shutil.copy(ws.made["teacher"] / "weights.safetensors", ws.root / "teacher.safetensors")
+    factory = ws.file("build_teacher.py", FACTORY)
+    return ws.file(
+        "r.toml",
+        f'description = "a factory teacher"\n\n[data]\nname = "digits"\n\n[teacher]\npath = "teacher.safetensors"\n'
+        f'factory = "{factory}:build"\n\n'
+        '[[students]]\nname = "tree"\nfamily = "tree"\nmethod = "logits"\nmax_depth = 4\n\n'
+        "[bench]\nmemory = false\nmin_runs = 1\nmin_seconds = 0.01\n",
+    )
+
+
+def test_a_recipe_factory_runs_only_with_trust_code(tmp_path, made):
+    ws = Workspace(tmp_path, made)
+    recipe, out = _factory_recipe(ws), tmp_path / "out"
+    before = _snapshot(tmp_path)
+    for command in (["run", recipe, "--out", out], ["sweep", recipe, "--grid", "seed=0,1", "--out", out]):
+        line = _one_line(runner.invoke(app, [str(a) for a in command]))
+        assert "teacher.factory" in line and "--trust-code" in line
+        assert _snapshot(tmp_path) == before
+    result = runner.invoke(app, ["run", str(recipe), "--out", str(out), "--trust-code"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "recipe.json").read_text())["trusted_code"] is True
+    replay = runner.invoke(app, ["run", str(out), "--out", str(tmp_path / "again")])  # a copied run: consent again
+    assert replay.exit_code == 2 and "--trust-code" in replay.stderr
