@@ -169,9 +169,12 @@ def _holder(pid_path: Path) -> str:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Temporary siblings (`.NAME.*.partial`, `.NAME.*.old`) only a killed writer of `folder` can have left."""
+    """What only a killed writer of `folder` can have left: temporary siblings (`.NAME.*.partial`, `.NAME.*.old`
+    from `atomic_dir`) and temporary files inside it (`.model.onnx.*.partial` from `atomic_path`)."""
     name = glob.escape(folder.name)
-    for pattern in (f".{name}.????????.partial", f".{name}.????????.old"):  # tempfile's 8-character names
+    patterns = [f"{name}/.*.????????.partial"] if folder.is_dir() else []
+    patterns += [f".{name}.????????.partial", f".{name}.????????.old"]  # tempfile's 8-character names
+    for pattern in patterns:
         for stale in folder.parent.glob(pattern):
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)

@@ -845,3 +845,14 @@ def test_a_recipe_factory_runs_only_with_trust_code(tmp_path, made):
     assert json.loads((out / "recipe.json").read_text())["trusted_code"] is True
     replay = runner.invoke(app, ["run", str(out), "--out", str(tmp_path / "again")])  # a copied run: consent again
     assert replay.exit_code == 2 and "--trust-code" in replay.stderr
+
+
+def test_export_after_a_killed_export_clears_its_temporary_file(tmp_path, made):
+    """kill -9 inside `atomic_path` leaves RUN/.model.onnx.XXXXXXXX.partial; the next writer of the run removes it."""
+    ws = Workspace(tmp_path, made)
+    run = ws.run("tree")
+    stale = ws.file(f"runs/tree/.model.onnx.{'k' * 8}.partial", b"half a graph")
+    result = runner.invoke(app, ["export", str(run)])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    assert sorted(p.name for p in run.parent.iterdir()) == ["tree"]  # and no lock file beside the run
