@@ -856,3 +856,20 @@ def test_export_after_a_killed_export_clears_its_temporary_file(tmp_path, made):
     assert result.exit_code == 0, result.output
     assert not stale.exists()
     assert sorted(p.name for p in run.parent.iterdir()) == ["tree"]  # and no lock file beside the run
+
+
+@pytest.mark.parametrize(
+    "family, options",
+    [("forest", {"n_estimators": 3}), ("svm", {}), ("tree", {"max_depth": 4}), ("gbdt", {"n_estimators": 3})],
+)
+def test_same_seed_same_weight_bytes(tmp_path, teacher_run, family, options):
+    """Caches and chains key on weights_sha256: two fits with one seed must write the same bytes in every family."""
+    from kdedge.api import distill
+
+    a, b = (
+        distill(teacher_run.path, out=tmp_path / name, student=family, method="logits", seed=3, **options)
+        for name in ("a", "b")
+    )
+    assert a.manifest.weights_sha256 == b.manifest.weights_sha256
+    for name in a.manifest.weights:
+        assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name

@@ -216,7 +216,9 @@ class PipelineStudent(NonNeuralStudent):
     def save_model(self, directory):
         import skops.io
 
-        skops.io.dump(self.model, directory / PIPELINE_FILE)
+        from .skops_bytes import canonical
+
+        (directory / PIPELINE_FILE).write_bytes(canonical(skops.io.dumps(self.model)))  # same model, same bytes
         return [PIPELINE_FILE]
 
     def load_model(self, directory, meta):
