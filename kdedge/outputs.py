@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .errors import RunError
 
-# The record file each kind of kdedge folder holds; its presence is what makes a folder "made by kdedge".
+# The record file each kind of kdedge folder holds (runs.MANIFEST, recipes.loader.RECORD, sweep.PLAN,
+# budget_search.study.CONFIG; named here so that checking an output imports none of them): "made by kdedge".
 FOLDER_RECORDS = ("kdedge.json", "recipe.json", "sweep.json", "search.json")
 
 
@@ -41,7 +42,10 @@ def check_out_dir(target, overwrite: bool) -> None:
         raise RunError(f"{target} is a file, not a kdedge folder; refusing to replace it, choose another --out")
     here, resolved = Path.cwd().resolve(), target.resolve()
     if resolved == here or resolved in here.parents or resolved == Path.home().resolve():
-        raise RunError(f"{target} is the folder you are in (or holds it); refusing to replace it, choose a subfolder")
+        raise RunError(
+            f"{target} is the folder you are in, one above it or your home folder; refusing to replace it, choose "
+            "a subfolder"
+        )
     if not kdedge_folder(target) and any(target.iterdir()):
         raise RunError(
             f"{target} is not a kdedge folder (no {' / '.join(FOLDER_RECORDS)}); refusing to replace it with "

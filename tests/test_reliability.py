@@ -873,3 +873,11 @@ def test_same_seed_same_weight_bytes(tmp_path, teacher_run, family, options):
     assert a.manifest.weights_sha256 == b.manifest.weights_sha256
     for name in a.manifest.weights:
         assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
+
+
+def test_folder_records_name_every_kind_of_kdedge_folder():
+    from kdedge import outputs, runs, sweep
+    from kdedge.budget_search import study
+    from kdedge.recipes import loader
+
+    assert set(outputs.FOLDER_RECORDS) == {runs.MANIFEST, loader.RECORD, sweep.PLAN, study.CONFIG}
