@@ -133,6 +133,7 @@ def writing(folder) -> Iterator[None]:
             depth[key] -= 1
         return
     lock_path, pid_path = _lock_paths(Path(key))
+    created = [p for p in reversed(lock_path.parents) if not p.exists()]  # removed again if left empty
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path), timeout=0)
     try:
@@ -152,6 +153,9 @@ def writing(folder) -> Iterator[None]:
         pid_path.unlink(missing_ok=True)
         lock_path.unlink(missing_ok=True)  # no litter; filelock re-checks the inode, so a waiter retries cleanly
         lock.release()
+        for parent in reversed(created):  # a command that failed before writing leaves no empty folders
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
 
 def writes_out(fn):

@@ -508,6 +508,19 @@ CASES = [
         "hidden",
     ),
     (
+        "hidden-0-in-new-folders",
+        lambda ws: [
+            "distill",
+            "--teacher",
+            ws.run("teacher"),
+            "--hidden",
+            "0",
+            "--out",
+            ws.root / "new" / "deeper" / "s",
+        ],
+        "hidden",
+    ),
+    (
         "hidden-negative",
         lambda ws: ["distill", "--teacher", ws.run("teacher"), "--hidden", "64,-1", "--out", ws.root / "s"],
         "hidden",
