@@ -20,6 +20,18 @@ app = typer.Typer(
     help="Distill a CNN teacher into small students, export them to ONNX and measure them.",
 )
 teacher_app = typer.Typer(no_args_is_help=True, help="Train or inspect teachers.")
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error (as KDEDGE_DEBUG=1).")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["KDEDGE_DEBUG"] = "1"
+
+
 app.add_typer(teacher_app, name="teacher")
 
 
@@ -51,7 +63,7 @@ def _fs_error(exc: OSError) -> str | None:
 def fails_cleanly(fn):
     """A KdedgeError, or a file system refusing a write (full, read-only, no permission), becomes one line on stderr
     and exit code 2. Writes are atomic (`kdedge._io`), so nothing is half-written. Anything else is a bug: one line
-    and exit code 1, with the traceback when KDEDGE_DEBUG=1 is set."""
+    and exit code 1, with the traceback under `kdedge --debug` or KDEDGE_DEBUG=1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -79,7 +91,7 @@ def _one_line(exc: Exception) -> tuple[str, int]:
         return _fs_error(exc), 2
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return (
-        f"unexpected {type(exc).__name__}: {first} (a bug: rerun with KDEDGE_DEBUG=1 for the traceback and report it)",
+        f"unexpected {type(exc).__name__}: {first} (a bug: rerun with kdedge --debug for the traceback and report it)",
         1,
     )
 
