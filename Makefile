@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method kd --temperature 4 --alpha 0.9 --out $(RUNS)/mlp --overwrite
 	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method hard --out $(RUNS)/mlp-hard --overwrite
 	$(BIN)/kdedge export $(RUNS)/teacher $(RUNS)/mlp $(RUNS)/mlp-hard
-	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --out $(RUNS)/bench.json
+	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --out $(RUNS)/bench.json --overwrite
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -90,7 +90,13 @@ def load_profile(spec: str | Path | Profile | None = None) -> Profile:
     if spec.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise OptionError(f"--target {spec}: no such profile file; pass an existing .toml or one of {_names()}")
-        return _parse(path.read_text(), path.stem, str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise OptionError(
+                f"--target {spec}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from None
+        return _parse(text, path.stem, str(path))
     for folder in profile_dirs():
         resource = folder / f"{spec}.toml"
         if resource.is_file():

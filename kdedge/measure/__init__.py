@@ -47,7 +47,21 @@ def open_model(model_path) -> tuple[Path, dict[str, str], list]:
         meta = model_metadata(path)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
         raise RunError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); pass an ONNX model") from None
+    for key in JSON_METADATA:  # read by bench, predict and the ONNX teacher: parsed (and refused) once, here
+        if key in meta:
+            try:
+                value = json.loads(meta[key])
+            except ValueError:
+                value = None
+            if not isinstance(value, list):
+                raise RunError(
+                    f"{path}: its metadata kdedge.{key} is not a JSON list ({meta[key][:40]!r}); re-export it with "
+                    "'kdedge export RUN'"
+                )
     return path, meta, input_shape(path, meta)
+
+
+JSON_METADATA = ("class_names", "input_shape")  # kdedge metadata_props holding JSON lists
 
 
 def model_entry(model_path, dataset, name: str | None = None) -> tuple[Entry, list[str]]:

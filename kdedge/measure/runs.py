@@ -47,10 +47,13 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     entries, notes = [], []
     names = list(names or []) + [run.name for run in loaded[len(names or []) :]]
     for run, name in zip(loaded, names, strict=True):
-        entries.append(Entry(name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
+        # opened here, as `--model` files are: a truncated graph is one line naming it, before any timing
+        entries.append(
+            Entry(name, open_model(run.require_onnx())[0], "teacher" if run.kind == "teacher" else "student")
+        )
         int8_path = run.path / INT8_FILE
         if int8 and (run.manifest.export or {}).get("int8") and int8_path.is_file():
-            entries.append(Entry(f"{name} int8", int8_path, "student"))
+            entries.append(Entry(f"{name} int8", open_model(int8_path)[0], "student"))
     for path in models:
         entry, model_notes = model_entry(path, dataset)
         entries.append(entry)
@@ -62,7 +65,28 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
             entry.kind = "teacher" if entry.model_path.resolve() == chosen else "student"
     if sum(e.kind == "teacher" for e in entries) > 1:
         raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
-    return dataset, entries, notes
+    return dataset, entries, notes + _teacher_changed(loaded, entries)
+
+
+def _teacher_changed(loaded, entries) -> list[str]:
+    """Notes for students whose recorded teacher fingerprint is not the benched teacher run's: the teacher was
+    retrained (or its weights replaced) after they were distilled, so agreement compares with another model."""
+    teacher_path = next((e.model_path.resolve().parent for e in entries if e.kind == "teacher"), None)
+    teacher_run = next((r for r in loaded if r.path.resolve() == teacher_path), None)
+    if teacher_run is None or not teacher_run.manifest.weights_sha256:
+        return []
+    notes = []
+    for run in loaded:
+        recorded = run.manifest.teacher or {}
+        if run is teacher_run or Path(recorded.get("path", "")).resolve() != teacher_run.path.resolve():
+            continue
+        if recorded.get("fingerprint") != teacher_run.manifest.weights_sha256:
+            notes.append(
+                f"{run.path} was distilled from {teacher_run.path} when its weights had fingerprint "
+                f"{recorded.get('fingerprint')}; they are now {teacher_run.manifest.weights_sha256} (retrained or "
+                f"replaced), so its agreement is with another teacher; distill it again to compare like with like"
+            )
+    return notes
 
 
 def _recorded_data(model: Path, meta: dict) -> str:
