@@ -27,7 +27,8 @@ def export(
     as_json: JsonFlag = False,
 ):
     """Write RUN/model.onnx (input -> scores, label), checked against the native model on the test split; an int8
-    target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget."""
+    target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget. `--target c`
+    (or mcu-cortex-m4) writes RUN/c/, a C99 pair checked against RUN/model.onnx."""
     from ..convert.profiles import load_profile
     from ..errors import require
 
@@ -46,6 +47,9 @@ def export(
 
 
 def _echo(info: dict) -> None:
+    if "prefix" in info:  # a C export
+        _echo_c(info)
+        return
     p = info["parity"]
     typer.echo(
         f"{info['path']}: {info['bytes'] / 1024:.1f} KB, opset {info['opset']}, target {info['target']['name']}, "
@@ -61,6 +65,22 @@ def _echo(info: dict) -> None:
         )
     if info.get("note"):
         typer.echo(f"note: {info['note']}")
+
+
+def _echo_c(info: dict) -> None:
+    p = info["parity"]
+    typer.echo(
+        f"{info['path']}/{info['prefix']}.h, .c: {info['source_bytes'] / 1024:.1f} KB of C ({info['library']}), "
+        f"parity with model.onnx on {p['samples']} test samples compiled for this host: max abs diff "
+        f"{p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}; call {info['function']}(input, scores)"
+    )
+    m = info.get("mcu")
+    if m:
+        s = m["sections_bytes"]
+        typer.echo(
+            f"{m['cpu']}: flash {m['flash_kb']:.1f} KB (text {s['text']} + rodata {s['rodata']} + data {s['data']} B), "
+            f"RAM {m['ram_kb']:.2f} KB (data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B)"
+        )
 
 
 @app.command()

@@ -82,6 +82,10 @@ def export_run(run_path, opset: int | None = None, target=None, calibration_size
     profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
     run = Run.load(run_path)
     student = load_student(run)
+    if profile.format == "c":
+        from .c import export_c
+
+        return export_c(run, student, profile)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
     model = to_onnx(student, profile.opset)
