@@ -53,7 +53,7 @@ def bench_table(result: dict, console=None) -> None:
             f"{lat['p90_us']:.1f}",
             f"{lat['p99_us']:.1f}",
             f"{lat['first_run_us']:.0f}",
-            f"{lat['session_init_ms']:.1f}",
+            _fmt(lat.get("session_init_ms"), ".1f"),  # C rows: no session
             _fmt(mem and mem["model_mb"], ".2f"),
             _fmt(row.get("size_kb"), ".1f"),
             _fmt(row.get("n_params"), ","),

@@ -16,6 +16,7 @@ from .quality import accuracy, agreement, kl_teacher_student, predict
 
 FLOOR_DIR = Path(__file__).with_name("floor")
 FLOOR_NAME = "runtime floor"
+C_FLOOR_NAME = "C floor"
 
 
 @dataclass
@@ -23,6 +24,15 @@ class Entry:
     name: str
     model_path: Path
     kind: str = "student"  # "teacher" | "student" | "floor"
+
+
+@dataclass
+class CEntry:
+    """A run's C export (RUN/c/): the compiled predict function, timed in C beside the ONNX rows."""
+
+    name: str
+    c_export: dict  # the run manifest's `c_export` record
+    onnx_path: Path  # the graph it was checked against (its metadata: family, scores)
 
 
 def model_metadata(model_path) -> dict[str, str]:
@@ -116,6 +126,7 @@ def bench(
     batches: list[int] | tuple[int, ...] = (1,),
     inter_op_threads: int = 1,
     optimization: str | None = None,
+    c_entries: list[CEntry] | tuple = (),
 ) -> dict:
     """Accuracy, agreement with the teacher entry, latency, memory, size and parameters for each entry.
 
@@ -163,6 +174,7 @@ def bench(
         if memory:
             row["memory"] = peak_memory_mb(entry.model_path, thread_counts[0], base, level)
         rows.append(row)
+    c_floor = _c_rows(c_entries, x, y, samples, latency_options, rows, labels_of, logits_of)
     _compare_with_teacher(rows, labels_of, logits_of)
     if floor:  # onnxruntime's own per-call cost, measured the same way
         path = floor_model(x.ndim - 1)
@@ -172,6 +184,8 @@ def bench(
         if memory:
             row["memory"] = peak_memory_mb(path, thread_counts[0], base)
         rows.append(row)
+    if floor and c_floor:
+        rows.append(c_floor)
     return {
         "threads": thread_counts[0],
         "batch": batches[0],
@@ -180,6 +194,57 @@ def bench(
         "machine": machine(),
         "rows": rows,
     }
+
+
+def _c_rows(c_entries, x, y, samples, latency_options, rows, labels_of, logits_of) -> dict | None:
+    """One row per C export (batch 1, one thread, timed in C) appended to `rows`; returns the C floor row."""
+    import tempfile
+
+    from . import c_harness
+
+    floor_row = None
+    for entry in c_entries:
+        info = entry.c_export
+        meta = model_metadata(entry.onnx_path)
+        c_file = Path(info["path"]) / f"{info['prefix']}.c"
+        with tempfile.TemporaryDirectory(prefix="kdedge-c-bench-") as tmp:
+            exe = c_harness.build(c_file, info["prefix"], info["n_features"], info["n_classes"], Path(tmp))
+            scores, labels = c_harness.predict(exe, x, info["n_classes"])
+            latency = c_harness.time_c(exe, samples, **latency_options)
+            if floor_row is None:
+                floor_latency = c_harness.time_c(exe, samples, floor=True, **latency_options)
+                floor_row = {
+                    "name": C_FLOOR_NAME,
+                    "kind": "floor",
+                    "family": "empty C function",
+                    "precision": "fp32",
+                    "path": "",
+                    "latency": floor_latency,
+                    "latencies": [floor_latency],
+                }
+        labels_of[entry.name] = labels
+        if meta.get("scores") == "logits":
+            logits_of[entry.name] = scores
+        mcu = info.get("mcu") or {}
+        rows.append(
+            {
+                "name": entry.name,
+                "kind": "student",
+                "family": meta.get("family", "?"),
+                "precision": "fp32",
+                "target": "c",
+                "path": str(c_file),
+                "accuracy": accuracy(labels, y),
+                # the C row's size is its flash on the microcontroller it was exported for, when measured
+                "size_kb": mcu.get("flash_kb"),
+                "n_params": int(meta["n_params"]) if "n_params" in meta else None,
+                "latency": latency,
+                "latencies": [latency],
+                "mcu": mcu or None,
+                "library": info.get("library"),
+            }
+        )
+    return floor_row
 
 
 def _compare_with_teacher(rows: list[dict], labels_of: dict, logits_of: dict) -> None:
