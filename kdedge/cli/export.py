@@ -100,10 +100,11 @@ def targets(as_json: JsonFlag = False):
     for col in ("name", "precision", "opset", "threads", "batch", "description"):
         table.add_column(col)
     for p in profiles:
+        c = p.format == "c"  # a C pair: no opset; fp32 C code
         table.add_row(
             p.name,
-            p.precision,
-            str(p.opset),
+            f"C99 {p.precision}" + (f", {p.mcu}" if p.mcu else "") if c else p.precision,
+            "—" if c else str(p.opset),
             ",".join(map(str, p.intra_op_threads)),
             ",".join(map(str, p.batch_sizes)),
             p.description,
