@@ -123,7 +123,8 @@ def _generate(fn, run_dir, prefix, queue):
         core = fn(load_student(Run.load(run_dir)), prefix)
         queue.put(("ok", core, time.perf_counter() - start))
     except Exception as exc:  # the library's own refusal is the finding
-        queue.put(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:140]}", 0.0))
+        message = (str(exc).splitlines() or [""])[0][:140]
+        queue.put(("error", f"{type(exc).__name__}: {message}" if message else type(exc).__name__, 0.0))
 
 
 def generate(fn, run_dir: Path, prefix: str, timeout: float):
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a library may take to write code")
+    parser.add_argument("--runs", type=Path, help="keep the students here (reused when the folder exists)")
     args = parser.parse_args()
     lines = [
         "# C code generators per family (digits, test split)",
@@ -198,12 +200,16 @@ def main() -> None:
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     with tempfile.TemporaryDirectory(prefix="kdedge-c-libs-") as tmp:
-        runs = build(Path(tmp), args.seed)
+        if args.runs is not None and (args.runs / "teacher").is_dir():
+            runs = {name: args.runs / name for name in STUDENTS}
+        else:
+            runs = build(args.runs or Path(tmp), args.seed)
         for family, candidates in CANDIDATES.items():
             for library, fn in candidates.items():
                 status, value, gen_s = generate(fn, runs[family], "kdedge_bench", args.timeout)
                 if status == "error":
                     lines.append(f"| {family} | {library} | {value} | {gen_s:.0f} | | | | | | | |")
+                    print(lines[-1], file=sys.stderr, flush=True)
                     continue
                 work = Path(tempfile.mkdtemp(dir=tmp))
                 try:

@@ -193,7 +193,8 @@ def _route(family, method, transfer, options):
 
 def export(run, *, target="cpu-fp32", opset: int | None = None, calibration_size: int | None = None) -> Run:
     """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
-    writes model.int8.onnx when it keeps accuracy). Returns the run, its manifest's `export` record filled."""
+    writes model.int8.onnx when it keeps accuracy). Returns the run, its manifest's `export` record filled.
+    target="c" (or "mcu-cortex-m4"): RUN/c/, C99 checked against RUN/model.onnx; the record is `c_export`."""
     from .convert import export_run
 
     path = run.path if isinstance(run, Run) else Path(run)
