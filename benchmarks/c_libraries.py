@@ -91,6 +91,8 @@ def m2cgen_model(student, prefix):
     parts, calls = [], []
     for i, model in enumerate(models):
         parts.append(m2cgen.export_to_c(model, function_name=f"{prefix}_m{i}"))
+        if len(models) == 1 and f"void {prefix}_m0(" not in parts[0]:
+            raise RuntimeError(f"m2cgen wrote `double {prefix}_m0(double *input)`: one output of a K-output model")
         if len(models) == 1:
             calls.append(f"  {prefix}_m0(in, out);")
         else:
