@@ -58,6 +58,17 @@ def kdedge_choice(student, prefix):
     return to_c(student, prefix)
 
 
+def tl2cgen_trees(student, prefix):
+    from kdedge.convert.c.tl2cgen_trees import tl2cgen_core, trees_to_c
+
+    if student.family != "gbdt":
+        return trees_to_c(student, prefix)
+    import treelite
+
+    models = [treelite.frontend.from_lightgbm(b) for b in student.model]
+    return tl2cgen_core(models, prefix, int(np.prod(student.sample_shape)), student.n_classes)
+
+
 def emlearn_trees(student, prefix):
     import emlearn
 
@@ -110,7 +121,7 @@ CANDIDATES = {
     "mlp": {"emlearn (kdedge's choice)": kdedge_choice},
     "tree": {"treelite + tl2cgen (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model, "emlearn": emlearn_trees},
     "forest": {"treelite + tl2cgen (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model, "emlearn": emlearn_trees},
-    "gbdt": {"treelite + tl2cgen (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model},
+    "gbdt": {"m2cgen (kdedge's choice)": kdedge_choice, "treelite + tl2cgen": tl2cgen_trees},
     "svm-rbf": {"hand-written (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model},
     "svm-linear": {"hand-written (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model},
 }

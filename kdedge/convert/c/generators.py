@@ -40,7 +40,7 @@ def c_generator(student_cls: type):
 
 
 def _load_generators() -> None:
-    from . import emlearn_mlp, svm_c, tl2cgen_trees  # noqa: F401  (register themselves)
+    from . import emlearn_mlp, m2cgen_gbdt, svm_c, tl2cgen_trees  # noqa: F401  (register themselves)
 
 
 def has_c_path(student) -> bool:

@@ -1,5 +1,6 @@
-"""Tree students (tree, forest: scikit-learn; gbdt: LightGBM) -> C with treelite + tl2cgen, the tree-ensemble
-compiler: one if/else nest per tree, thresholds and leaves as constants, K outputs per leaf (multi-output trees).
+"""Tree students (tree, forest: scikit-learn) -> C with treelite + tl2cgen, the tree-ensemble compiler: one if/else
+nest per tree, thresholds and leaves as constants, K outputs per leaf (kdedge's multi-output trees). It takes
+LightGBM boosters too; kdedge writes gbdt students with m2cgen instead (kdedge.convert.c.m2cgen_gbdt).
 
 tl2cgen writes `header.h` + `main.c` with fixed global names (predict, union Entry...); each model's text is
 wrapped in #defines that give its names the run's prefix, so several models (gbdt's K per-class boosters, or
@@ -136,6 +137,7 @@ def tl2cgen_core(models: list, prefix: str, n_features: int, n_classes: int) -> 
 
 @c_generator(TreeStudent)
 @c_generator(ForestStudent)
-@c_generator(GBDTStudent)
 def trees_to_c(student, prefix: str) -> CCore:
+    """Also takes gbdt students (kdedge writes those with m2cgen, measured faster; benchmarks/c_libraries.py
+    compares both)."""
     return tl2cgen_core(_treelite_models(student), prefix, int(np.prod(student.sample_shape)), student.n_classes)
