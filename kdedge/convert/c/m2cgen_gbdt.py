@@ -3,7 +3,7 @@ on a double input vector; K per-class regressors give one score each, a multicla
 probabilities (m2cgen applies LightGBM's softmax).
 
 Chosen over treelite + tl2cgen for boosters by measurement (benchmarks/results/c_libraries.md): the same parity,
-2.5-4x faster and ~20 % smaller on digits (tl2cgen checks a "missing" flag at every split). m2cgen walks
+2x faster and ~20 % smaller on digits (tl2cgen checks a "missing" flag at every split). m2cgen walks
 the model recursively, so generation runs in a thread with a large stack and a raised recursion limit (m2cgen's
 documented workaround for large ensembles).
 """
