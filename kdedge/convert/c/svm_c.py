@@ -3,8 +3,9 @@
 Hand-written because no maintained library does it at this size: m2cgen 0.10 (last release 2022) unrolls every
 support vector into one expression per class, and on a digits SVM (10 SVRs over 1,060 shared support vectors)
 it had written no code after 120 s (benchmarks/results/c_libraries.md), for an rbf or a linear kernel. The C
-mirrors kdedge's own ONNX converter (kdedge.convert.sklearn_onnx): the StandardScaler in float32, then scores = k(x, SV) @ W + b in double over the
-union of the classes' support vectors, stored once as float32; a linear kernel folds into one (D, K) matrix.
+mirrors kdedge's own ONNX converter (kdedge.convert.sklearn_onnx): the StandardScaler in float32, then
+scores = k(x, SV) @ W + b in double over the union of the classes' support vectors, stored once as float32;
+a linear kernel folds into one (D, K) matrix.
 """
 
 from __future__ import annotations
