@@ -181,3 +181,16 @@ def test_cortex_m4_sizes_and_budget(kd_mlp_run, tmp_path):
     result = CliRunner().invoke(app, ["export", str(run_dir), "--target", str(tight)])
     assert result.exit_code == 2 and "does not fit target 'tight'" in result.output
     assert not (run_dir / "c").exists()
+
+
+def test_bench_without_a_compiler_notes_the_missing_c_row(kd_mlp_run, tmp_path, monkeypatch):
+    import kdedge
+
+    run_dir = tmp_path / "mlp"
+    shutil.copytree(kd_mlp_run.path, run_dir)
+    export_run(run_dir, target="c")
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # a board with onnxruntime and no C compiler
+    result = kdedge.bench([run_dir], data="digits", memory=False, min_runs=5, min_seconds=0.0)
+    assert [r["name"] for r in result.rows] == ["mlp", "runtime floor"]
+    assert any("mlp C: no row" in note for note in result.raw["notes"])

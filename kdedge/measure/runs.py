@@ -5,6 +5,7 @@ Like the rest of kdedge.measure this needs only numpy and onnxruntime (run manif
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import Entry, bench, model_entry, open_model
@@ -67,16 +68,22 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
 
 def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
     """A CEntry for each run whose C export is on disk, named `<row name> C`; notes give its Cortex-M sizes."""
+    import shutil
+
     from ..runs import Run
     from . import CEntry
 
     found, notes = [], []
+    has_compiler = bool(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc"))
     for i, path in enumerate(Path(r) for r in runs):
         run = Run.load(path)
         info = run.manifest.c_export
         if not info or not (run.path / "c" / f"{info['prefix']}.c").is_file():
             continue
         name = f"{(names or [])[i] if i < len(names or []) else run.name} C"
+        if not has_compiler:  # a board may bench ONNX without a compiler: say why the C row is missing
+            notes.append(f"{name}: no row, this machine has no C compiler (cc) to build the timing harness")
+            continue
         found.append(CEntry(name, {**info, "path": str(run.path / "c")}, run.require_onnx()))
         m = info.get("mcu")
         if m:
