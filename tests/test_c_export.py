@@ -14,6 +14,7 @@ from kdedge.cli import app
 from kdedge.convert import export_run
 from kdedge.convert.c import generators
 from kdedge.convert.c.mcu import toolchain_missing
+from kdedge.convert.c.qemu import missing_tools as qemu_missing
 from kdedge.distillation.methods import make_method
 from kdedge.distillation.run import fit_run
 from kdedge.errors import ExportError
@@ -194,3 +195,14 @@ def test_bench_without_a_compiler_notes_the_missing_c_row(kd_mlp_run, tmp_path, 
     result = kdedge.bench([run_dir], data="digits", memory=False, min_runs=5, min_seconds=0.0)
     assert [r["name"] for r in result.rows] == ["mlp", "runtime floor"]
     assert any("mlp C: no row" in note for note in result.raw["notes"])
+
+
+@pytest.mark.skipif(qemu_missing() is not None, reason=str(qemu_missing()))
+def test_c_export_runs_on_an_emulated_cortex_m4(kd_mlp_run, tmp_path):
+    from kdedge.convert.c.qemu import run_on_qemu
+
+    run_dir = tmp_path / "mlp"
+    shutil.copytree(kd_mlp_run.path, run_dir)
+    export_run(run_dir, target="c")
+    found = run_on_qemu(run_dir, samples=100)
+    assert found["samples"] == 100 and found["label_agreement"] == 1.0
