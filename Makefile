@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNS ?= runs
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean mcu-check
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
+mcu-check: install
+	$(BIN)/python -m kdedge.convert.c.qemu $(RUN)
 
 lint: install
 	$(BIN)/ruff check kdedge tests benchmarks

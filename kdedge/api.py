@@ -247,7 +247,8 @@ def export(
 ) -> Run:
     """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
     writes model.int8.onnx when it keeps accuracy and runs faster than fp32 at batch 1 here, or with
-    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not)."""
+    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not).
+    target="c" (or "mcu-cortex-m4"): RUN/c/, C99 checked against RUN/model.onnx; the record is `c_export`."""
     from .convert import export_run
 
     path = run.path if isinstance(run, Run) else Path(run)

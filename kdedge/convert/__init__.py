@@ -109,6 +109,10 @@ def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> d
     from .converters import to_onnx
 
     student = load_student(run)
+    if profile.format == "c":
+        from .c import export_c
+
+        return export_c(run, student, profile)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
     model = to_onnx(student, profile.opset)
