@@ -684,8 +684,9 @@ def test_write_refused_by_the_file_system(tmp_path, made, monkeypatch, code):
     teacher = ws.run("teacher")
     before = _snapshot(tmp_path)
     monkeypatch.setattr("kdedge._io.os.replace", _failing_replace(code))
-    args = ["distill", "--teacher", str(teacher), "--epochs", "1", "--hidden", "8", "--out", str(tmp_path / "s")]
-    line = _one_line(runner.invoke(app, args))
+    # --method hard: no teacher outputs, so the first write is the run folder (a cache entry is another path)
+    args = ["distill", "--teacher", str(teacher), "--method", "hard", "--epochs", "1", "--hidden", "8"]
+    line = _one_line(runner.invoke(app, [*args, "--out", str(tmp_path / "s")]))
     assert os.strerror(code) in line and str(tmp_path / "s") in line
     assert _snapshot(tmp_path) == before  # no .partial folder, no lock file
 
