@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNS ?= runs
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean mcu-check
 
 install: $(STAMP)
 
@@ -21,10 +21,14 @@ demo: install
 	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method kd --temperature 4 --alpha 0.9 --out $(RUNS)/mlp --overwrite
 	$(BIN)/kdedge distill --teacher $(RUNS)/teacher --student mlp --method hard --out $(RUNS)/mlp-hard --overwrite
 	$(BIN)/kdedge export $(RUNS)/teacher $(RUNS)/mlp $(RUNS)/mlp-hard
-	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --out $(RUNS)/bench.json
+	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --out $(RUNS)/bench.json --overwrite
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
+mcu-check: install
+	$(BIN)/python -m kdedge.convert.c.qemu $(RUN)
 
 lint: install
 	$(BIN)/ruff check kdedge tests benchmarks

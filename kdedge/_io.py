@@ -44,6 +44,40 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
+def read_run_file(path: str | os.PathLike, what: str, remake: str) -> dict:
+    """A JSON record a kdedge command wrote (a recipe output's recipe.json, a sweep.json...), read back: a missing,
+    truncated or edited file is one RunError naming the file and how to make it again."""
+    from .errors import RunError
+
+    path = Path(path)
+    try:
+        value = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON and bad UTF-8 alike
+        raise RunError(f"{path}: cannot read this {what} record ({_first_line(exc)}); {remake}") from None
+    if not isinstance(value, dict):
+        raise RunError(f"{path}: not a {what} record (a JSON object); {remake}")
+    return value
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike, what: str, remake: str) -> Iterator[None]:
+    """Around a parser of a file kdedge wrote (weights, a graph): whatever the parser raises on a truncated or
+    foreign file (each library has its own exception types) becomes one RunError naming the file and the fix."""
+    from .errors import KdedgeError, RunError
+
+    try:
+        yield
+    except (KdedgeError, ModuleNotFoundError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise RunError(f"{path}: cannot load this {what} ({_first_line(exc)}); {remake}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
 def _json_default(value: Any) -> Any:
     # numpy scalars and arrays turn up in metrics; JSON has no type for them.
     if hasattr(value, "tolist"):
@@ -55,27 +89,28 @@ def _json_default(value: Any) -> Any:
 
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Build a directory under a temporary name and swap it in at the end.
+    """Build a directory under a temporary name and swap it in at the end, holding the folder's write lock.
 
-    An existing `target` is only replaced when `overwrite` is set; it stays untouched if the block fails.
+    An existing `target` is only replaced when `overwrite` is set and kdedge made it (`outputs.check_out_dir`); it
+    stays untouched if the block fails.
     """
-    from .errors import RunError
+    from .outputs import check_out_dir, writing
 
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise RunError(f"{target} already exists; choose another --out or pass --overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, old / "run")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with writing(target):
+        check_out_dir(target, overwrite)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+                os.replace(target, old / "run")
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .outputs import writes_out
 from .runs import Run
 
 __all__ = [
@@ -56,6 +57,7 @@ def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
     return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
 
 
+@writes_out
 def train_teacher(
     data="digits",
     *,
@@ -75,7 +77,9 @@ def train_teacher(
     from .compute import set_device, set_training_threads
     from .defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
     from .distillation.run import fit_run
+    from .outputs import check_out_dir
 
+    check_out_dir(out, overwrite)  # before the data is read
     set_training_threads(threads)
     set_device(device)
     dataset, source = _dataset_and_source(data, seed)
@@ -144,6 +148,7 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
     return combined, dataset, source
 
 
+@writes_out  # a second command on the same `out` fails at once, not after loading and training
 def distill(
     teacher=None,
     data=None,
@@ -176,7 +181,10 @@ def distill(
     from .compute import set_device, set_training_threads
     from .distillation.run import fit_run
     from .errors import OptionError
+    from .outputs import check_out_dir
 
+    if generations is None:  # born-again resumes inside an existing OUT; each generation checks its own folder
+        check_out_dir(out, overwrite)
     set_training_threads(threads)
     set_device(device)
     if reader_options and data is None:
@@ -239,7 +247,8 @@ def export(
 ) -> Run:
     """Write RUN/model.onnx (parity-checked against the native model on the test split; an int8 target also
     writes model.int8.onnx when it keeps accuracy and runs faster than fp32 at batch 1 here, or with
-    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not)."""
+    `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not).
+    target="c" (or "mcu-cortex-m4"): RUN/c/, C99 checked against RUN/model.onnx; the record is `c_export`."""
     from .convert import export_run
 
     path = run.path if isinstance(run, Run) else Path(run)

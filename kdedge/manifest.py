@@ -63,6 +63,7 @@ class Manifest(_Record):
     metrics: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     export: dict[str, Any] | None = None  # set by `kdedge export`
+    c_export: dict[str, Any] | None = None  # set by `kdedge export --target c` (or another format = "c" profile)
     recipe: dict[str, Any] | None = None  # set when a recipe made the run
     compute: dict[str, Any] | None = None  # threads and CPUs the fit ran with; teacher-output cache entries used
 

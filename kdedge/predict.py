@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 
@@ -65,15 +67,18 @@ def _read_npz(path: Path) -> np.ndarray:
             if "x" not in f.files:
                 raise DataError(f"{path}: no array 'x' (found {', '.join(f.files) or 'none'}); store the inputs as x")
             return f["x"]
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, BadZipFile, zlib.error) as exc:  # the last two: a cut-off file
         raise DataError(f"{path}: not a readable .npz of numbers ({exc})") from None
 
 
 @input_reader(".csv")
 def _read_csv(path: Path) -> np.ndarray:
     """One sample per line, its values flattened in C order; a first line that is not numbers is a header."""
-    with open(path, newline="") as f:
-        first = next(csv.reader(f), [])
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            first = next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a text CSV ({type(exc).__name__}); give one sample per line as numbers") from None
     try:
         [float(v) for v in first]
         header = 0
@@ -137,7 +142,7 @@ def _read_array_file(path: Path, info: ModelInfo) -> np.ndarray:
             "of images"
         )
     x = np.asarray(INPUT_READERS[path.suffix.lower()](path))
-    if not np.issubdtype(x.dtype, np.number):
+    if x.dtype.kind not in "biuf":  # complex too: float32 would drop the imaginary part
         raise DataError(f"{path}: holds {x.dtype} values; store numbers")
     x = _fit_shape(x, info, path)
     bad = ~np.isfinite(x)

@@ -100,6 +100,29 @@ class Run:
         dataset.check_compatible(data.sample_shape, data.n_classes, f"run {self.path}")
         return dataset
 
+    def check_weights(self) -> None:
+        """Refuse weights that are not the ones this run was made with (truncated, swapped, edited): the recorded
+        fingerprint is what students, caches and chains trust as this model's identity."""
+        m = self.manifest
+        if not m.weights_sha256 or not m.weights:
+            return  # nothing recorded to compare with
+        missing = [name for name in m.weights if not (self.path / name).is_file()]
+        if missing:
+            raise RunError(
+                f"{self.path}: weights file {missing[0]} is missing; restore it or recreate the run ({self.remake})"
+            )
+        found = sha256_files(self.path, m.weights)
+        if found != m.weights_sha256:
+            raise RunError(
+                f"{self.path}: its weights ({', '.join(m.weights)}) changed since the run was made (fingerprint "
+                f"{found}, recorded {m.weights_sha256}); restore them or recreate the run ({self.remake})"
+            )
+
+    @property
+    def remake(self) -> str:
+        """The command that makes a run of this kind again, for error messages."""
+        return "kdedge teacher train" if self.kind == "teacher" else "kdedge distill"
+
     def update(self, **fields) -> None:
         """Set top-level fields of the manifest (validated) and rewrite it atomically."""
         self.manifest = Manifest.model_validate({**self.manifest.model_dump(mode="json"), **fields})

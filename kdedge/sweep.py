@@ -29,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_path, read_json, write_json
+from ._io import atomic_path, read_json, read_run_file, write_json
 from .compute import set_training_threads, share
 from .errors import KdedgeError, OptionError, RunError
+from .outputs import check_out_dir, writing
 from .recipes import Recipe, from_record, is_done, run_recipe
 from .recipes.loader import parse
-from .recipes.runner import BENCH, teacher_ready, train_teacher
+from .recipes.runner import BENCH, check_trust, teacher_ready, train_teacher
 from .runs import now
 
 PLAN = "sweep.json"
@@ -108,7 +109,7 @@ _ONE_JOB_PER_PROCESS = threading.Lock()
 def run_job(job: dict) -> dict:
     """One unit of work, in whatever process or Dask worker runs it: train a shared teacher, or run a recipe.
 
-    A KdedgeError becomes {"ok": False, "error": ...} so one bad combination does not stop the others."""
+    Any error becomes {"ok": False, "error": ...} so one bad combination does not stop the others."""
     os.environ.setdefault("KDEDGE_QUIET", "1")
     if job.get("threads"):
         set_training_threads(job["threads"])
@@ -120,9 +121,24 @@ def run_job(job: dict) -> dict:
                 train_teacher(recipe, out, log=lambda line: None)
             else:
                 teacher_run = Path(job["teacher_run"]) if job.get("teacher_run") else None
-                run_recipe(recipe, out, overwrite=True, teacher_run=teacher_run, log=lambda line: None)
+                run_recipe(
+                    recipe,
+                    out,
+                    overwrite=True,
+                    teacher_run=teacher_run,
+                    log=lambda line: None,
+                    trust_code=job.get("trust_code", False),
+                )
         except KdedgeError as exc:
             return {"name": job["name"], "ok": False, "error": str(exc)}
+        except Exception as exc:  # a bug or a library's error in one combination must not stop the others
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            return {
+                "name": job["name"],
+                "ok": False,
+                "error": f"unexpected {type(exc).__name__}: {first} (run this combination alone with "
+                "'kdedge run' to see the traceback)",
+            }
     return {"name": job["name"], "ok": True}
 
 
@@ -149,13 +165,29 @@ def executor(n_jobs: int, backend: str, scheduler: str | None, report: Callable[
 
     threads = share(n_jobs)  # jobs share the CPUs instead of oversubscribing them
     # spawn, not fork: forking a process that already loaded torch's thread pools can deadlock.
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_jobs, context, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
 
         def run_locally(jobs):
             futures = [pool.submit(run_job, {**job, "threads": threads}) for job in jobs]
             return [report(f.result()) for f in as_completed(futures)]
 
         yield run_locally
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a sweep worker: be killed with the sweep (Linux's parent-death signal), not finish a queue nobody reads
+    after a kill -9 of the sweep. Elsewhere a no-op; the pool still stops its workers on a normal exit."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # the sweep died before the signal was armed
+        os._exit(1)
 
 
 def _dask_client(scheduler: str | None):
@@ -219,12 +251,15 @@ def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
         "grid": [[k, v] for k, v in plan.grid],
         "combos": [{"name": c.name, "assignments": [[k, v] for k, v in c.assignments]} for c in plan.combos],
     }
+    if plan.out.exists() and not plan.out.is_dir():
+        raise RunError(f"--out {plan.out} is a file; give a folder for the sweep")
     if path.is_file():
-        previous = read_json(path)
+        previous = read_run_file(path, "sweep", "rerun the sweep into a new --out")
         same = previous.get("recipe", {}).get("digest") == plan.base.digest() and previous.get("grid") == json.loads(
             json.dumps(record["grid"])
         )
         if overwrite:
+            check_out_dir(plan.out, overwrite)
             shutil.rmtree(plan.out)
         elif not same:
             raise RunError(
@@ -243,15 +278,24 @@ def run_sweep(
     scheduler: str | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
+    trust_code: bool = False,
 ) -> dict:
-    """Run the combinations not yet finished (teachers first), then write and return the results table."""
+    """Run the combinations not yet finished (teachers first), then write and return the results table.
+    `trust_code`: consent to run the code a recipe's `teacher.factory` names (as `kdedge run --trust-code`)."""
     if backend not in BACKENDS:
         raise OptionError(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if backend == "dask" and not scheduler:
         raise OptionError("--backend dask needs --scheduler tcp://HOST:PORT (a running dask scheduler)")
-    n_jobs = jobs or plan.jobs
+    n_jobs = plan.jobs if jobs is None else jobs
     if n_jobs < 1:
         raise OptionError(f"--jobs {n_jobs}: give 1 or more")
+    for combo in plan.combos:  # before any work: a factory's code runs only with consent
+        check_trust(combo.recipe, trust_code)
+    with writing(plan.out):
+        return _run_sweep(plan, n_jobs, backend, scheduler, overwrite, log, trust_code)
+
+
+def _run_sweep(plan: SweepPlan, n_jobs: int, backend, scheduler, overwrite: bool, log, trust_code: bool) -> dict:
     _check_plan_file(plan, overwrite)
 
     teacher_dirs: dict[str, Path] = {}
@@ -275,7 +319,9 @@ def run_sweep(
     total = len(teacher_jobs) + len(pending)  # teachers to train, then combinations: i/N counts both
     with progress_bar("sweep: job", total, transient=False) as advance:
         tally = _Tally(total, log, advance)
-        results, ran = _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs)
+        results, ran = _run_all(
+            plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs, trust_code
+        )
 
     table = results_table(plan)
     csv_path, md_path = plan.out / RESULTS_CSV, plan.out / RESULTS_MD
@@ -299,7 +345,9 @@ def run_sweep(
     }
 
 
-def _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs) -> tuple[list[dict], int]:
+def _run_all(
+    plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs, trust_code: bool = False
+) -> tuple[list[dict], int]:
     """Teachers first, then the combinations whose teacher did not fail; every result passes through `tally`.
     Returns the results and how many combinations ran."""
     with executor(n_jobs, backend, scheduler, tally) as run:
@@ -312,7 +360,8 @@ def _run_all(plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, tea
             if folder is not None and f"teacher {folder}" in failed_teachers:
                 results.append(tally({"name": combo.name, "ok": False, "error": f"its teacher {folder} failed"}))
                 continue
-            combo_jobs.append(_job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key)))
+            job = _job("recipe", combo.name, combo.recipe, plan.out / combo.name, teacher_dirs.get(key))
+            combo_jobs.append({**job, "trust_code": trust_code})
         return results + (run(combo_jobs) if combo_jobs else []), len(combo_jobs)
 
 

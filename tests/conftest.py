@@ -9,6 +9,7 @@ import pytest
 from kdedge.runs import Run
 
 os.environ.setdefault("KDEDGE_QUIET", "1")
+os.environ.setdefault("KDEDGE_DEBUG", "1")  # a bug in a CLI test shows its traceback, not the one-line summary
 
 
 @pytest.fixture(scope="session", autouse=True)

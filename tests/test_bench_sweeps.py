@@ -111,5 +111,5 @@ def test_int8_rows_and_target_sweep(tmp_path, kd_mlp_run, teacher_run):
     assert rows["mlp int8"]["precision"] == "int8-dynamic" and rows["mlp int8"]["kind"] == "student"
     assert rows["mlp int8"]["agreement"] > 0.9 and rows["mlp int8"]["size_kb"] < rows["mlp"]["size_kb"]
     assert result["sweep"]["threads"] == [1, 2] and result["sweep"]["batch"] == [1]  # mobile-fp32's
-    r = kdedge("bench", run_dir, teacher_run.path, "--no-int8", *QUICK, "--out", out)
+    r = kdedge("bench", run_dir, teacher_run.path, "--no-int8", *QUICK, "--out", out, "--overwrite")
     assert r.exit_code == 0 and "mlp int8" not in {row["name"] for row in json.loads(out.read_text())["rows"]}

@@ -88,7 +88,7 @@ def test_bench_and_predict_without_the_train_extra(tmp_path, core_env, teacher_r
 @pytest.mark.parametrize(
     ("args", "module"),
     [
-        (["distill", "--teacher", "{teacher}", "--out", "{tmp}/x"], "torch"),
+        (["distill", "--teacher", "{teacher}", "--out", "{tmp}/x"], "safetensors"),  # the run teacher's weights
         (["teacher", "train", "--out", "{tmp}/t"], "torch"),
         (["export", "{teacher}"], "onnx"),
     ],

@@ -15,7 +15,15 @@ from kdedge.errors import ExportError, OptionError
 from kdedge.runs import Run
 
 runner = CliRunner()
-SHIPPED = ["arm-a53-int8", "cpu-fp32", "cpu-int8-dynamic", "cpu-int8-static", "mobile-fp32"]
+SHIPPED = [
+    "arm-a53-int8",
+    "c-host",
+    "cpu-fp32",
+    "cpu-int8-dynamic",
+    "cpu-int8-static",
+    "mcu-cortex-m4",
+    "mobile-fp32",
+]
 QUICK_LATENCY = {"min_runs": 3, "min_seconds": 0.0, "warmup_runs": 1, "warmup_seconds": 0.0}
 
 
@@ -36,6 +44,8 @@ def test_shipped_profiles():
     assert mobile.precision == "fp32" and mobile.batch_sizes == [1] and mobile.standard_ops_only
     assert mobile.graph_optimization == "basic"
     assert profiles["cpu-int8-static"].accuracy_budget == 1.0 and profiles["cpu-int8-static"].calibration_size > 0
+    assert load_profile("c") == profiles["c-host"] and profiles["c-host"].format == "c"
+    assert profiles["mcu-cortex-m4"].mcu == "cortex-m4" and profiles["mcu-cortex-m4"].max_flash_kb > 0
     # the repo's exporters/ (what users pass by path) holds the same files as the package
     assert load_profile("exporters/cpu-int8-static.toml") == profiles["cpu-int8-static"]
 
@@ -77,7 +87,7 @@ def test_unknown_target_name(kd_mlp_run):
         load_profile("missing.toml")
 
 
-@pytest.mark.parametrize("target", SHIPPED)
+@pytest.mark.parametrize("target", [t for t in SHIPPED if load_profile(t).format == "onnx"])  # C: test_c_export.py
 @pytest.mark.parametrize("fixture", ["kd_mlp_run", "teacher_run"])
 def test_each_target_on_mlp_and_cnn(request, tmp_path, digits, fixture, target):
     """Export (parity gate for fp32, accuracy budget for int8), metadata, manifest, then bench both graphs."""

@@ -93,11 +93,13 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
         space = DEFAULT_SPACE
     else:
         try:
-            space = tomllib.loads(Path(path).read_text())
+            space = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise OptionError(f"--space {path}: no such file") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise OptionError(f"--space {path}: not valid TOML ({exc})") from None
+        if not space:
+            raise OptionError(f"--space {path}: no families; give one table per family, e.g. [mlp] hidden = [32, 64]")
     from ..distillation.methods import METHODS
     from ..options import catalog
     from ..students import student_class
@@ -123,7 +125,31 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
         for method in choices.get("method", ["kd"]):
             if method not in METHODS:
                 raise OptionError(f"search space [{family}] method {method!r}: choose from {', '.join(METHODS)}")
+        _check_choices(family, choices)
     return space
+
+
+def _check_choices(family: str, choices: dict[str, list]) -> None:
+    """Each choice on its own, against the option it sets, before any trial: a bad one would otherwise fail every
+    trial that draws it (Optuna takes single values only: numbers, strings, booleans)."""
+    from ..options import owners
+    from ..params import validate_params
+
+    combos = [(m, t) for m in choices.get("method", ["kd"]) for t in choices.get("transfer", ["train"])]
+    for key, values in choices.items():
+        for value in values:
+            if not isinstance(value, bool | int | float | str):
+                raise OptionError(
+                    f"search space [{family}] {key}: choice {value!r} is a {type(value).__name__}; each choice is "
+                    "one value (a number, a string or true/false)"
+                )
+        if key in ("method", "transfer"):
+            for value in values if key == "transfer" else ():
+                owners(family, combos[0][0], value)  # an unknown transfer kind is one line naming the known ones
+            continue
+        models = [model for m, t in combos for _, model in owners(family, m, t) if key in model.model_fields]
+        for value in values if models else ():  # a key no drawn method takes is never suggested
+            validate_params(models[0], {key: value}, f"search space [{family}] {key}")
 
 
 def suggest(trial, space: dict[str, dict[str, list]]) -> Candidate:

@@ -20,6 +20,7 @@ from .._io import atomic_dir, read_json, write_json
 from ..compute import set_training_threads, share
 from ..errors import KdedgeError, OptionError, RunError
 from ..options import route
+from ..outputs import writing
 from ..students import student_class
 from .budget import Budget
 from .space import Candidate, load_space, suggest
@@ -67,13 +68,15 @@ def _sampler(config: SearchConfig):
     return optuna.samplers.NSGAIISampler(seed=config.seed, population_size=8)
 
 
-def _study(out: Path, config: SearchConfig, worker: int = 0):
+def _study(out: Path, config: SearchConfig, worker: int = 0, resumed_at: int = 0):
+    """The shared study. Workers, and a resumed search (`resumed_at` trials done), draw from other seeds: the same
+    seed would start again from the points already tried."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = _sampler(config)
-    if worker:  # workers sharing one study must not draw the same points
-        sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker}))
+    if worker or resumed_at:
+        sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker + resumed_at}))
     return optuna.create_study(
         study_name=STUDY_NAME,
         storage=_storage(out),
@@ -113,6 +116,10 @@ class _Trials:
 
         cand = suggest(trial, self.config.space)
         trial.set_user_attr("settings", cand.describe())
+        earlier = _same_settings(trial)
+        if earlier is not None:  # a small space, or a resumed sampler: measured already, so not trained again
+            trial.set_user_attr("reason", f"same settings as trial {earlier}")
+            raise optuna.TrialPruned()
         self._prune_by_estimate(trial, cand)
         run_dir = self.out / "trials" / f"{trial.number:04d}"
         options = dict(cand.options)
@@ -181,6 +188,27 @@ class _Trials:
             raise optuna.TrialPruned()
 
 
+def _same_settings(trial) -> int | None:
+    """The number of an earlier trial of this study that drew exactly these settings, if any."""
+    for other in trial.study.get_trials(deepcopy=False):
+        if other.number < trial.number and other.params == trial.params:
+            return other.number
+    return None
+
+
+def fail_abandoned(out: Path, config: SearchConfig) -> int:
+    """Mark trials left RUNNING by a killed search as failed (the folder's lock says no search runs now); returns
+    how many trials the study holds."""
+    from optuna.trial import TrialState
+
+    storage = _storage(out)
+    study = _study(out, config)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_user_attr(t._trial_id, "reason", "its search was killed mid-trial")
+        storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+    return len(study.get_trials(deepcopy=False))
+
+
 def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> None:
     import os
 
@@ -194,13 +222,13 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
     )
 
 
-def _worker(out: str, n_trials: int, worker: int, threads: int | None = None) -> None:
+def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0, threads: int | None = None) -> None:
     from ..progress import progress_bar
 
     set_training_threads(threads)
     out_path = Path(out)
     config = SearchConfig(**read_json(out_path / CONFIG))
-    study = _study(out_path, config, worker)
+    study = _study(out_path, config, worker, resumed_at)
     # one bar in this process; the workers of a parallel search have none (KDEDGE_NO_BARS) and print trial lines
     with progress_bar("search: trial", n_trials, transient=False) as advance:
         study.optimize(
@@ -227,16 +255,16 @@ def best_so_far(study, objective: str = "accuracy") -> str:
     return f"best {label} {best.values[0]:.4f} (trial {best.number})"
 
 
-def run_trials(out: Path, n_trials: int, jobs: int) -> None:
+def run_trials(out: Path, n_trials: int, jobs: int, resumed_at: int = 0) -> None:
     if n_trials <= 0:
         raise OptionError(f"--trials must be positive, got {n_trials}")
     if jobs <= 1:
-        _worker(str(out), n_trials, 0)
+        _worker(str(out), n_trials, 0, resumed_at)
         return
     shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
     threads = share(jobs)  # workers share the CPUs instead of oversubscribing them
-    procs = [ctx.Process(target=_worker, args=(str(out), n, i, threads)) for i, n in enumerate(shares) if n]
+    procs = [ctx.Process(target=_worker, args=(str(out), n, i, resumed_at, threads)) for i, n in enumerate(shares) if n]
     with _no_bars_in_workers():
         for p in procs:
             p.start()
@@ -301,21 +329,33 @@ def start_search(
     if config.objective not in OBJECTIVES:
         raise OptionError(f"--objective {config.objective!r}: choose from {', '.join(OBJECTIVES)}")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        write_json(tmp / CONFIG, asdict(config))
-        _study(tmp, config)  # creates study.db
-    run_trials(out, trials, jobs)
-    return finish(out)
+    _check_counts(trials, jobs)
+    with writing(out):
+        if out.exists() and not overwrite:
+            raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            write_json(tmp / CONFIG, asdict(config))
+            _study(tmp, config)  # creates study.db
+        run_trials(out, trials, jobs)
+        return finish(out)
 
 
 def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
     out = Path(out)
+    _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
-    run_trials(out, trials, jobs)
-    return finish(out)
+    with writing(out):
+        done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
+        run_trials(out, trials, jobs, resumed_at=done)
+        return finish(out)
+
+
+def _check_counts(trials: int, jobs: int) -> None:
+    if trials < 1:
+        raise OptionError(f"--trials {trials}: give 1 or more")
+    if jobs < 1:
+        raise OptionError(f"--jobs {jobs}: give 1 or more worker processes")
 
 
 def finish(out: Path) -> dict:

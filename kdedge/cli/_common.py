@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -39,8 +42,13 @@ def _root(
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print kdedge's version and exit."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr, for any command.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error (as KDEDGE_DEBUG=1).")
+    ] = False,
 ) -> None:
     """Distill a CNN teacher into small students, export them to ONNX and measure them."""
+    if debug:
+        os.environ["KDEDGE_DEBUG"] = "1"
     if quiet:
         from ..progress import quiet as silence
 
@@ -50,24 +58,65 @@ def _root(
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]
 
 
+# What a file system can refuse that the user, not kdedge, has to fix (errno -> the fix), reported as one line.
+_FS_FIXES = {
+    errno.ENOSPC: "free space or write elsewhere",
+    errno.EDQUOT: "free space or write elsewhere",
+    errno.EROFS: "write to a writable folder",
+    errno.EACCES: "fix the permissions or choose another path",
+    errno.EPERM: "fix the permissions or choose another path",
+    errno.EISDIR: "give a file path, not a folder",
+    errno.ENOTDIR: "a part of the path is a file; fix the path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+_PARTIAL = re.compile(r"(?<![^/])\.([^/]+)\.[a-z0-9_]{8}\.partial(?=/|$)")  # kdedge._io's temporary names
+
+
+def _fs_error(exc: OSError) -> str | None:
+    fix = _FS_FIXES.get(exc.errno)
+    if fix is None:
+        return None
+    # a file of a folder being built atomically is named as the folder the user asked for, not its temporary name
+    where = "" if exc.filename is None else _PARTIAL.sub(lambda m: m.group(1), str(exc.filename)) + ": "
+    return f"{where}{exc.strerror or errno.errorcode[exc.errno]}; {fix}"
+
+
 def fails_cleanly(fn):
-    """A KdedgeError becomes one line on stderr and exit code 2; anything else keeps its traceback."""
+    """A KdedgeError, or a file system refusing a write (full, read-only, no permission), becomes one line on stderr
+    and exit code 2. Writes are atomic (`kdedge._io`), so nothing is half-written. Anything else is a bug: one line
+    and exit code 1, with the traceback under `kdedge --debug` or KDEDGE_DEBUG=1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except KdedgeError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except ModuleNotFoundError as exc:  # a core-only install running a command that needs the train extra
-            missing = missing_extra(exc)
-            if missing is None:
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("typer", "click"):  # Exit, Abort, usage errors: theirs
                 raise
-            typer.echo(f"error: {missing}", err=True)
-            raise typer.Exit(2) from None
+            line, code = _one_line(exc)
+            if code == 1 and os.environ.get("KDEDGE_DEBUG"):
+                raise
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(code) from None
 
     return wrapper
+
+
+def _one_line(exc: Exception) -> tuple[str, int]:
+    """(the line to print, the exit code) for an exception leaving a command."""
+    if isinstance(exc, KdedgeError):
+        return str(exc), 2
+    if isinstance(exc, ModuleNotFoundError) and missing_extra(exc) is not None:  # a core-only install
+        return str(missing_extra(exc)), 2
+    if isinstance(exc, OSError) and _fs_error(exc) is not None:
+        return _fs_error(exc), 2
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (
+        f"unexpected {type(exc).__name__}: {first} (a bug: rerun with kdedge --debug for the traceback and report it)",
+        1,
+    )
 
 
 def _given(**options) -> dict:
@@ -79,7 +128,10 @@ def _print_json(payload) -> None:
 
 
 Seed = Annotated[int, typer.Option(help="Seed for the data split, initial weights and batch order.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists (only what kdedge made).")]
+OverwriteFile = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the output file if it exists and kdedge wrote it.")
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 CacheDir = Annotated[
     Path | None,

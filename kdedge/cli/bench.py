@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import Quiet, _print_json, app, fails_cleanly
+from ._common import OverwriteFile, Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
 
@@ -78,18 +78,25 @@ def bench(
         ),
     ] = None,
     quiet: Quiet = False,
+    overwrite: OverwriteFile = False,
     **options,
 ):
     """Accuracy, agreement with the teacher, latency (swept over threads and batch sizes), memory, size and
     parameters, side by side. The first threads and batch values give the headline table."""
     from ..errors import OptionError
+    from ..measure.latency import check_timing
     from ..measure.runs import bench_runs
+    from ..outputs import check_out_file
     from ..table import pick_columns
 
     shown = pick_columns(columns)  # a bad --columns fails before minutes of measuring
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
+    if csv_path:  # refused before anything is measured
+        check_out_file(csv_path, overwrite, "bench-csv", "--csv")
+    if out:
+        check_out_file(out, overwrite, "bench-json", "--out")
     profile = None
     if target is not None:
         from ..convert.profiles import load_profile
@@ -97,6 +104,7 @@ def bench(
         profile = load_profile(target)
     # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
     thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
+    check_timing(min_runs=min_runs, min_seconds=min_seconds)
 
     from ..progress import quiet as silence
 

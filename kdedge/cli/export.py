@@ -35,7 +35,8 @@ def export(
 ):
     """Write RUN/model.onnx (input -> scores, label), checked against the native model on the test split; an int8
     target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget and runs faster
-    than fp32 at batch 1 on this machine (else one line says why, and fp32 is kept)."""
+    than fp32 at batch 1 on this machine (else one line says why, and fp32 is kept). `--target c` (or
+    mcu-cortex-m4) writes RUN/c/, a C99 pair checked against RUN/model.onnx."""
     from ..convert.profiles import load_profile
     from ..errors import require
 
@@ -56,6 +57,9 @@ def export(
 
 
 def _echo(info: dict) -> None:
+    if "prefix" in info:  # a C export
+        _echo_c(info)
+        return
     p = info["parity"]
     typer.echo(
         f"{info['path']}: {info['bytes'] / 1024:.1f} KB, opset {info['opset']}, target {info['target']['name']}, "
@@ -80,6 +84,22 @@ def _echo(info: dict) -> None:
         typer.echo(f"note: {info['note']}")
 
 
+def _echo_c(info: dict) -> None:
+    p = info["parity"]
+    typer.echo(
+        f"{info['path']}/{info['prefix']}.h, .c: {info['source_bytes'] / 1024:.1f} KB of C ({info['library']}), "
+        f"parity with model.onnx on {p['samples']} test samples compiled for this host: max abs diff "
+        f"{p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}; call {info['function']}(input, scores)"
+    )
+    m = info.get("mcu")
+    if m:
+        s = m["sections_bytes"]
+        typer.echo(
+            f"{m['cpu']}: flash {m['flash_kb']:.1f} KB (text {s['text']} + rodata {s['rodata']} + data {s['data']} B), "
+            f"RAM {m['ram_kb']:.2f} KB (data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B)"
+        )
+
+
 @app.command()
 @fails_cleanly
 def targets(as_json: JsonFlag = False):
@@ -97,10 +117,11 @@ def targets(as_json: JsonFlag = False):
     for col in ("name", "precision", "opset", "threads", "batch", "description"):
         table.add_column(col)
     for p in profiles:
+        c = p.format == "c"  # a C pair: no opset; fp32 C code
         table.add_row(
             p.name,
-            p.precision,
-            str(p.opset),
+            f"C99 {p.precision}" + (f", {p.mcu}" if p.mcu else "") if c else p.precision,
+            "—" if c else str(p.opset),
             ",".join(map(str, p.intra_op_threads)),
             ",".join(map(str, p.batch_sizes)),
             p.description,

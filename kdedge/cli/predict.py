@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, _print_json, app, fails_cleanly
+from ._common import JsonFlag, OverwriteFile, _print_json, app, fails_cleanly
 
 
 @app.command()
@@ -27,13 +27,19 @@ def predict(
     proba: Annotated[
         bool, typer.Option("--proba", help="Class probabilities (softmax of the logits) instead of raw scores.")
     ] = False,
+    overwrite: OverwriteFile = False,
     as_json: JsonFlag = False,
 ):
     """Labels, class names and scores (or --proba probabilities) for each sample. Inputs are raw: the graph applies
     its own normalization; images are decoded and resized to the model's input as the image reader does."""
     from .. import predict as lib
     from .._io import atomic_path
+    from ..measure.latency import check_timing
+    from ..outputs import check_out_file
 
+    check_timing((threads,))
+    if out is not None:
+        check_out_file(out, overwrite, "predictions-csv")
     info = lib.model_info(model)
     x, files = lib.read_inputs_named(inputs, info)
     scores, labels = lib.predict(info, x, threads)

@@ -22,6 +22,12 @@ SetOption = Annotated[
 ]
 
 
+TrustCode = Annotated[
+    bool,
+    typer.Option("--trust-code", help="Allow the recipe's teacher.factory to run its Python code (read it first)."),
+]
+
+
 def _err(line: str) -> None:
     typer.echo(line, err=True)
 
@@ -33,6 +39,7 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/RECIPE_NAME).")] = None,
     set_: SetOption = None,
     overwrite: Overwrite = False,
+    trust_code: TrustCode = False,
     as_json: JsonFlag = False,
 ):
     """Run a recipe: teacher -> students -> export -> bench; ends with the bench table (and OUT/bench.json)."""
@@ -41,7 +48,7 @@ def run(
 
     loaded = load_recipe(recipe, [parse_set(s) for s in set_ or []])  # fully validated before any work
     out = out or Path("runs") / loaded.name
-    result = run_recipe(loaded, out, overwrite=overwrite, log=_err)
+    result = run_recipe(loaded, out, overwrite=overwrite, log=_err, trust_code=trust_code)
     if as_json:
         _print_json(result)
         return
@@ -91,6 +98,7 @@ def sweep(
         str | None, typer.Option(help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786.")
     ] = None,
     overwrite: Overwrite = False,
+    trust_code: TrustCode = False,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
 ):
@@ -106,7 +114,9 @@ def sweep(
 
     with silence(quiet):  # the bar, and the line per finished job
         log = (lambda line: None) if quiet else _err
-        summary = run_sweep(plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=log)
+        summary = run_sweep(
+            plan, jobs=jobs, backend=backend, scheduler=scheduler, overwrite=overwrite, log=log, trust_code=trust_code
+        )
     if as_json:
         _print_json(summary)
     else:

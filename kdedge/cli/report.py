@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, _print_json, app, fails_cleanly
+from ._common import JsonFlag, OverwriteFile, _print_json, app, fails_cleanly
 
 
 @app.command()
@@ -15,12 +15,15 @@ from ._common import JsonFlag, _print_json, app, fails_cleanly
 def report(
     root: Annotated[Path, typer.Argument(help="Folder holding runs, recipe outputs, sweeps or bench JSON files.")],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    overwrite: OverwriteFile = False,
     as_json: JsonFlag = False,
 ):
     """Bench tables, accuracy vs latency and vs size with the Pareto front, sweep tables, and every run's recipe
     and versions, on one HTML page (images inline). Reads files only; measures nothing again."""
     from ..errors import require
+    from ..outputs import check_out_file
 
+    check_out_file(out, overwrite, "report-html")
     require("matplotlib")
     from ..report import build_report
 

@@ -46,10 +46,12 @@ def teacher_eval(
 ):
     """Accuracy, per-class accuracy and batch-1 latency of a teacher: the line every student is compared to."""
     from ..errors import OptionError
+    from ..measure.latency import check_timing
     from ..teachers.evaluate import evaluate_teacher
 
     if split not in ("train", "val", "test"):
         raise OptionError(f"--split {split!r}: choose train, val or test")
+    check_timing((threads,), min_runs, min_seconds)
     read, _ = split_reader_options(options)
     loaded, dataset = teacher_and_data(teacher, factory, data, data_format, seed, read)
     result = evaluate_teacher(loaded, dataset, split, threads, {"min_runs": min_runs, "min_seconds": min_seconds})

@@ -82,19 +82,43 @@ def export_run(
     target, RUN/model.int8.onnx if its test accuracy stays within the target's budget (else ExportError) and it
     runs faster than fp32 at batch 1 on this machine (else `int8_skipped` says why; `keep_slower_int8` keeps it
     anyway, e.g. for a device whose int8 kernels are faster than this machine's)."""
+    from ..outputs import writing
+
+    profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
+    _check_opset_known(profile)
+    run = Run.load(run_path)  # before the lock: a missing run is one line, and no lock file beside it
+    with writing(run.path):
+        return _export_run(run, profile, keep_slower_int8)
+
+
+def _check_opset_known(profile: Profile) -> None:
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if profile.opset > newest:
+        raise ExportError(
+            f"opset {profile.opset}: the installed onnx {onnx.__version__} writes opsets up to {newest}; "
+            f"pass --opset {newest} or lower (or upgrade onnx)"
+        )
+
+
+def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> dict:
     import onnx
 
     from ..students import load_student
     from .converters import to_onnx
 
-    profile = with_overrides(load_profile(target), opset=opset, calibration_size=calibration_size)
-    run = Run.load(run_path)
     student = load_student(run)
+    if profile.format == "c":
+        from .c import export_c
+
+        return export_c(run, student, profile)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
     model = to_onnx(student, profile.opset)
     _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
+    model.graph.name = f"kdedge_{run.family}"  # skl2onnx names graphs by a random uuid: same seed, same bytes
     model.doc_string = (
         f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
         "raw float32 -> scores (N, K) float32, label (N,) int64"
@@ -110,7 +134,7 @@ def export_run(
         tmp.write_bytes(model_bytes)
     info = {
         "path": str(run.onnx_path),
-        "opset": profile.opset,
+        "opset": _graph_opset(model),  # what the file holds (an exporter may write a lower one than asked)
         "bytes": len(model_bytes),
         "parity": parity,
         "exported": now(),
@@ -196,12 +220,16 @@ def _slower_line(profile: Profile, speed: dict) -> str:
 def _check_opset(model, profile: Profile, run: Run) -> None:
     """Exporters may silently fall back to a higher opset than asked; a runtime limited to the target's opset
     would then refuse the file on the device, so refuse it here."""
-    produced = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    produced = _graph_opset(model)
     if produced > profile.opset:
         raise ExportError(
             f"{run.path}: the {run.family} exporter produced opset {produced}, above the opset of target "
             f"'{profile.name}' ({profile.opset}); use --opset {produced} or a profile with opset >= {produced}"
         )
+
+
+def _graph_opset(model) -> int:
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
 def _check_ops(model, profile: Profile, what) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ExportError
-from ..students.base import Tolerance  # noqa: F401  (students declare their tolerance; the gate applies it)
+from ..students.base import Tolerance  # students declare their tolerance; the gate applies it
 
 
 def run_onnx(model_bytes: bytes, x: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -22,14 +22,31 @@ def check_parity(model_bytes: bytes, x: np.ndarray, native_scores: np.ndarray, t
     """Raise ExportError unless ONNX scores and labels match the native model's within `tol`."""
     scores, labels = run_onnx(model_bytes, x)
     native_scores = np.asarray(native_scores, np.float32)
-    if scores.shape != native_scores.shape:
-        raise ExportError(f"{what}: ONNX scores have shape {scores.shape}, native {native_scores.shape}")
-    diff = np.abs(scores - native_scores)
+    return compare_outputs(
+        scores,
+        labels,
+        native_scores,
+        native_scores.argmax(1),
+        tol,
+        f"{what}: ONNX graph",
+        "the native model",
+        "model.onnx",
+    )
+
+
+def compare_outputs(scores, labels, ref_scores, ref_labels, tol: Tolerance, what: str, against: str, artifact: str):
+    """The gate itself: `scores` within rtol/atol of `ref_scores`, labels agreeing on min_label_agreement.
+    `what` does not match `against` -> ExportError saying no `artifact` was written."""
+    """The gate itself: `scores` within rtol/atol of `ref_scores`, labels agreeing on min_label_agreement."""
+    ref_scores = np.asarray(ref_scores, np.float32)
+    if scores.shape != ref_scores.shape:
+        raise ExportError(f"{what}: scores have shape {scores.shape}, the reference {ref_scores.shape}")
+    diff = np.abs(scores - ref_scores)
     max_abs = float(diff.max())
-    within = np.all(diff <= tol.atol + tol.rtol * np.abs(native_scores))
-    agreement = float(np.mean(labels == native_scores.argmax(1)))
+    within = np.all(diff <= tol.atol + tol.rtol * np.abs(ref_scores))
+    agreement = float(np.mean(np.asarray(labels) == np.asarray(ref_labels)))
     report = {
-        "samples": int(len(x)),
+        "samples": int(len(scores)),
         "max_abs_diff": max_abs,
         "label_agreement": agreement,
         "rtol": tol.rtol,
@@ -38,8 +55,8 @@ def check_parity(model_bytes: bytes, x: np.ndarray, native_scores: np.ndarray, t
     }
     if not within or agreement < tol.min_label_agreement:
         raise ExportError(
-            f"{what}: ONNX graph does not match the native model on {len(x)} test samples "
+            f"{what} does not match {against} on {len(scores)} test samples "
             f"(max abs diff {max_abs:.3g}, label agreement {agreement:.4%}; allowed rtol {tol.rtol}, atol {tol.atol}, "
-            f"agreement >= {tol.min_label_agreement:.1%}); no model.onnx written — please report this as a bug"
+            f"agreement >= {tol.min_label_agreement:.1%}); no {artifact} written — please report this as a bug"
         )
     return report

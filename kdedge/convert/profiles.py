@@ -19,6 +19,7 @@ from ..errors import OptionError
 from ..params import first_error, number_list
 
 DEFAULT_TARGET = "cpu-fp32"
+ALIASES = {"c": "c-host"}  # `kdedge export RUN --target c`
 Precision = Literal["fp32", "int8-dynamic", "int8-static"]
 # onnxruntime's GraphOptimizationLevel names: ORT_DISABLE_ALL, ORT_ENABLE_BASIC, ORT_ENABLE_EXTENDED, ORT_ENABLE_ALL
 GraphOptimization = Literal["disable", "basic", "extended", "all"]
@@ -45,6 +46,10 @@ class Profile(BaseModel):
     batch_sizes: list[typing.Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1], min_length=1)
     accuracy_budget: float = Field(1.0, ge=0, le=100, description="largest allowed test-accuracy drop, in points")
     calibration_size: int = Field(256, ge=1, description="train-split samples that calibrate int8-static ranges")
+    format: Literal["onnx", "c"] = Field("onnx", description="onnx: RUN/model.onnx; c: a C99 pair in RUN/c/")
+    mcu: Literal["cortex-m4"] | None = Field(None, description="c: cross-compile for this CPU, report flash/RAM")
+    max_flash_kb: float | None = Field(None, gt=0, description="c with mcu: refuse a student over this flash")
+    max_ram_kb: float | None = Field(None, gt=0, description="c with mcu: refuse a student over this RAM (+stack)")
 
     _lists = field_validator("intra_op_threads", "batch_sizes", mode="before")(_positive_ints)
 
@@ -86,11 +91,18 @@ def load_profile(spec: str | Path | Profile | None = None) -> Profile:
     if isinstance(spec, Profile):
         return spec
     spec = str(spec) if spec is not None else DEFAULT_TARGET
+    spec = ALIASES.get(spec, spec)
     path = Path(spec)
     if spec.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise OptionError(f"--target {spec}: no such profile file; pass an existing .toml or one of {_names()}")
-        return _parse(path.read_text(), path.stem, str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise OptionError(
+                f"--target {spec}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from None
+        return _parse(text, path.stem, str(path))
     for folder in profile_dirs():
         resource = folder / f"{spec}.toml"
         if resource.is_file():

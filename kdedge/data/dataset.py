@@ -104,8 +104,12 @@ class Dataset:
 
     def __post_init__(self):
         self.x = check_inputs(self.x, self.name)
+        self.y = check_labels(self.y, len(self.x), self.name)  # whole, finite, of sane range: then K is safe to use
         self.class_names = check_class_names(self.class_names, int(np.max(self.y)) + 1, self.name)
-        self.y = check_labels(self.y, len(self.x), self.name, len(self.class_names))
+        if len(self.class_names) < 2:
+            raise DataError(
+                f"{self.name}: every label is {self.class_names[0]!r}; a classifier needs two classes or more"
+            )
         counts = np.bincount(self.y, minlength=self.n_classes)
         if counts.min() < 3:
             rare = int(np.argmin(counts))

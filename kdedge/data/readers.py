@@ -7,14 +7,16 @@ reader whether it recognises the path (folders, suffix-less CIFAR batches). Read
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 
-from ..errors import DataError, OptionError
+from ..errors import DataError, KdedgeError, OptionError
 from .dataset import Dataset
 from .validation import labels_and_names
 
@@ -135,8 +137,8 @@ def read_npz(path: Path, seed: int = 0) -> Dataset:
         f = np.load(path, allow_pickle=False)
     except ValueError as exc:
         raise DataError(f"{path}: not a readable .npz without pickle ({exc}); save plain numeric arrays") from exc
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a valid .npz file ({exc})") from exc
+    except (OSError, EOFError, BadZipFile) as exc:
+        raise DataError(f"{path}: not a valid .npz file ({exc}); write it again") from None
     with f:
         missing = {"x", "y"} - set(f.files)
         if missing:
@@ -148,7 +150,7 @@ def read_npz(path: Path, seed: int = 0) -> Dataset:
             names = f["class_names"] if "class_names" in f.files else None
         except ValueError as exc:
             raise DataError(f"{path}: holds object arrays, which need pickle; store class_names as strings") from exc
-        except (OSError, EOFError, KeyError) as exc:  # zlib/zip errors of a cut-off file
+        except (OSError, EOFError, KeyError, BadZipFile, zlib.error) as exc:  # zlib/zip errors of a cut-off file
             raise DataError(f"{path}: truncated or damaged .npz ({exc}); write it again") from exc
     y, names = labels_and_names(y, names, path.name)
     return Dataset(path.name, x, y, names, seed=seed)
@@ -198,6 +200,21 @@ def _pick_reader(spec: str, paths: list[Path], fmt: str | None) -> Reader:
     raise DataError(f"{spec}: cannot tell its format; pass --format with one of {', '.join(sorted(READERS))}")
 
 
+def read_guarded(chosen: Reader, path: Path, seed: int, options: dict) -> Dataset:
+    """`chosen.read`, with whatever its parsing libraries raise on a damaged or foreign file (a cut-off zip, an
+    image whose header claims 30000x30000 pixels, bytes that are not UTF-8...) turned into one DataError."""
+    try:
+        return chosen.read(path, seed, **options)
+    except (KdedgeError, MemoryError, KeyboardInterrupt, ModuleNotFoundError):
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DataError(
+            f"{path}: cannot read it as {chosen.name} data ({type(exc).__name__}: {first}); check the file, or pass "
+            "the right --format"
+        ) from None
+
+
 def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) -> Dataset:
     """A built-in name (`digits`) or a path (`a,b` for a pair of files) in a known or given format.
 
@@ -222,7 +239,7 @@ def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) ->
         raise DataError(f"{spec}: format {chosen.name} reads one path, not a comma-separated pair")
     parsed = _parse_options(options, chosen.options, f"--format {chosen.name}")
     source = ",".join(str(p.resolve()) for p in paths)
-    dataset = chosen.read(Path(source), seed, **parsed)
+    dataset = read_guarded(chosen, Path(source), seed, parsed)
     dataset.origin = {"source": source, "format": chosen.name, "options": dict(options)}
     return dataset
 

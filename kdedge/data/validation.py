@@ -14,6 +14,8 @@ def check_inputs(x: np.ndarray, source: str) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise DataError(f"{source}: inputs have dtype {x.dtype}; store them as a numeric array")
+    if np.iscomplexobj(x):  # float32 would silently drop the imaginary part
+        raise DataError(f"{source}: inputs are complex ({x.dtype}); store real numbers (e.g. real and imaginary parts)")
     if x.ndim - 1 not in LAYOUTS:
         raise DataError(f"{source}: inputs have shape {x.shape}; expected (N, D), (N, C, L) or (N, C, H, W)")
     if x.shape[0] == 0 or any(d == 0 for d in x.shape[1:]):
@@ -36,16 +38,26 @@ def check_labels(y: np.ndarray, n_samples: int, source: str, n_classes: int | No
         raise DataError(f"{source}: labels have shape {y.shape}; expected one integer label per sample")
     if len(y) != n_samples:
         raise DataError(f"{source}: {len(y)} labels for {n_samples} inputs; they must match one to one")
-    if not np.issubdtype(y.dtype, np.number):
+    if y.dtype.kind not in "biuf":  # complex, object, strings...
         raise DataError(f"{source}: labels have dtype {y.dtype}; store class indices 0..K-1")
-    if np.issubdtype(y.dtype, np.floating) and (not np.isfinite(y).all() or not np.all(y == np.round(y))):
+    if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+        raise DataError(f"{source}: {int((~np.isfinite(y)).sum())} labels are NaN/Inf; labels are class indices 0..K-1")
+    if np.issubdtype(y.dtype, np.floating) and (np.abs(y).max() >= 2**53 or not np.all(y == np.round(y))):
         raise DataError(f"{source}: labels must be whole numbers 0..K-1, found non-integer values")
     y = y.astype(np.int64)
     if y.min() < 0:
         raise DataError(f"{source}: negative label {y.min()}; labels must be 0..K-1")
     if n_classes is not None and y.max() >= n_classes:
         raise DataError(f"{source}: label {y.max()} is outside 0..{n_classes - 1} ({n_classes} classes)")
+    if n_classes is None and y.max() >= max(MAX_CLASSES, 10 * len(y)):
+        raise DataError(
+            f"{source}: label {y.max()} for {len(y)} samples; labels are class indices 0..K-1 (is this a "
+            "regression target or an ID column?)"
+        )
     return y
+
+
+MAX_CLASSES = 100_000  # more classes than this (and than 10 per sample) is not a class index but an ID or a value
 
 
 def check_class_names(names, n_classes: int, source: str) -> list[str]:

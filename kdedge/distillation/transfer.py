@@ -18,9 +18,11 @@ Each kind is a pydantic model registered by name, so an option that does not app
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar, Literal
+from zipfile import BadZipFile
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, FilePath, create_model, field_validator, model_validator
@@ -201,14 +203,14 @@ class Pool(TransferSet):
                 if "x" not in f.files:
                     raise DataError(f"{self.pool}: no array 'x'; save the unlabeled inputs as np.savez(path, x=inputs)")
                 inputs = f["x"]
-        except (ValueError, OSError, EOFError) as exc:
-            raise DataError(f"{self.pool}: not a readable .npz of numeric arrays ({exc})") from exc
+        except (ValueError, OSError, EOFError, BadZipFile, zlib.error) as exc:  # the last two: a cut-off file
+            raise DataError(f"{self.pool}: not a readable .npz of numeric arrays ({exc})") from None
         if tuple(inputs.shape[1:]) != sample_shape:
             raise DataError(
                 f"{self.pool}: inputs of shape {tuple(inputs.shape[1:])} per sample, but the data set has "
                 f"{sample_shape}; the pool must hold inputs like the training data"
             )
-        if not np.issubdtype(inputs.dtype, np.number) or not np.all(np.isfinite(inputs)):
+        if inputs.dtype.kind not in "biuf" or not np.all(np.isfinite(inputs)):
             raise DataError(f"{self.pool}: inputs must be finite numbers")
         return inputs.astype(np.float32)
 

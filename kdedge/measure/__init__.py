@@ -20,6 +20,7 @@ FLOOR_NAME = "runtime floor"
 # p50s within this of the floor's are the floor, as far as repeated runs on a shared machine can tell; a row there
 # gets an upper bound on its above-floor ratio rather than a ratio of two noises
 FLOOR_NOISE_US = 0.5
+C_FLOOR_NAME = "C floor"
 
 
 @dataclass
@@ -27,6 +28,15 @@ class Entry:
     name: str
     model_path: Path
     kind: str = "student"  # "teacher" | "student" | "floor"
+
+
+@dataclass
+class CEntry:
+    """A run's C export (RUN/c/): the compiled predict function, timed in C beside the ONNX rows."""
+
+    name: str
+    c_export: dict  # the run manifest's `c_export` record
+    onnx_path: Path  # the graph it was checked against (its metadata: family, scores)
 
 
 def model_metadata(model_path) -> dict[str, str]:
@@ -47,7 +57,21 @@ def open_model(model_path) -> tuple[Path, dict[str, str], list]:
         meta = model_metadata(path)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
         raise RunError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); pass an ONNX model") from None
+    for key in JSON_METADATA:  # read by bench, predict and the ONNX teacher: parsed (and refused) once, here
+        if key in meta:
+            try:
+                value = json.loads(meta[key])
+            except ValueError:
+                value = None
+            if not isinstance(value, list):
+                raise RunError(
+                    f"{path}: its metadata kdedge.{key} is not a JSON list ({meta[key][:40]!r}); re-export it with "
+                    "'kdedge export RUN'"
+                )
     return path, meta, input_shape(path, meta)
+
+
+JSON_METADATA = ("class_names", "input_shape")  # kdedge metadata_props holding JSON lists
 
 
 def model_entry(model_path, dataset, name: str | None = None) -> tuple[Entry, list[str]]:
@@ -120,6 +144,7 @@ def bench(
     batches: list[int] | tuple[int, ...] = (1,),
     inter_op_threads: int = 1,
     optimization: str | None = None,
+    c_entries: list[CEntry] | tuple = (),
 ) -> dict:
     """Accuracy, agreement with the teacher entry, latency, memory, size and parameters for each entry.
 
@@ -159,6 +184,7 @@ def bench(
             if logits is not None:
                 logits_of[entry.name] = logits
             advance(entry.name)
+        c_floor = _c_rows(c_entries, x, y, samples, latency_options, rows, labels_of, logits_of)
         if floor:  # onnxruntime's own per-call cost, measured the same way
             path = floor_model(x.ndim - 1)
             row = {"name": FLOOR_NAME, "kind": "floor", "family": "identity", "precision": "fp32", "path": str(path)}
@@ -167,9 +193,11 @@ def bench(
             if memory:
                 row["memory"] = peak_memory_mb(path, thread_counts[0], base)
             rows.append(row)
-            _net_of_floor(rows, row)
+            _net_of_floor(rows, row, c_floor)
             advance(FLOOR_NAME)
     _compare_with_teacher(rows, labels_of, logits_of)
+    if floor and c_floor:
+        rows.append(c_floor)
     return {
         "threads": thread_counts[0],
         "batch": batches[0],
@@ -206,13 +234,66 @@ def _measure_entry(entry: Entry, x, y, threads: int, optimization, measure, memo
     return row, labels, scores if meta.get("scores") == "logits" else None
 
 
-def _net_of_floor(rows: list[dict], floor_row: dict) -> None:
-    """Each row's memory above the floor's session cost, and its p50 above the floor's (0 for the floor itself)."""
+def _net_of_floor(rows: list[dict], floor_row: dict, c_floor: dict | None = None) -> None:
+    """Each row's memory above the floor's session cost, and its p50 above the floor's (0 for the floor itself);
+    C rows are net of the C floor (an empty function call), not of onnxruntime's."""
     floor_mem = (floor_row.get("memory") or {}).get("model_mb")
     for row in rows:
-        row["floor_p50_us"] = floor_row["latency"]["p50_us"]
+        c_row = row.get("target") == "c" and c_floor is not None
+        row["floor_p50_us"] = (c_floor if c_row else floor_row)["latency"]["p50_us"]
         if row.get("memory") and floor_mem is not None:
             row["memory"]["above_floor_mb"] = max(row["memory"]["model_mb"] - floor_mem, 0.0)
+
+
+def _c_rows(c_entries, x, y, samples, latency_options, rows, labels_of, logits_of) -> dict | None:
+    """One row per C export (batch 1, one thread, timed in C) appended to `rows`; returns the C floor row."""
+    import tempfile
+
+    from . import c_harness
+
+    floor_row = None
+    for entry in c_entries:
+        info = entry.c_export
+        meta = model_metadata(entry.onnx_path)
+        c_file = Path(info["path"]) / f"{info['prefix']}.c"
+        with tempfile.TemporaryDirectory(prefix="kdedge-c-bench-") as tmp:
+            exe = c_harness.build(c_file, info["prefix"], info["n_features"], info["n_classes"], Path(tmp))
+            scores, labels = c_harness.predict(exe, x, info["n_classes"])
+            latency = c_harness.time_c(exe, samples, **latency_options)
+            if floor_row is None:
+                floor_latency = c_harness.time_c(exe, samples, floor=True, **latency_options)
+                floor_row = {
+                    "name": C_FLOOR_NAME,
+                    "kind": "floor",
+                    "family": "empty C function",
+                    "precision": "fp32",
+                    "path": "",
+                    "latency": floor_latency,
+                    "latencies": [floor_latency],
+                }
+        labels_of[entry.name] = labels
+        if meta.get("scores") == "logits":
+            logits_of[entry.name] = scores
+        mcu = info.get("mcu") or {}
+        rows.append(
+            {
+                "name": entry.name,
+                "kind": "student",
+                "family": meta.get("family", "?"),
+                "precision": "fp32",
+                "target": "c",
+                "path": str(c_file),
+                "accuracy": accuracy(labels, y),
+                # the C row's size is its flash on the microcontroller it was exported for, when measured
+                "size_kb": mcu.get("flash_kb"),
+                "n_params": int(meta["n_params"]) if "n_params" in meta else None,
+                "latency": latency,
+                "latencies": [latency],
+                "mcu": mcu or None,
+                "library": info.get("library"),
+            }
+        )
+    return floor_row
 
 
 def _compare_with_teacher(rows: list[dict], labels_of: dict, logits_of: dict) -> None:
@@ -239,8 +320,9 @@ def _ratios(row: dict, teacher: dict) -> dict:
         "params": ratio(row["n_params"], teacher["n_params"]),
     }
     floor = row.get("floor_p50_us")
-    if floor is not None:  # both net of onnxruntime's per-call cost; at the floor, an upper bound
-        above, teacher_above = row["latency"]["p50_us"] - floor, teacher["latency"]["p50_us"] - floor
+    if floor is not None:  # each net of its runtime's per-call cost; at the floor, an upper bound
+        teacher_floor = teacher.get("floor_p50_us", floor)
+        above, teacher_above = row["latency"]["p50_us"] - floor, teacher["latency"]["p50_us"] - teacher_floor
         ratios["p50_at_floor"] = above < FLOOR_NOISE_US
         ratios["p50_above_floor"] = (
             ratio(max(above, FLOOR_NOISE_US), teacher_above) if teacher_above >= FLOOR_NOISE_US else None

@@ -18,6 +18,19 @@ OPTIMIZATION_LEVELS = {
 }
 
 
+def check_timing(threads=(1,), min_runs: int = 1, min_seconds: float = 0.0) -> None:
+    """Refuse thread counts and timing bounds no measurement can use, before any model is loaded."""
+    from ..errors import OptionError
+
+    for t in threads:
+        if t < 1:
+            raise OptionError(f"--threads {t}: give 1 or more threads")
+    if min_runs < 1:
+        raise OptionError(f"--min-runs {min_runs}: give 1 or more timed runs")
+    if not min_seconds >= 0:  # also NaN
+        raise OptionError(f"--min-seconds {min_seconds}: give 0 or more seconds")
+
+
 def make_session(model, threads: int, inter_op_threads: int = 1, optimization: str = "all"):
     """One CPU session with explicit thread counts (ORT's default uses every core, which boards don't share)."""
     import onnxruntime as ort

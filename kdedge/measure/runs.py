@@ -5,6 +5,7 @@ Like the rest of kdedge.measure this needs only numpy and onnxruntime (run manif
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import Entry, bench, model_entry, open_model
@@ -12,6 +13,7 @@ from . import Entry, bench, model_entry, open_model
 
 def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {}), names=None):
     """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher.
+    Runs with a C export (RUN/c/) are listed by `c_entries`.
 
     `names`: a row name per run (default: the run folder's name).
     """
@@ -47,10 +49,13 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     entries, notes = [], []
     names = list(names or []) + [run.name for run in loaded[len(names or []) :]]
     for run, name in zip(loaded, names, strict=True):
-        entries.append(Entry(name, run.require_onnx(), "teacher" if run.kind == "teacher" else "student"))
+        # opened here, as `--model` files are: a truncated graph is one line naming it, before any timing
+        entries.append(
+            Entry(name, open_model(run.require_onnx())[0], "teacher" if run.kind == "teacher" else "student")
+        )
         int8_path = run.path / INT8_FILE
         if int8 and (run.manifest.export or {}).get("int8") and int8_path.is_file():
-            entries.append(Entry(f"{name} int8", int8_path, "student"))
+            entries.append(Entry(f"{name} int8", open_model(int8_path)[0], "student"))
     for path in models:
         entry, model_notes = model_entry(path, dataset)
         entries.append(entry)
@@ -62,7 +67,28 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
             entry.kind = "teacher" if entry.model_path.resolve() == chosen else "student"
     if sum(e.kind == "teacher" for e in entries) > 1:
         raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
-    return dataset, entries, notes
+    return dataset, entries, notes + _teacher_changed(loaded, entries)
+
+
+def _teacher_changed(loaded, entries) -> list[str]:
+    """Notes for students whose recorded teacher fingerprint is not the benched teacher run's: the teacher was
+    retrained (or its weights replaced) after they were distilled, so agreement compares with another model."""
+    teacher_path = next((e.model_path.resolve().parent for e in entries if e.kind == "teacher"), None)
+    teacher_run = next((r for r in loaded if r.path.resolve() == teacher_path), None)
+    if teacher_run is None or not teacher_run.manifest.weights_sha256:
+        return []
+    notes = []
+    for run in loaded:
+        recorded = run.manifest.teacher or {}
+        if run is teacher_run or Path(recorded.get("path", "")).resolve() != teacher_run.path.resolve():
+            continue
+        if recorded.get("fingerprint") != teacher_run.manifest.weights_sha256:
+            notes.append(
+                f"{run.path} was distilled from {teacher_run.path} when its weights had fingerprint "
+                f"{recorded.get('fingerprint')}; they are now {teacher_run.manifest.weights_sha256} (retrained or "
+                f"replaced), so its agreement is with another teacher; distill it again to compare like with like"
+            )
+    return notes
 
 
 def _recorded_data(model: Path, meta: dict) -> str:
@@ -76,6 +102,34 @@ def _recorded_data(model: Path, meta: dict) -> str:
     if source not in BUILTINS and not Path(source).exists():
         raise OptionError(f"{model} came from {source}, which is not here; pass --data to measure on")
     return source
+
+
+def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
+    """A CEntry for each run whose C export is on disk, named `<row name> C`; notes give its Cortex-M sizes."""
+    import shutil
+
+    from ..runs import Run
+    from . import CEntry
+
+    found, notes = [], []
+    has_compiler = bool(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc"))
+    for i, path in enumerate(Path(r) for r in runs):
+        run = Run.load(path)
+        info = run.manifest.c_export
+        if not info or not (run.path / "c" / f"{info['prefix']}.c").is_file():
+            continue
+        name = f"{(names or [])[i] if i < len(names or []) else run.name} C"
+        if not has_compiler:  # a board may bench ONNX without a compiler: say why the C row is missing
+            notes.append(f"{name}: no row, this machine has no C compiler (cc) to build the timing harness")
+            continue
+        found.append(CEntry(name, {**info, "path": str(run.path / "c")}, run.require_onnx()))
+        m = info.get("mcu")
+        if m:
+            notes.append(
+                f"{name} on a {m['cpu']} (-Os): flash {m['flash_kb']:.1f} KB, RAM {m['ram_kb']:.2f} KB "
+                f"(data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B); size KB of C rows is that flash"
+            )
+    return found, notes
 
 
 def bench_runs(
@@ -93,10 +147,12 @@ def bench_runs(
     batches: list[int] | None = None,
     memory: bool = True,
     latency_options: dict | None = None,
+    c: bool = True,
 ) -> dict:
     """The whole bench result for runs and/or models (threads, batch sizes and inter-op threads from `profile`
     unless given), with the data description and notes; what `kdedge bench --json` writes."""
     dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read, names)
+    c_found, c_notes = c_entries(runs, names) if c else ([], [])
     x_test, y_test = dataset.split("test")
     result = bench(
         entries,
@@ -107,9 +163,10 @@ def bench_runs(
         inter_op_threads=profile.inter_op_threads if profile else 1,
         memory=memory,
         latency_options=latency_options,
+        c_entries=c_found,
     )
     result["data"] = dataset.describe()
-    result["notes"] = notes
+    result["notes"] = notes + c_notes
     if profile is not None:
         result["target"] = profile.name
     return result

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._io import read_run_file
 from .address import assign
 from .schema import Plan, RecipeError, check
 
@@ -80,9 +81,15 @@ def load_recipe(spec: str | Path, overrides=()) -> Recipe:
     """A recipe by path, by the short name of a shipped one (`quick`), or a recipe run directory to replay."""
     path = Path(spec)
     if path.is_file():
-        return parse(path.stem, str(spec), path.read_text(), path.resolve().parent, overrides)
+        return parse(path.stem, str(spec), _text(path), path.resolve().parent, overrides)
     if path.is_dir() and (path / RECORD).is_file():
-        return from_record(json.loads((path / RECORD).read_text()), overrides)
+        record = read_run_file(
+            path / RECORD, "recipe", f"rerun the recipe itself (kdedge run RECIPE.toml --out {path})"
+        )
+        try:
+            return from_record(record, overrides)
+        except (KeyError, TypeError) as exc:  # an edited record missing name/source/text/base_dir
+            raise RecipeError(str(path / RECORD), "recipe record", f"missing or bad field {exc}") from None
     name = str(spec).removesuffix(".toml")
     if "/" not in name and name in shipped_names():
         text = (shipped_dir() / f"{name}.toml").read_text()
@@ -90,6 +97,15 @@ def load_recipe(spec: str | Path, overrides=()) -> Recipe:
     raise RecipeError(
         str(spec), "recipe", "no such recipe file, recipe run directory or shipped recipe", shipped_names()
     )
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            str(path), "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
 
 
 def shipped_recipes() -> list[dict]:

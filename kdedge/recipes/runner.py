@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .._io import write_json
 from ..errors import ExportError, KdedgeError, RunError
+from ..outputs import check_out_dir, writing
 from ..runs import Run, now
 from .loader import RECORD, TEXT_COPY, Recipe
 from .schema import TEACHER, RecipeError
@@ -37,13 +38,9 @@ def is_done(out: Path, recipe: Recipe | None = None) -> bool:
 
 
 def prepare_out(out: Path, overwrite: bool) -> None:
+    check_out_dir(out, overwrite)  # the one rule for every --out: only a kdedge folder is replaced
     if out.exists():
-        if not overwrite:
-            raise RunError(f"{out} already exists; choose another --out or pass --overwrite")
-        if out.is_dir() and ((out / RECORD).is_file() or not any(out.iterdir())):
-            shutil.rmtree(out)
-        else:
-            raise RunError(f"{out} is not the output of a recipe; refusing to replace it, remove it yourself")
+        shutil.rmtree(out)
     out.mkdir(parents=True)
 
 
@@ -119,19 +116,44 @@ def run_recipe(
     overwrite: bool = False,
     teacher_run: Path | None = None,
     log: Callable[[str], None] = print,
+    trust_code: bool = False,
 ) -> dict:
     """Run every step of `recipe` into `out`; returns the bench result (also in OUT/bench.json).
+
+    `trust_code`: consent to run the code a `teacher.factory` names (refused without it; recorded with it).
 
     `teacher_run`: an already trained and exported teacher of this recipe (a sweep trains each distinct teacher
     once and shares it); by default the teacher is trained into OUT/teacher or loaded from the recipe's path.
     """
-    plan = recipe.plan
     out = Path(out)
-    start = time.perf_counter()
+    check_trust(recipe, trust_code)
     dataset = load_data(recipe)  # before anything is written: a data problem leaves no half output
-    prepare_out(out, overwrite)
+    with writing(out):
+        prepare_out(out, overwrite)
+        try:
+            return _run_steps(recipe, dataset, out, teacher_run, log, trust_code)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)  # a recipe output is whole (done.json) or not there at all
+            raise
+
+
+def check_trust(recipe: Recipe, trust_code: bool) -> None:
+    """A recipe (or a copied run's recipe.json) naming a `teacher.factory` runs that code: only with consent."""
+    teacher = recipe.plan.teacher
+    if teacher is not None and teacher.factory is not None and not trust_code:
+        raise RecipeError(
+            recipe.source,
+            "teacher.factory",
+            f"runs the Python code of {teacher.factory!r} to build the teacher; read it, then pass --trust-code",
+        )
+
+
+def _run_steps(recipe: Recipe, dataset, out: Path, teacher_run: Path | None, log, trust_code: bool) -> dict:
+    plan = recipe.plan
+    start = time.perf_counter()
     (out / TEXT_COPY).write_text(recipe.text)
-    write_json(out / RECORD, {**recipe.record(), "resolved": plan.raw, "teacher_run": teacher_run})
+    trusted = {"trusted_code": True} if trust_code and plan.teacher and plan.teacher.factory else {}
+    write_json(out / RECORD, {**recipe.record(), "resolved": plan.raw, "teacher_run": teacher_run, **trusted})
     log(f"data: {dataset.name}, {dataset.n_classes} classes, split seed {dataset.seed}, {dataset.describe()['sizes']}")
 
     session = _Session(recipe, dataset, out, log)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..manifest import Manifest
 from ..runs import MANIFEST, TARGETS_DIR
 
 SKIP_DIRS = {TARGETS_DIR, "members", "__pycache__"}  # caches, and ensemble members (copies of runs shown elsewhere)
@@ -80,8 +81,9 @@ def collect(root) -> Collection:
             payload = _read(path)
             if is_bench_result(payload):
                 found.benches.append(BenchResult(_label(folder, root), path, payload))
-        manifest = _read(folder / MANIFEST) if (folder / MANIFEST).is_file() else None
-        if isinstance(manifest, dict) and "kind" in manifest:
+        # validated like every other reader of a manifest: a damaged one is one line naming it, not a traceback
+        manifest = Manifest.read(folder / MANIFEST).model_dump(mode="json") if (folder / MANIFEST).is_file() else None
+        if manifest is not None:
             recipe = manifest.get("recipe") or _read(folder.parent / "recipe.json")
             found.runs.append(RunInfo(_label(folder, root), folder, manifest, recipe))
         if (folder / PLAN).is_file():

@@ -113,12 +113,16 @@ def student_class(family: str) -> type[Student]:
 
 
 def load_student(run) -> Student:
-    """The fitted student (or built-in teacher) stored in a run directory."""
+    """The fitted student (or built-in teacher) stored in a run directory: its weights checked against the recorded
+    fingerprint, and any failure to parse them (each format's library has its own errors) one RunError."""
+    from .._io import reading
     from ..data import Normalization
 
     cls = student_class(run.family)
     data = run.manifest.data
     params = validate_params(cls.Params, run.manifest.student.params, f"{run.path}: the recorded {run.family} params")
-    return cls.load(
-        run.path, params, tuple(data.sample_shape), data.n_classes, Normalization.from_dict(data.normalization)
-    )
+    run.check_weights()
+    with reading(run.path, f"{run.family} run's weights", f"recreate the run with '{run.remake}'"):
+        return cls.load(
+            run.path, params, tuple(data.sample_shape), data.n_classes, Normalization.from_dict(data.normalization)
+        )

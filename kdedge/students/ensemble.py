@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError, OptionError
+from ..params import validate_params
 from .base import Student, Tolerance, load_student, register
 
 MEMBERS_DIR = "members"
@@ -125,7 +126,7 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
     from ..manifest import Manifest, StudentRecord
     from ..runs import METRICS, Run, now, sha256_files, versions
 
-    params = EnsembleParams(vote=vote)  # validates --vote before any work
+    validate_params(EnsembleParams, {"vote": vote}, "kdedge ensemble")  # --vote checked before any work
     runs = [r if isinstance(r, Run) else Run.load(r) for r in runs]
     if not runs:
         raise OptionError("kdedge ensemble needs at least one run")

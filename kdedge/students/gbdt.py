@@ -90,7 +90,14 @@ class GBDTStudent(NonNeuralStudent):
         missing = [f.name for f in files if not f.is_file()]
         if missing:
             raise RunError(f"{directory}: missing {', '.join(missing)}; recreate the run with 'kdedge distill'")
-        self.model = Boosters(lightgbm.Booster(model_file=str(f)) for f in files)
+        texts = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+        for f, text in zip(files, texts, strict=True):
+            # LightGBM's parser aborts the whole process on a cut-off file: check the end markers it writes first
+            if "end of trees" not in text or "end of parameters" not in text:
+                raise RunError(
+                    f"{f}: truncated LightGBM model (no end markers); recreate the run with 'kdedge distill'"
+                )
+        self.model = Boosters(lightgbm.Booster(model_str=text) for text in texts)
 
     def export_parts(self):
         return list(self.model)

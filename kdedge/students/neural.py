@@ -21,8 +21,11 @@ WEIGHTS = "weights.safetensors"
 
 
 def _int_tuple(value):
-    """Accept `128,64` (CLI), `[128, 64]` (TOML) or `128`."""
-    return number_list(value, int)
+    """Accept `128,64` (CLI), `[128, 64]` (TOML) or `128`; layer sizes, so each 1 or more."""
+    sizes = number_list(value, int)
+    if isinstance(sizes, list) and any(isinstance(v, int) and v < 1 for v in sizes):
+        raise ValueError(f"layer sizes must be 1 or more, got {','.join(map(str, sizes))}")
+    return sizes
 
 
 class NeuralStudent(Student):

@@ -216,7 +216,9 @@ class PipelineStudent(NonNeuralStudent):
     def save_model(self, directory):
         import skops.io
 
-        skops.io.dump(self.model, directory / PIPELINE_FILE)
+        from .skops_bytes import canonical
+
+        (directory / PIPELINE_FILE).write_bytes(canonical(skops.io.dumps(self.model)))  # same model, same bytes
         return [PIPELINE_FILE]
 
     def load_model(self, directory, meta):
@@ -238,7 +240,12 @@ def load_skops(path: Path):
             f"{path}: holds types kdedge does not write ({', '.join(unexpected[:5])}); refusing to load it — "
             "recreate the run with 'kdedge distill'"
         )
-    return skops.io.load(path, trusted=SKOPS_TRUSTED)
+    model = skops.io.load(path, trusted=SKOPS_TRUSTED)
+    if not hasattr(model, "predict"):  # trusted types can still make a plain dict or list
+        raise RunError(
+            f"{path}: holds a {type(model).__name__}, not a fitted model; recreate the run with 'kdedge distill'"
+        )
+    return model
 
 
 # -- learned numbers per estimator type: a registry by type; families register their own model types --

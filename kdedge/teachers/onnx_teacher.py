@@ -39,7 +39,10 @@ class OnnxTeacher(ExternalTeacher):
         self.output = next((n for n in PREFERRED_OUTPUTS if n in outputs), next(iter(outputs)))
         meta = self.session.get_modelmeta().custom_metadata_map
         if "kdedge.class_names" in meta:
-            self.known_class_names = [str(n) for n in json.loads(meta["kdedge.class_names"])]
+            try:
+                self.known_class_names = [str(n) for n in json.loads(meta["kdedge.class_names"])]
+            except (ValueError, TypeError):
+                raise OptionError(f"{path}: its metadata kdedge.class_names is not a JSON list; re-export it") from None
         batch = self.input.shape[0] if self.input.shape else None
         if batch == 1:  # a graph exported with a fixed batch of 1: feed it one row at a time
             self.batch_size = 1
