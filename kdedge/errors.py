@@ -37,17 +37,24 @@ def require(module: str, extra: str = "train"):
         ) from exc
 
 
-# Top-level modules that only the `train` extra installs; a missing one means the command needs that extra.
-TRAIN_EXTRA_MODULES = frozenset(
-    {"torch", "onnx", "onnxscript", "skl2onnx", "onnxmltools", "sklearn", "lightgbm", "safetensors", "skops", "optuna"}
-)
+# Top-level modules that only an extra installs (module -> extra); a missing one means the command needs that extra.
+EXTRA_MODULES = {
+    **dict.fromkeys(
+        ("torch", "onnx", "onnxscript", "skl2onnx", "onnxmltools", "sklearn", "lightgbm", "safetensors", "skops",
+         "optuna"),
+        "train",
+    ),
+    **dict.fromkeys(("emlearn", "treelite", "tl2cgen", "m2cgen"), "c"),
+}  # fmt: skip
+TRAIN_EXTRA_MODULES = frozenset(m for m, extra in EXTRA_MODULES.items() if extra == "train")
 
 
 def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
     """The MissingExtraError for an import that failed because an optional extra is not installed, else None."""
     top = (exc.name or "").split(".")[0]
-    if top not in TRAIN_EXTRA_MODULES:
+    if top not in EXTRA_MODULES:
         return None
+    extra = EXTRA_MODULES[top]
     return MissingExtraError(
-        f"this command needs '{top}', which is not installed; install it with: pip install 'kdedge[train]'"
+        f"this command needs '{top}', which is not installed; install it with: pip install 'kdedge[{extra}]'"
     )

@@ -101,3 +101,12 @@ def test_commands_that_need_the_train_extra_say_so(tmp_path, core_env, teacher_r
         f"error: this command needs '{module}', which is not installed; install it with: pip install 'kdedge[train]'"
     ]
     assert not (tmp_path / "x").exists() and not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize(("module", "extra"), [("torch", "train"), ("lightgbm", "train"), ("m2cgen", "c"), ("tl2cgen", "c")])
+def test_a_missing_optional_module_names_its_extra(module, extra):
+    from kdedge.errors import missing_extra
+
+    exc = ModuleNotFoundError(f"No module named '{module}'", name=f"{module}.sub")
+    assert str(missing_extra(exc)).endswith(f"pip install 'kdedge[{extra}]'")
+    assert missing_extra(ModuleNotFoundError("x", name="numpy")) is None  # not ours to explain
