@@ -103,7 +103,9 @@ def test_commands_that_need_the_train_extra_say_so(tmp_path, core_env, teacher_r
     assert not (tmp_path / "x").exists() and not (tmp_path / "t").exists()
 
 
-@pytest.mark.parametrize(("module", "extra"), [("torch", "train"), ("lightgbm", "train"), ("m2cgen", "c"), ("tl2cgen", "c")])
+@pytest.mark.parametrize(
+    ("module", "extra"), [("torch", "train"), ("lightgbm", "train"), ("m2cgen", "c"), ("tl2cgen", "c")]
+)
 def test_a_missing_optional_module_names_its_extra(module, extra):
     from kdedge.errors import missing_extra
 
