@@ -60,6 +60,26 @@ def test_report_holds_every_run_and_its_figures(runs_root, tmp_path):
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
 
 
+def test_report_filters_folders_and_keeps_the_latest_runs(runs_root, tmp_path):
+    def report(*args):
+        r = runner.invoke(
+            app, ["report", str(runs_root), "--out", str(tmp_path / "r.html"), "--overwrite", "--json", *args]
+        )
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    only_sweep = report("--include", "sweep*")
+    assert only_sweep["runs"] and all("/sweep/" in run for run in only_sweep["runs"])
+    assert len(only_sweep["sweeps"]) == 1
+    no_sweep = report("--exclude", "sweep*")
+    assert no_sweep["runs"] and not any("/sweep/" in run for run in no_sweep["runs"]) and not no_sweep["sweeps"]
+    newest = report("--latest", "2")
+    created = sorted((json.loads((p).read_text())["created"], str(p.parent)) for p in runs_root.rglob("kdedge.json"))
+    assert sorted(newest["runs"]) == sorted(path for _, path in created[-2:])
+    r = runner.invoke(app, ["report", str(runs_root), "--out", str(tmp_path / "x.html"), "--include", "nothing*"])
+    assert r.exit_code == 2 and "match --include/--exclude" in r.stderr
+
+
 def test_report_of_an_empty_folder_says_what_to_do(tmp_path):
     r = runner.invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "r.html")])
     assert r.exit_code == 2 and "no runs, bench results or sweeps found" in r.stderr

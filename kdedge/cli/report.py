@@ -15,6 +15,14 @@ from ._common import JsonFlag, OverwriteFile, _print_json, app, fails_cleanly
 def report(
     root: Annotated[Path, typer.Argument(help="Folder holding runs, recipe outputs, sweeps or bench JSON files.")],
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    include: Annotated[
+        list[str] | None,
+        typer.Option(help="Only folders whose path under ROOT matches this glob (repeatable), e.g. 'sweep-*/*'."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Leave out folders matching this glob (repeatable).")
+    ] = None,
+    latest: Annotated[int | None, typer.Option(min=1, help="Only the N most recently created runs.")] = None,
     overwrite: OverwriteFile = False,
     as_json: JsonFlag = False,
 ):
@@ -26,8 +34,10 @@ def report(
     check_out_file(out, overwrite, "report-html")
     require("matplotlib")
     from ..report import build_report
+    from ..report.collect import Selection
 
-    summary = build_report(root, out)
+    selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
+    summary = build_report(root, out, selection)
     if as_json:
         _print_json(summary)
         return

@@ -47,17 +47,19 @@ def _front_table(latency: list[Point], size: list[Point]) -> str:
     return "".join(parts)
 
 
-def build_report(root, out) -> dict:
-    """Write the report page for everything under `root` to `out`; returns what it holds."""
+def build_report(root, out, selection=None) -> dict:
+    """Write the report page for everything under `root` (or the `selection` of it) to `out`; returns what it
+    holds."""
     from .html import page
 
     root, out = Path(root), Path(out)
     if not root.is_dir():
         raise RunError(f"{root}: no such folder; pass the folder holding your runs (e.g. runs/)")
-    found = collect(root)
+    found = collect(root, selection)
     if not (found.runs or found.benches or found.sweeps):
+        which = "match --include/--exclude there" if selection and (selection.include or selection.exclude) else "found"
         raise RunError(
-            f"{root}: no runs, bench results or sweeps found; make some with kdedge run, or kdedge bench --json"
+            f"{root}: no runs, bench results or sweeps {which}; make some with kdedge run, or kdedge bench --out FILE"
         )
     latency, size = points(found)
     figures = []

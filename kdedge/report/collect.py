@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 from ..manifest import Manifest
@@ -44,6 +45,21 @@ class Collection:
     sweeps: list[SweepInfo] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which folders a report shows: labels (paths under the root) matching any `include` glob (all when empty)
+    and no `exclude` glob; of the runs, only the `latest` newest by creation time when set."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    latest: int | None = None
+
+    def wants(self, label: str) -> bool:
+        if self.include and not any(fnmatch(label, pattern) for pattern in self.include):
+            return False
+        return not any(fnmatch(label, pattern) for pattern in self.exclude)
+
+
 def _read(path: Path):
     try:
         return json.loads(path.read_text())
@@ -69,12 +85,14 @@ def _walk(root: Path):
         yield from _walk(child)
 
 
-def collect(root) -> Collection:
+def collect(root, selection: Selection | None = None) -> Collection:
     from ..sweep import PLAN, RESULTS_JSON, RESULTS_MD
 
-    root = Path(root)
+    root, selection = Path(root), selection or Selection()
     found = Collection(root)
     for folder in _walk(root):
+        if not selection.wants(_label(folder, root)):
+            continue
         for path in sorted(folder.glob("*.json")):
             if path.name in (MANIFEST, PLAN) or path.name.startswith("."):
                 continue
@@ -97,4 +115,7 @@ def collect(root) -> Collection:
                     md.read_text() if md.is_file() else "",
                 )
             )
+    if selection.latest is not None:
+        found.runs = sorted(found.runs, key=lambda r: r.manifest.get("created", ""), reverse=True)[: selection.latest]
+        found.runs.sort(key=lambda r: r.label)
     return found
