@@ -101,8 +101,8 @@ def main(argv=None) -> int:
         "",
         f"digits train split ({len(x_train)} samples), batch 64, teacher = the demo's CNN (32-64-64, 56,714 params); "
         f"{args.epochs} epochs per measurement, {args.repeats} repeats interleaved; one torch thread; "
-        f"{platform.machine()}, {os.cpu_count()} cores, other jobs running. Ratio: to the hard-label epoch of the same "
-        "student in the same repeat, median (min–max).",
+        f"{platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end. "
+        "Ratio: to the hard-label epoch of the same student in the same repeat, median (min–max).",
         "",
         "| student | epoch of | ms / epoch (median) | × hard-label epoch |",
         "| --- | --- | --- | --- |",
