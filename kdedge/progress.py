@@ -30,15 +30,30 @@ def quiet(on: bool = True):
     if not on:
         yield
         return
-    before = os.environ.get("KDEDGE_QUIET")
-    os.environ["KDEDGE_QUIET"] = "1"
+    with env_flag("KDEDGE_QUIET"):
+        yield
+
+
+@contextlib.contextmanager
+def no_bars_in_children():
+    """Processes started inside the block draw no bars (several on one terminal would overwrite each other); they
+    print their lines instead."""
+    with env_flag("KDEDGE_NO_BARS"):
+        yield
+
+
+@contextlib.contextmanager
+def env_flag(name: str):
+    """Set environment variable `name` to "1" inside the block (children inherit it), then restore it."""
+    before = os.environ.get(name)
+    os.environ[name] = "1"
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop("KDEDGE_QUIET", None)
+            os.environ.pop(name, None)
         else:
-            os.environ["KDEDGE_QUIET"] = before
+            os.environ[name] = before
 
 
 def _stepper(progress, task):

@@ -111,11 +111,14 @@ class TargetCache:
         return np.load(npy, mmap_mode="c", allow_pickle=False)
 
     def entries(self) -> list[CacheEntry]:
+        """kdedge's entries only: a file of another name or content in the folder is never listed or removed."""
         found = []
         for info in sorted(self.folder.glob("*.json")):
             npy = info.with_suffix(".npy")
             try:
                 meta = json.loads(info.read_text())
+                if not _is_entry(info.stem, meta):
+                    continue
                 found.append(CacheEntry(info.stem, npy, meta, npy.stat().st_size, info.stat().st_mtime))
             except (FileNotFoundError, ValueError):
                 continue  # half-removed by another process, or not ours
@@ -150,3 +153,11 @@ class TargetCache:
 
     def _files(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.npy", self.folder / f"{key}.json"
+
+
+def _is_entry(stem: str, meta) -> bool:
+    """Whether `<stem>.json` holding `meta` is an entry this module wrote: its name is the key of its contents."""
+    try:
+        return stem == TargetCache.key(meta["teacher"], meta["inputs"], tuple(meta["shape"]))
+    except (TypeError, KeyError):
+        return False

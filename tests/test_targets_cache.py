@@ -74,6 +74,15 @@ def test_cache_is_shared_across_run_folders_through_the_environment(tmp_path, mo
     assert TargetCache().folder == tmp_path / "shared" / "targets"
 
 
+def test_clear_removes_only_kdedges_entries(tmp_path):
+    cache = TargetCache(tmp_path)
+    teacher_logits(CountingTeacher(), np.ones((5, 6), np.float32), "val", cache)
+    (tmp_path / "notes.json").write_text('{"teacher": "mine"}')  # a user's file in the same folder
+    (tmp_path / "notes.npy").write_bytes(b"mine")
+    assert len(cache.clear()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.json", "notes.npy"]
+
+
 def test_damaged_entry_is_a_miss_and_is_rewritten(tmp_path):
     cache = TargetCache(tmp_path)
     x = np.ones((20, 6), np.float32)

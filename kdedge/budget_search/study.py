@@ -6,7 +6,6 @@ worker processes share it. Selection uses the validation split only; the test sp
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
 import shutil
@@ -263,9 +262,11 @@ def run_trials(out: Path, n_trials: int, jobs: int, resumed_at: int = 0) -> None
         return
     shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
+    from ..progress import no_bars_in_children
+
     threads = share(jobs)  # workers share the CPUs instead of oversubscribing them
     procs = [ctx.Process(target=_worker, args=(str(out), n, i, resumed_at, threads)) for i, n in enumerate(shares) if n]
-    with _no_bars_in_workers():
+    with no_bars_in_children():  # workers print one line per trial instead
         for p in procs:
             p.start()
     _wait_showing_trials(out, procs, n_trials)
@@ -299,21 +300,6 @@ def _finished(study) -> list:
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
     return study.get_trials(deepcopy=False, states=done)
-
-
-@contextlib.contextmanager
-def _no_bars_in_workers():
-    """Workers inherit the environment at start: several bars on one terminal would overwrite each other, so they
-    print their one line per trial instead (unless the user asked for quiet)."""
-    import os
-
-    before = os.environ.get("KDEDGE_NO_BARS")
-    os.environ["KDEDGE_NO_BARS"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("KDEDGE_NO_BARS", None)
 
 
 def start_search(
