@@ -178,38 +178,6 @@ def train_teacher(root: Path, seed: int) -> dict:
     return measure_onnx(root, seed, out, "teacher")
 
 
-class SharedTargets:
-    """The teacher, with its outputs on a whole transfer set kept per inputs fingerprint: the families of one seed
-    share one teacher-labelled set instead of recomputing it (a benchmark convenience; kdedge caches per run)."""
-
-    def __init__(self, teacher, cache_dir: Path):
-        self.teacher, self.cache_dir = teacher, cache_dir
-        for name in ("name", "sample_shape", "n_classes", "class_names", "fingerprint", "has_features"):
-            setattr(self, name, getattr(teacher, name))
-
-    def logits(self, x):
-        if len(x) < 5000:
-            return self.teacher.logits(x)
-        from kdedge.data import fingerprint_arrays
-
-        path = self.cache_dir / f"logits-{fingerprint_arrays(x)}.npy"
-        if not path.is_file():
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            np.save(path.with_suffix(".tmp.npy"), self.teacher.logits(x))
-            path.with_suffix(".tmp.npy").rename(path)
-        return np.load(path)
-
-    def bind(self, dataset, classes=True):
-        self.teacher.bind(dataset, classes)
-        return self
-
-    def use_onnxruntime(self, rows):
-        self.teacher.use_onnxruntime(rows)
-
-    def describe(self):
-        return self.teacher.describe()
-
-
 def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     """fit -> export -> bench; figures cached beside the run."""
     import torch
@@ -233,7 +201,7 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
         if figures.get("student_options", options) == options:  # a cell of other student options is redone
             return figures
     dataset = load_dataset(DATA, seed=seed, **DATA_OPTIONS)
-    teacher = SharedTargets(load_teacher(teacher_path(root, seed)), root / f"seed{seed}" / "shared-targets")
+    teacher = load_teacher(teacher_path(root, seed))  # its outputs on a transfer set are shared by kdedge's cache
     start = time.perf_counter()
     run = fit_run(
         out=out,
