@@ -145,6 +145,16 @@ def levers(epochs: int) -> list[tuple[str, str, Setting]]:
         ("mlp", f"hidden 512-512, online shift+mixup, cosine, {2 * epochs} ep",
          online_setting(2 * epochs, student_options={"hidden": (512, 512)})),
     ]  # fmt: skip
+    spectrum = {"features": "spectrum"}
+    for family in ("forest", "svm", "gbdt", "tree"):
+        rows += [
+            (family, "spectrum features, hard labels", Setting("spec hard", "hard", student_options=spectrum)),
+            (family, "spectrum features, logits on train",
+             Setting("spec train", "logits", student_options=spectrum)),
+            (family, "spectrum features, logits on mixup 10x",
+             Setting("spec mixup 10x", "logits", transfer="mixup", transfer_options={"transfer_size": "10x"},
+                     student_options=spectrum)),
+        ]  # fmt: skip
     return rows
 
 

@@ -51,7 +51,9 @@ def _torch(student, opset: int):
 def _nonneural(student, opset: int):
     from .nonneural import nonneural_to_onnx
 
-    return nonneural_to_onnx(student.exporter, student.export_parts(), student.sample_shape, student.n_classes, opset)
+    return nonneural_to_onnx(
+        student.exporter, student.export_parts(), student.sample_shape, student.n_classes, opset, student.features
+    )
 
 
 @converter(EnsembleStudent)

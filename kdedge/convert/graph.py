@@ -13,6 +13,7 @@ from onnx import TensorProto, compose, helper, version_converter
 
 CORE_INPUT = "features"
 CORE_PREFIX = "core_"  # keeps a converter's own names ('label', 'input'...) from clashing with ours
+MAP_PREFIX = "map_"
 
 
 def default_opset(model: onnx.ModelProto) -> int:
@@ -89,8 +90,12 @@ def side_by_side(parts: list[onnx.ModelProto], outputs: list[str], n_features: i
     return merged, "concat"
 
 
-def finish(core: onnx.ModelProto, scores: str, sample_shape, n_classes: int, opset: int) -> onnx.ModelProto:
-    """`input (N, *sample_shape)` -> Flatten -> core -> `scores` (N, K) float32 and `label` (N,) int64."""
+def finish(
+    core: onnx.ModelProto, scores: str, sample_shape, n_classes: int, opset: int, mapping: onnx.ModelProto | None = None
+) -> onnx.ModelProto:
+    """`input (N, *sample_shape)` -> Flatten -> [mapping] -> core -> `scores` (N, K) float32 and `label` (N,) int64.
+
+    `mapping`: a fixed feature map `flat -> mapped` (kdedge.feature_maps) the core was fitted behind."""
     core = upgrade_opset(scores_only(core, scores, n_classes), opset)
     n_features = int(np.prod(sample_shape))
     flatten = _model_like(
@@ -117,5 +122,9 @@ def finish(core: onnx.ModelProto, scores: str, sample_shape, n_classes: int, ops
             ],
         ),
     )
-    model = merge(flatten, core, io_map=[("flat", core.graph.input[0].name)], prefix2=CORE_PREFIX)
+    if mapping is not None:
+        mapping.ir_version = flatten.ir_version  # onnx.compose merges only models of one IR version
+        flatten = merge(flatten, mapping, io_map=[("flat", mapping.graph.input[0].name)], prefix2=MAP_PREFIX)
+    flat = flatten.graph.output[0].name
+    model = merge(flatten, core, io_map=[(flat, core.graph.input[0].name)], prefix2=CORE_PREFIX)
     return merge(model, outputs, io_map=[(CORE_PREFIX + scores, "raw_scores")])

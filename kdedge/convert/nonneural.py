@@ -29,14 +29,16 @@ def _load_converters() -> None:
     from . import lightgbm_onnx, sklearn_onnx  # noqa: F401  (register themselves)
 
 
-def nonneural_to_onnx(kind: str, parts, sample_shape, n_classes: int, opset: int):
-    """One ONNX graph `input (N, *sample_shape)` -> `scores (N, K)`, `label (N,)` for a fitted non-neural model."""
+def nonneural_to_onnx(kind: str, parts, sample_shape, n_classes: int, opset: int, features=None):
+    """One ONNX graph `input (N, *sample_shape)` -> `scores (N, K)`, `label (N,)` for a fitted non-neural model
+    (`features`: the student's kdedge.feature_maps map, whose graph goes between the Flatten and the model)."""
     from .graph import finish
 
     _load_converters()
     if kind not in CORE_CONVERTERS:
         raise ExportError(f"no ONNX converter named {kind!r}; known: {', '.join(sorted(CORE_CONVERTERS))}")
-    n_features = int(np.prod(sample_shape))
+    n_features = int(np.prod(sample_shape)) if features is None else features.n_outputs
     core, scores = CORE_CONVERTERS[kind](parts, n_features, opset)
     # K comes from the student: some converters declare a wrong width (a multi-output forest says (N, 1)).
-    return finish(core, scores, sample_shape, n_classes, opset)
+    mapping = None if features is None else features.graph(opset)
+    return finish(core, scores, sample_shape, n_classes, opset, mapping)

@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..errors import RunError
 from .base import register
-from .sklearn_base import NonNeuralStudent, param_count
+from .sklearn_base import NonNeuralParams, NonNeuralStudent, param_count
 
 
-class GBDTParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GBDTParams(NonNeuralParams):
     num_leaves: int = Field(31, ge=2, description="leaves per tree")
     n_estimators: int = Field(100, ge=1, description="boosting rounds (trees per class)")
     learning_rate: float = Field(0.1, gt=0, le=1, description="shrinkage")

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._io import read_json, write_json
 from ..errors import DataError, RunError
+from ..feature_maps import FeatureMap, check_name, feature_map
 from .base import Student, Tolerance
 
 META_FILE = "nonneural.json"
@@ -64,6 +66,20 @@ class TargetScale:
         return {"mean": self.mean, "std": self.std}
 
 
+class NonNeuralParams(BaseModel):
+    """What every non-neural family takes: the fixed map its inputs go through (kdedge.feature_maps)."""
+
+    model_config = ConfigDict(extra="forbid")
+    features: str = Field(
+        "raw", description="input map: raw, or spectrum (shift-invariant |DFT| of images and sequences)"
+    )
+
+    @field_validator("features")
+    @classmethod
+    def _known_map(cls, value):
+        return check_name(value)
+
+
 class NonNeuralStudent(Student):
     """Fit/score/save/export skeleton; a family supplies its estimators, storage and ONNX converter name."""
 
@@ -72,6 +88,8 @@ class NonNeuralStudent(Student):
 
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
+        # a plug-in family's own Params may not know `features`: its inputs go in as they are
+        self.features: FeatureMap = feature_map(getattr(params, "features", "raw"), self.sample_shape)
         self.model = None
         self.target_scale: TargetScale | None = None  # None: a classifier on labels (method hard)
 
@@ -100,7 +118,7 @@ class NonNeuralStudent(Student):
 
     # -- shared --
     def fit(self, method, train, val, seed: int) -> dict:
-        x = flatten(train.x)
+        x = self.features(flatten(train.x))
         targets = method.regression_targets(train.teacher_logits)
         start = time.perf_counter()
         if targets is None:
@@ -136,7 +154,7 @@ class NonNeuralStudent(Student):
     def scores(self, x: np.ndarray) -> np.ndarray:
         if self.model is None:
             raise RunError(f"the {self.family} student is not fitted; fit it or load a run first")
-        return np.asarray(self.model_scores(flatten(x)), np.float32)
+        return np.asarray(self.model_scores(self.features(flatten(x))), np.float32)
 
     def save(self, directory: Path) -> list[str]:
         files = self.save_model(Path(directory))
@@ -144,7 +162,8 @@ class NonNeuralStudent(Student):
             "family": self.family,
             "mode": "classifier" if self.target_scale is None else "regressor",
             "target_scale": None if self.target_scale is None else self.target_scale.to_dict(),
-            "n_features": int(np.prod(self.sample_shape)),
+            "features": self.features.name,
+            "n_features": self.features.n_outputs,
             "files": files,
         }
         write_json(Path(directory) / META_FILE, meta)

@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator
+from pydantic import Field, PositiveFloat, field_validator
 
 from .base import register
-from .sklearn_base import PipelineStudent, warn
+from .sklearn_base import NonNeuralParams, PipelineStudent, warn
 
 # Kernel SVMs are quadratic (or worse) in the number of samples: above this, say so before a fit of minutes.
 LARGE_KERNEL_FIT = 10_000
 DEFAULT_COMPONENTS = 500
 
 
-class SVMParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SVMParams(NonNeuralParams):
     kernel: Literal["rbf", "poly", "linear"] = Field("rbf", description="kernel: rbf, poly or linear")
     C: float = Field(10.0, gt=0, description="regularization C > 0")
     gamma: Literal["scale", "auto"] | PositiveFloat = Field(

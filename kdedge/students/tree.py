@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from .base import register
-from .sklearn_base import PipelineStudent
+from .sklearn_base import NonNeuralParams, PipelineStudent
 
 
-class TreeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TreeParams(NonNeuralParams):
     max_depth: int | None = Field(None, ge=1, description="tree depth (default: until leaves are pure)")
 
 

@@ -50,6 +50,15 @@ def has_c_path(student) -> bool:
 
 def to_c(student, prefix: str) -> CCore:
     _load_generators()
+    from ...feature_maps import FeatureMap
+
+    features = getattr(student, "features", None)
+    if isinstance(features, FeatureMap) and features.name != "raw":
+        # the generators' models read input values; the map in front exists only as an ONNX graph so far
+        raise ExportError(
+            f"C export takes students on raw inputs; this {student.family} student reads --features "
+            f"{features.name}: export it to ONNX, or distill one with --features raw for C"
+        )
     for cls in type(student).__mro__:
         if cls in C_GENERATORS:
             return C_GENERATORS[cls](student, prefix)
