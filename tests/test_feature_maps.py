@@ -85,3 +85,14 @@ def test_vector_data_with_spectrum_ends_in_one_line(tmp_path):
     )  # fmt: skip
     assert r.exit_code == 2 and "--features raw" in r.output
     assert not (tmp_path / "f").exists()
+
+
+def test_search_space_offers_spectrum_only_where_the_data_can_take_it():
+    from kdedge.budget_search.space import DEFAULT_SPACE, fit_to_data
+
+    assert all("spectrum" in DEFAULT_SPACE[f]["features"] for f in ("svm", "forest", "gbdt", "tree"))
+    images = fit_to_data(DEFAULT_SPACE, (1, 8, 8))
+    vectors = fit_to_data(DEFAULT_SPACE, (64,))
+    assert images["forest"]["features"] == ["raw", "spectrum"]
+    assert vectors["forest"]["features"] == ["raw"] and vectors["mlp"] == DEFAULT_SPACE["mlp"]
+    assert DEFAULT_SPACE["forest"]["features"] == ["raw", "spectrum"]  # the default itself is left alone

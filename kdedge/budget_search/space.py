@@ -44,12 +44,14 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
         "alpha": [0.9],
     },
     "svm": {
+        "features": ["raw", "spectrum"],  # spectrum: images and sequences only (see fit_to_data)
         "kernel": ["rbf", "linear"],
         "C": [0.1, 1.0, 10.0, 100.0],
         "method": ["logits", "softmax"],
         "temperature": [1.0, 50.0, 100.0],
     },
     "forest": {
+        "features": ["raw", "spectrum"],  # spectrum: images and sequences only (see fit_to_data)
         "n_estimators": [10, 30, 100],
         "max_depth": [4, 8, 16],
         "method": ["logits", "softmax"],
@@ -57,6 +59,7 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
         "transfer": ["train", "augment"],  # augment at its default 5x: `train` takes no size
     },
     "gbdt": {
+        "features": ["raw", "spectrum"],  # spectrum: images and sequences only (see fit_to_data)
         "num_leaves": [4, 8, 16],
         "n_estimators": [50, 100, 200],
         "learning_rate": [0.05, 0.1],
@@ -64,6 +67,7 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
         "temperature": [1.0, 100.0],
     },
     "tree": {
+        "features": ["raw", "spectrum"],  # spectrum: images and sequences only (see fit_to_data)
         "max_depth": [6, 8, 10, 14],
         "method": ["logits", "softmax"],
         "temperature": [1.0, 100.0],
@@ -150,6 +154,28 @@ def _check_choices(family: str, choices: dict[str, list]) -> None:
         models = [model for m, t in combos for _, model in owners(family, m, t) if key in model.model_fields]
         for value in values if models else ():  # a key no drawn method takes is never suggested
             validate_params(models[0], {key: value}, f"search space [{family}] {key}")
+
+
+def fit_to_data(space: dict[str, dict[str, list]], sample_shape) -> dict[str, dict[str, list]]:
+    """The space without the input maps this data cannot take (no spectrum of a vector): choices that would fail
+    every trial drawing them. Every worker narrows it the same way, so the study sees one space."""
+    from ..errors import DataError
+    from ..feature_maps import feature_map
+
+    def fits(name) -> bool:
+        try:
+            feature_map(name, sample_shape)
+        except (DataError, OptionError):
+            return False
+        return True
+
+    narrowed = {}
+    for family, choices in space.items():
+        choices = dict(choices)
+        if "features" in choices:
+            choices["features"] = [name for name in choices["features"] if fits(name)] or choices["features"]
+        narrowed[family] = choices
+    return narrowed
 
 
 def suggest(trial, space: dict[str, dict[str, list]]) -> Candidate:

@@ -22,7 +22,7 @@ from ..options import route
 from ..outputs import writing
 from ..students import student_class
 from .budget import Budget
-from .space import Candidate, load_space, suggest
+from .space import Candidate, fit_to_data, load_space, suggest
 
 CONFIG = "search.json"
 STUDY_DB = "study.db"
@@ -97,6 +97,7 @@ class _Trials:
         self.dataset = self.teacher.run.dataset(config.data)
         self.data_source = config.data or self.teacher.run.manifest.data.source
         self.x_val, self.y_val = self.dataset.split("val")
+        self.space = fit_to_data(config.space, self.dataset.sample_shape)
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
 
     def __call__(self, trial):
@@ -113,7 +114,7 @@ class _Trials:
         from ..distillation.run import fit_run
         from ..measure import Entry, bench
 
-        cand = suggest(trial, self.config.space)
+        cand = suggest(trial, self.space)
         trial.set_user_attr("settings", cand.describe())
         earlier = _same_settings(trial)
         if earlier is not None:  # a small space, or a resumed sampler: measured already, so not trained again
