@@ -130,11 +130,15 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
         if not loaded:
             raise OptionError("without a teacher, pass --data (e.g. --data digits; data='digits' in Python)")
         run = getattr(loaded[0], "run", None)
-        if run is None:
+        recorded = getattr(loaded[0], "recorded_data", lambda: None)() if run is None else None
+        if run is not None:
+            dataset, source = run.dataset(), run.manifest.data.source
+        elif recorded is not None:  # a kdedge-exported graph: its kdedge.data_source and split seed
+            dataset, source = _dataset_and_source(recorded[0], recorded[1])
+        else:
             raise OptionError(
                 f"teacher {loaded[0].name} does not say what data it was trained on; pass --data (data= in Python)"
             )
-        dataset, source = run.dataset(), run.manifest.data.source
     else:
         dataset, source = _dataset_and_source(data, seed)
     for t in loaded:
