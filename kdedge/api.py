@@ -378,7 +378,8 @@ def search(
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
-    max_size_kb, max_memory_mb, min_agreement. Returns the summary `kdedge search` prints (best trial, test
+    max_size_kb, max_memory_mb, min_agreement, and with target="c" (C trials) max_flash_kb, max_ram_kb
+    (kdedge.budget_search.budget.BUDGETS). Returns the summary `kdedge search` prints (best trial, test
     figures); OUT holds every trial, the Pareto tables and plot, and best/."""
     from .budget_search.study import SearchConfig, start_search
 
