@@ -187,9 +187,10 @@ def plot(path: Path, rows: list[dict], budget: Budget, judged_by: str = "val_acc
     families = sorted({r["family"] for r in done})
     marker = {f: FAMILY_MARKERS[i % len(FAMILY_MARKERS)] for i, f in enumerate(families)}
     limits = {kind.figure: (kind, value) for kind, value in budget.kinds()}
+    in_c = costs(done)[1] == "flash_kb"  # a C search: p50 timed in C, sizes on a Cortex-M4
     title = (
-        f"kdedge search: {AXIS_WORDS[judged_by].split(',')[0]} against cost, {len(done)} completed trials; "
-        f"budget: {budget.words()}"
+        f"kdedge search{' (C exports)' if in_c else ''}: {AXIS_WORDS[judged_by].split(',')[0]} against cost, "
+        f"{len(done)} completed trial(s); budget: {budget.words()}"
     )
     fig.suptitle(title, fontsize=10)
     axes = []
@@ -213,7 +214,8 @@ def plot(path: Path, rows: list[dict], budget: Budget, judged_by: str = "val_acc
         if ys:
             ax.set_ylim(*_padded(ys, False, 0.06))
         _shade(ax, x, y, limits, scale)
-        ax.set_xlabel(AXIS_WORDS.get(x, x) + (" (log)" if ax.get_xscale() == "log" else ""), fontsize=8)
+        words = AXIS_WORDS.get(x, x) + (" (timed in C)" if in_c and x == "p50_us" else "")
+        ax.set_xlabel(words + (" (log)" if ax.get_xscale() == "log" else ""), fontsize=8)
         ax.set_ylabel(AXIS_WORDS.get(y, y), fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=7)

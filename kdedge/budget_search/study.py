@@ -202,7 +202,7 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
         else ""
     )
     _say(
-        f"trial {number}: {cand.describe()}: val acc {figures['val_accuracy']:.4f}, p50 {figures['p50_us']:.1f} µs, "
+        f"trial {number}: {cand.describe()}: val acc {figures['val_accuracy']:.4f}, p50 {figures['p50_us']:.3g} µs, "
         f"{figures['size_kb']:.1f} KB{mcu} — {status}"
     )
 

@@ -43,7 +43,8 @@ def bench_missing(runs: list[RunInfo], seconds: float) -> tuple[BenchResult | No
     merged = {
         **result,
         "rows": rows,
-        "test_samples": None,
+        "data": {"name": " / ".join(sorted({row["data"]["name"] for row in rows}))},
+        "test_samples": "each run's own",
         "load": load.load_record(load_before, load.load_average()),
         "notes": [
             f"{LABEL} at {now()}: each run alone on its own test split, batch 1, one thread, "
