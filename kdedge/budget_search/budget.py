@@ -48,7 +48,7 @@ def register_budget(kind: BudgetKind) -> BudgetKind:
 register_budget(BudgetKind("max_latency_us", "p50_us", "max", "p50 µs", "p50", "µs",
                            "Budget: batch-1 p50 on this machine, µs (under --target c: timed in C)."))  # fmt: skip
 register_budget(BudgetKind("max_size_kb", "size_kb", "max", "size KB", "size", "KB",
-                           "Budget: ONNX file size, KB (under --target c: Cortex-M4 flash)."))  # fmt: skip
+                           "Budget: ONNX file size, KB (a C export on a Cortex-M4: --max-flash-kb)."))  # fmt: skip
 register_budget(BudgetKind("max_memory_mb", "memory_mb", "max", "memory MB", "memory", "MB",
                            "Budget: peak memory of the bench process above an empty one, MB.", ("onnx",),
                            "it is onnxruntime's process memory; under --target c use --max-ram-kb"))  # fmt: skip
