@@ -72,7 +72,8 @@ def _study(out: Path, config: SearchConfig, worker: int = 0, resumed_at: int = 0
     seed would start again from the points already tried."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: a failed trial is one line of ours (the reason, in pareto.md too), not Optuna's warning with a traceback
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = _sampler(config)
     if worker or resumed_at:
         sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker + resumed_at}))
@@ -105,6 +106,7 @@ class _Trials:
             return self._trial(trial)
         except KdedgeError as exc:  # the trial is recorded as failed; keep why, for the tables
             trial.set_user_attr("reason", str(exc))
+            _say(f"trial {trial.number}: failed: {exc}")
             raise
 
     def _trial(self, trial):
