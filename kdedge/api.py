@@ -130,11 +130,15 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
         if not loaded:
             raise OptionError("without a teacher, pass --data (e.g. --data digits; data='digits' in Python)")
         run = getattr(loaded[0], "run", None)
-        if run is None:
+        recorded = getattr(loaded[0], "recorded_data", lambda: None)() if run is None else None
+        if run is not None:
+            dataset, source = run.dataset(), run.manifest.data.source
+        elif recorded is not None:  # a kdedge-exported graph: its kdedge.data_source and split seed
+            dataset, source = _dataset_and_source(recorded[0], recorded[1])
+        else:
             raise OptionError(
                 f"teacher {loaded[0].name} does not say what data it was trained on; pass --data (data= in Python)"
             )
-        dataset, source = run.dataset(), run.manifest.data.source
     else:
         dataset, source = _dataset_and_source(data, seed)
     for t in loaded:
@@ -374,7 +378,8 @@ def search(
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
-    max_size_kb, max_memory_mb, min_agreement. Returns the summary `kdedge search` prints (best trial, test
+    max_size_kb, max_memory_mb, min_agreement, and with target="c" (C trials) max_flash_kb, max_ram_kb
+    (kdedge.budget_search.budget.BUDGETS). Returns the summary `kdedge search` prints (best trial, test
     figures); OUT holds every trial, the Pareto tables and plot, and best/."""
     from .budget_search.study import SearchConfig, start_search
 

@@ -186,8 +186,9 @@ def test_distill_from_files_export_and_teacher_eval(files, tmp_path, teacher_run
     meta = {p.key: p.value for p in onnx.load(out / "model.onnx").metadata_props}
     assert json.loads(meta["kdedge.teacher"])["fingerprint"] == hashlib.sha256(files["pt"].read_bytes()).hexdigest()
 
-    # teachers from files need --data; feature methods refuse logits-only teachers
-    r = kdedge("distill", "--teacher", files["onnx"], "--out", tmp_path / "x")
+    # teachers from files need --data (a kdedge-exported .onnx records its own); feature methods refuse
+    # logits-only teachers
+    r = kdedge("distill", "--teacher", files["pt"], "--out", tmp_path / "x")
     assert r.exit_code == 2 and "pass --data" in r.output
     r = kdedge(
         "distill", "--teacher", files["onnx"], "--data", "digits", "--method", "fitnets", "--out", tmp_path / "y"
@@ -201,6 +202,10 @@ def test_distill_from_files_export_and_teacher_eval(files, tmp_path, teacher_run
     assert result["accuracy"] == pytest.approx(teacher_run.manifest.metrics["test_accuracy"])
     assert result["latency"]["runtime"] == "onnxruntime" and result["latency"]["runs"] >= 20
     assert len(result["per_class"]) == 10 and sum(c["samples"] for c in result["per_class"]) == result["samples"]
+    # without --data: the data and split seed its export recorded (kdedge.data_source, kdedge.data_seed)
+    r = kdedge("teacher", "eval", files["onnx"], "--min-runs", 20, "--min-seconds", 0.05, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["accuracy"] == result["accuracy"] and json.loads(r.output)["data"]["name"] == "digits"
     r = kdedge("teacher", "eval", files["pt"], "--data", "digits", "--min-runs", 20, "--min-seconds", 0.05)
     assert r.exit_code == 0, r.output
     assert "torch eager" in r.output and "per-class accuracy" in r.output
@@ -208,3 +213,16 @@ def test_distill_from_files_export_and_teacher_eval(files, tmp_path, teacher_run
     assert r.exit_code == 0 and json.loads(r.output)["latency"]["runtime"] == "onnxruntime (model.onnx)"  # exported
     r = kdedge("teacher", "eval", files["pt"])
     assert r.exit_code == 2 and "pass --data" in r.output
+
+
+def test_onnx_teacher_whose_recorded_data_is_gone_asks_for_data(files, tmp_path):
+    import onnx
+
+    model = onnx.load(files["onnx"])
+    for prop in model.metadata_props:
+        if prop.key == "kdedge.data_source":
+            prop.value = str(tmp_path / "moved-away.npz")
+    path = tmp_path / "teacher.onnx"
+    onnx.save(model, path)
+    r = kdedge("teacher", "eval", path, "--min-runs", 5, "--min-seconds", 0)
+    assert r.exit_code == 2 and "moved-away.npz, which is not here; pass --data" in r.output, r.output

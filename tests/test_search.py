@@ -1,6 +1,7 @@
 """`kdedge search` with a handful of small trials on digits."""
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -99,3 +100,85 @@ def test_bad_budget_and_space(tmp_path, teacher_run):
     result = search("--teacher", teacher_run.path, "--families", "quantum", "--out", tmp_path / "b")
     assert result.exit_code == 2 and "quantum" in result.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def _row(trial, acc, p50, size, broken=(), family="mlp", **more):
+    return {"trial": trial, "state": "COMPLETE", "family": family, "settings": "", "broken": list(broken),
+            "val_accuracy": acc, "agreement": acc, "p50_us": p50, "size_kb": size, "memory_mb": 1.0,
+            "n_params": 100, **more}  # fmt: skip
+
+
+def test_the_front_is_computed_once_and_never_holds_a_trial_over_budget(tmp_path):
+    from kdedge.budget_search import report
+    from kdedge.budget_search.budget import Budget
+
+    budget = Budget(max_latency_us=40, max_size_kb=100, max_memory_mb=5, min_agreement=0.8)
+    rows = [
+        _row(0, 0.95, 10, 50),
+        _row(1, 0.99, 5, 500, ["size KB 500 > 100"], family="gbdt"),  # best and fastest, but too big
+        _row(2, 0.97, 30, 80, family="gbdt"),
+        _row(3, 0.90, 20, 60),  # dominated by trial 0
+        _row(4, 0.96, 12, 40, family="tree"),
+    ]
+    front = report.mark_front(rows)
+    assert [r["trial"] for r in front] == [0, 4, 2] and not rows[1]["pareto"]
+    report.write_tables(tmp_path, rows, budget)
+    shown = report.plot(tmp_path / "pareto.png", rows, budget)
+    starred = [int(line.split("|")[1]) for line in (tmp_path / "pareto.md").read_text().splitlines() if "★ |" in line]
+    assert sorted(starred) == shown["front"] == [0, 2, 4]  # the plot's stars are the table's
+    # the title in plain words, every budget on some panel's axes (where it is shaded)
+    assert "{" not in shown["title"] and "'" not in shown["title"]
+    assert "p50 ≤ 40 µs" in shown["title"] and "size ≤ 100 KB" in shown["title"]
+    assert "agreement with the teacher ≥ 80 %" in shown["title"]
+    on_axes = {figure for panel in shown["panels"] for figure in panel}
+    assert {"p50_us", "size_kb", "memory_mb", "agreement"} <= on_axes
+    assert (tmp_path / "pareto.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_budgets_a_target_does_not_measure_are_refused(tmp_path, teacher_run):
+    result = search("--teacher", teacher_run.path, "--max-flash-kb", 64, "--out", tmp_path / "a")
+    assert result.exit_code == 2 and "--max-flash-kb" in result.output and "--target c" in result.output
+    result = search("--teacher", teacher_run.path, "--target", "c", "--max-memory-mb", 5, "--out", tmp_path / "b")
+    assert result.exit_code == 2 and "--max-ram-kb" in result.output
+    result = search("--teacher", teacher_run.path, "--target", "c", "--families", "cnn", "--out", tmp_path / "c")
+    assert result.exit_code == 2 and "has a C export" in result.output
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C compiler (gcc)")
+@pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None,
+    reason="needs arm-none-eabi-gcc for flash/RAM (scripts/install-system-deps.sh: apt-get install gcc-arm-none-eabi)",
+)
+def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run):
+    space = tmp_path / "space.toml"  # one depth-4 tree, and a family with no C path
+    space.write_text(
+        '[tree]\nmax_depth = [4]\nmethod = ["logits"]\ntransfer = ["augment"]\ntransfer_size = ["5x"]\n'
+        '[cnn]\nchannels = ["8,16,16"]\n'
+    )
+    out = tmp_path / "s"
+    result = search(
+        "--teacher", teacher_run.path, "--target", "c", "--space", space, "--max-flash-kb", 64, "--max-ram-kb", 8,
+        "--trials", 1, "--min-seconds", 0.05, "--out", out, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert "no C export for cnn" in summary["skipped_families"]["cnn"]
+    (t,) = _study_trials(out)
+    assert t.state.name == "COMPLETE" and t.user_attrs["family"] == "tree"
+    figures = t.user_attrs["figures"]
+    mcu = json.loads((out / "trials" / "0000" / "kdedge.json").read_text())["c_export"]["mcu"]  # its own C export
+    assert figures["flash_kb"] == mcu["flash_kb"] <= 64 and 0 < figures["ram_kb"] == mcu["ram_kb"] <= 8
+    assert figures["memory_mb"] is None and figures["p50_us"] > 0 and not t.user_attrs["broken"]
+    assert t.values[2] == figures["flash_kb"]  # the size objective is the flash
+    rows = {r["name"]: r for r in summary["test"]["rows"]}
+    assert rows["best C"]["target"] == "c" and "C floor" in rows  # the winner timed in C on the test split
+    md = (out / "pareto.md").read_text()
+    assert "flash KB" in md and "RAM KB" in md and "flash ≤ 64 KB" in md and "mem MB" not in md and "★" in md
+
+    # the budgets apply to the C figures: a RAM limit no tree meets breaks it, named with the measured RAM
+    result = search(
+        "--teacher", teacher_run.path, "--target", "c", "--space", space, "--max-ram-kb", 0.01,
+        "--trials", 1, "--min-seconds", 0.05, "--out", tmp_path / "tight",
+    )  # fmt: skip
+    assert result.exit_code == 2 and f"RAM KB {figures['ram_kb']:.4g} > 0.01" in result.output, result.output

@@ -13,8 +13,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .._io import atomic_dir, read_json, write_json
 from ..compute import set_training_threads, share
 from ..errors import KdedgeError, OptionError, RunError
@@ -22,6 +20,7 @@ from ..options import route
 from ..outputs import writing
 from ..students import student_class
 from .budget import Budget
+from .measure import MEASURERS, check_target, profile_budgets, second_cost, target_format
 from .space import Candidate, fit_to_data, load_space, suggest
 
 CONFIG = "search.json"
@@ -48,6 +47,7 @@ class SearchConfig:
     max_epochs: int = 100  # caps neural students' epochs so a trial stays short
     min_seconds: float = 1.0  # latency timing per trial, as `kdedge bench --min-seconds`
     objective: str = "accuracy"  # or "agreement" with the teacher (fidelity, Stanton et al. 2021)
+    skipped_families: dict = field(default_factory=dict)  # family -> why the target cannot take it
 
 
 def _storage(out: Path):
@@ -72,14 +72,15 @@ def _study(out: Path, config: SearchConfig, worker: int = 0, resumed_at: int = 0
     seed would start again from the points already tried."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: a failed trial is one line of ours (the reason, in pareto.md too), not Optuna's warning with a traceback
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = _sampler(config)
     if worker or resumed_at:
         sampler = _sampler(SearchConfig(**{**asdict(config), "seed": config.seed + 1000 * worker + resumed_at}))
     return optuna.create_study(
         study_name=STUDY_NAME,
         storage=_storage(out),
-        directions=["maximize", "minimize", "minimize"],  # val accuracy, p50 latency, ONNX size
+        directions=["maximize", "minimize", "minimize"],  # val accuracy, p50 latency, size (flash for C)
         sampler=sampler,
         load_if_exists=True,
     )
@@ -93,6 +94,7 @@ class _Trials:
 
         self.out, self.config = out, config
         self.budget = Budget(**config.budget)
+        self.measure = MEASURERS[target_format(config.target)]
         self.teacher = load_teacher(config.teacher)
         self.dataset = self.teacher.run.dataset(config.data)
         self.data_source = config.data or self.teacher.run.manifest.data.source
@@ -105,14 +107,13 @@ class _Trials:
             return self._trial(trial)
         except KdedgeError as exc:  # the trial is recorded as failed; keep why, for the tables
             trial.set_user_attr("reason", str(exc))
+            _say(f"trial {trial.number}: failed: {exc}")
             raise
 
     def _trial(self, trial):
         import optuna
 
-        from ..convert import export_run
         from ..distillation.run import fit_run
-        from ..measure import Entry, bench
 
         cand = suggest(trial, self.space)
         trial.set_user_attr("settings", cand.describe())
@@ -139,27 +140,10 @@ class _Trials:
             overwrite=True,
             transfer=routed.transfer,
         )
-        export_run(run.path, **({"target": self.config.target} if self.config.target else {}))
-        # Measured on the validation split, exactly as `kdedge bench` measures (latency, memory, size).
-        row = bench(
-            [Entry(run.name, run.path / "model.onnx")],
-            self.x_val,
-            self.y_val,
-            memory=True,
-            floor=False,
-            latency_options={"min_seconds": self.config.min_seconds},
-        )["rows"][0]
-        from ..measure.quality import predict
-
-        _, labels = predict(run.path / "model.onnx", self.x_val)
-        figures = {
-            "val_accuracy": row["accuracy"],
-            "agreement": float(np.mean(labels == self.teacher_val_labels)),
-            "p50_us": row["latency"]["p50_us"],
-            "size_kb": row["size_kb"],
-            "memory_mb": row["memory"]["model_mb"],
-            "n_params": row["n_params"],
-        }
+        # exported and measured on the validation split as `kdedge export` and `kdedge bench` do, per format
+        figures = self.measure(
+            run, self.config.target, self.x_val, self.y_val, self.teacher_val_labels, self.config.min_seconds
+        )
         trial.set_user_attr("figures", figures)
         trial.set_user_attr("run", str(run.path))
         trial.set_user_attr("family", cand.family)
@@ -169,13 +153,13 @@ class _Trials:
         _report(trial.number, cand, figures, self.budget.broken(figures))
         if not math.isfinite(figures["p50_us"]):
             raise optuna.TrialPruned("latency could not be measured")
-        return figures[OBJECTIVES[self.config.objective]], figures["p50_us"], figures["size_kb"]
+        return figures[OBJECTIVES[self.config.objective]], figures["p50_us"], second_cost(figures)
 
     def _prune_by_estimate(self, trial, cand: Candidate) -> None:
         """Neural students' size is known before training: 4 bytes per parameter (an estimate, labelled so)."""
         import optuna
 
-        limit = self.budget.max_size_kb
+        limit = self.budget.limit("max_size_kb")
         if limit is None or not student_class(cand.family).neural:
             return
         params = route(cand.family, cand.method, cand.transfer, cand.options).params
@@ -215,11 +199,22 @@ def _report(number: int, cand: Candidate, figures: dict, broken: list[str]) -> N
     if os.environ.get("KDEDGE_QUIET"):
         return
     status = "fits" if not broken else "breaks " + ", ".join(broken)
-    print(
-        f"trial {number}: {cand.describe()}: val acc {figures['val_accuracy']:.4f}, p50 {figures['p50_us']:.1f} µs, "
-        f"{figures['size_kb']:.1f} KB — {status}",
-        file=sys.stderr,
+    mcu = (
+        f", flash {figures['flash_kb']:.1f} KB, RAM {figures['ram_kb']:.2f} KB"
+        if figures.get("flash_kb") is not None
+        else ""
     )
+    _say(
+        f"trial {number}: {cand.describe()}: val acc {figures['val_accuracy']:.4f}, p50 {figures['p50_us']:.3g} µs, "
+        f"{figures['size_kb']:.1f} KB{mcu} — {status}"
+    )
+
+
+def _say(line: str) -> None:
+    import os
+
+    if not os.environ.get("KDEDGE_QUIET"):
+        print(line, file=sys.stderr)
 
 
 def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0, threads: int | None = None) -> None:
@@ -308,8 +303,12 @@ def start_search(
 ) -> dict:
     from ..teachers import load_teacher
 
-    Budget(**config.budget)  # validate before any work
-    config.space = load_space(space_file, families)
+    config.budget = {**profile_budgets(config.target), **config.budget}  # a C profile's flash/RAM, unless given
+    budget = Budget(**config.budget)  # validate before any work
+    config.space, skipped = check_target(config.target, budget, load_space(space_file, families))
+    config.skipped_families = skipped
+    for family, why in skipped.items():  # said once, here: the sampler never draws them
+        _say(f"search: skipping {family}: {why}")
     load_teacher(config.teacher)  # fail early on a bad teacher
     if config.sampler not in SAMPLERS:
         raise OptionError(f"--sampler {config.sampler!r}: choose from {', '.join(SAMPLERS)}")
@@ -352,19 +351,20 @@ def finish(out: Path) -> dict:
     config = SearchConfig(**read_json(out / CONFIG))
     budget = Budget(**config.budget)
     study = _study(out, config)
-    rows = report.trial_rows(study)
+    judged_by = OBJECTIVES[config.objective]
+    rows = report.trial_rows(study, budget, judged_by)
     report.write_tables(out, rows, budget)
-    report.plot(out / "pareto.png", rows, budget)
+    report.plot(out / "pareto.png", rows, budget, judged_by)
     feasible = [r for r in rows if r["state"] == "COMPLETE" and not r["broken"]]
     if not feasible:
         raise BudgetError(report.closest_message(rows, budget))
-    judged_by = OBJECTIVES[config.objective]
     best = max(feasible, key=lambda r: (r[judged_by], r["val_accuracy"], -r["p50_us"], -r["size_kb"]))
     final = _final_bench(out, config, best)
     summary = {
         "trials": len(rows),
         "completed": sum(r["state"] == "COMPLETE" for r in rows),
         "feasible": len(feasible),
+        "skipped_families": config.skipped_families,
         "best": best,
         "test": final,
     }
@@ -385,8 +385,14 @@ def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
         shutil.copytree(best["run"], tmp, dirs_exist_ok=True)
     dataset = teacher_run.dataset(config.data)
     x_test, y_test = dataset.split("test")
+    from ..measure.runs import c_entries
+
+    c_found, _ = c_entries([out / "best"], names=["best"])  # a C search's winner: its C row (timed in C) too
     result = bench(
-        [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")], x_test, y_test
+        [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")],
+        x_test,
+        y_test,
+        c_entries=c_found,
     )
     result["data"] = dataset.describe()
     write_json(out / "best" / "bench.json", result)

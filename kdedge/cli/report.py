@@ -23,11 +23,18 @@ def report(
         list[str] | None, typer.Option(help="Leave out folders matching this glob (repeatable).")
     ] = None,
     latest: Annotated[int | None, typer.Option(min=1, help="Only the N most recently created runs.")] = None,
+    bench_missing: Annotated[
+        bool,
+        typer.Option(help="Bench exported runs no bench file covers, so every run is in the figures (said so)."),
+    ] = True,
+    bench_seconds: Annotated[float, typer.Option(min=0.0, help="Timed seconds per run benched by the report.")] = 0.3,
     overwrite: OverwriteFile = False,
     as_json: JsonFlag = False,
 ):
     """Bench tables, accuracy vs latency and vs size with the Pareto front, sweep tables, and every run's recipe
-    and versions, on one HTML page (images inline). Reads files only; measures nothing again."""
+    and versions, on one HTML page (images inline). Figures come from bench files (`kdedge bench --out`, recipes,
+    sweeps); exported runs none of them measured are benched here, briefly, and marked so. Latencies from different
+    machines or loads are plotted apart."""
     from ..errors import require
     from ..outputs import check_out_file
 
@@ -37,11 +44,14 @@ def report(
     from ..report.collect import Selection
 
     selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
-    summary = build_report(root, out, selection)
+    summary = build_report(root, out, selection, bench_seconds if bench_missing else None)
     if as_json:
         _print_json(summary)
         return
     typer.echo(
         f"{out}: {len(summary['runs'])} runs, {len(summary['bench_results'])} bench tables, "
         f"{len(summary['sweeps'])} sweeps, {len(summary['figures'])} figures"
+        + (f", {len(summary['benched_by_report'])} runs benched here" if summary["benched_by_report"] else "")
     )
+    for note in summary["notes"]:
+        typer.echo(note, err=True)

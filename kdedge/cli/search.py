@@ -10,17 +10,38 @@ import typer
 from ._common import JsonFlag, Quiet, _print_json, app, fails_cleanly
 
 
-@app.command()
-@fails_cleanly
+def with_budget_options(fn):
+    """One `--max-…` / `--min-…` option per registered budget (kdedge.budget_search.budget.BUDGETS)."""
+    import inspect
+
+    from ..budget_search.budget import BUDGETS
+
+    signature = inspect.signature(fn, eval_str=True)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    budgets = [
+        inspect.Parameter(
+            kind.option,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[float | None, typer.Option(kind.flag, help=kind.help, rich_help_panel="Budgets")],
+        )
+        for kind in BUDGETS.values()
+    ]
+    fn.__signature__ = signature.replace(parameters=[*fixed, *budgets])
+    return fn
+
+
 def search(
     out: Annotated[Path | None, typer.Option(help="Search directory to create (trials, study, tables, best/).")] = None,
     teacher: Annotated[str | None, typer.Option(help="Teacher run directory.")] = None,
     data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
-    max_latency_us: Annotated[float | None, typer.Option(help="Budget: batch-1 p50 on this machine, µs.")] = None,
-    max_size_kb: Annotated[float | None, typer.Option(help="Budget: ONNX file size, KB.")] = None,
-    max_memory_mb: Annotated[float | None, typer.Option(help="Budget: peak memory of the bench process, MB.")] = None,
-    min_agreement: Annotated[float | None, typer.Option(help="Budget: agreement with the teacher, 0..1.")] = None,
-    target: Annotated[str | None, typer.Option(help="Export profile for every trial (see `kdedge targets`).")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Export profile for every trial (see `kdedge targets`); c or mcu-cortex-m4: trials are exported to "
+            "C, timed in C, sized for a Cortex-M4 (families without C are skipped)."
+        ),
+    ] = None,
     families: Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")] = None,
     space: Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")] = None,
     trials: Annotated[int, typer.Option(help="Trials to run (more with --resume).")] = 30,
@@ -36,6 +57,7 @@ def search(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
+    **budget,
 ):
     """Search student families, sizes, methods and transfer sets; keep the most accurate one inside the budget.
 
@@ -69,10 +91,7 @@ def search(
                 min_seconds=min_seconds,
                 seed=seed,
                 overwrite=overwrite,
-                max_latency_us=max_latency_us,
-                max_size_kb=max_size_kb,
-                max_memory_mb=max_memory_mb,
-                min_agreement=min_agreement,
+                **budget,
             )
     if as_json:
         _print_json(summary)
@@ -87,3 +106,6 @@ def search(
     )
     typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
     bench_table(summary["test"])
+
+
+app.command()(fails_cleanly(with_budget_options(search)))

@@ -30,7 +30,8 @@ def teacher_and_data(teacher: str, factory, data, data_format, seed: int, option
 def teacher_eval(
     teacher: TeacherSpec,
     data: Annotated[
-        str | None, typer.Option(help="Data (required for teachers from files); its split is used.")
+        str | None,
+        typer.Option(help="Data (default: the run's own, or the data a kdedge-exported .onnx records); its split."),
     ] = None,
     factory: Annotated[
         str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")

@@ -42,7 +42,7 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
     else:
         meta = open_model(models[0])[1]  # a missing or broken file fails here, in one line
         if data is None:  # the data the model was trained on, as its export recorded it
-            data = _recorded_data(models[0], meta)
+            data = recorded_data(models[0], meta)
         meta_seed = meta.get("data_seed")
         dataset = load_dataset(data, seed=seed if seed is not None else int(meta_seed or 0), fmt=fmt, **options)
 
@@ -91,7 +91,7 @@ def _teacher_changed(loaded, entries) -> list[str]:
     return notes
 
 
-def _recorded_data(model: Path, meta: dict) -> str:
+def recorded_data(model: Path, meta: dict) -> str:
     """`kdedge.data_source` of a kdedge export: a built-in name, or a path that still exists."""
     from ..data import BUILTINS
     from ..errors import OptionError

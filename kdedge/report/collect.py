@@ -16,7 +16,7 @@ SKIP_DIRS = {TARGETS_DIR, "members", "__pycache__"}  # caches, and ensemble memb
 @dataclass
 class BenchResult:
     label: str  # its folder relative to the report root
-    path: Path
+    path: Path | None  # None: measured by the report itself
     result: dict
 
 

@@ -17,7 +17,7 @@ th { background: #f4f4f4; } td.l, th.l { text-align: left; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
 img { max-width: 100%; border: 1px solid #eee; } .figs { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { flex: 1 1 45%; margin: 0; min-width: 320px; }
+figure { flex: 1 1 45%; margin: 0; min-width: 320px; } figcaption { font-size: 0.85em; color: #444; }
 .note { color: #666; font-size: 0.85em; } tr.front td { background: #fff4e8; }
 """
 
@@ -171,9 +171,15 @@ def page(found: Collection, figures: list[tuple[str, bytes]], front_html: str, g
     figs = "".join(
         f"<figure>{image(png, title)}<figcaption>{escape(title)}</figcaption></figure>" for title, png in figures
     )
+    on_demand = any(b.path is None for b in found.benches)
+    source = (
+        "figures from the bench JSON files, and from the report's own bench of the runs none of them measured"
+        if on_demand
+        else "figures and tables from the bench JSON files, nothing re-measured"
+    )
     summary = (
         f"{len(found.runs)} runs, {len(found.benches)} bench tables, {len(found.sweeps)} sweeps under "
-        f"{found.root} · generated {generated} · figures and tables from the bench JSON files, nothing re-measured"
+        f"{found.root} · generated {generated} · {source}"
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>kdedge report: {escape(found.root.name)}</title>

@@ -43,6 +43,8 @@ class OnnxTeacher(ExternalTeacher):
                 self.known_class_names = [str(n) for n in json.loads(meta["kdedge.class_names"])]
             except (ValueError, TypeError):
                 raise OptionError(f"{path}: its metadata kdedge.class_names is not a JSON list; re-export it") from None
+        # a kdedge export names the data it came from: `teacher eval model.onnx` and distill need no --data then
+        self.metadata = {k.removeprefix("kdedge."): v for k, v in meta.items() if k.startswith("kdedge.")}
         batch = self.input.shape[0] if self.input.shape else None
         if batch == 1:  # a graph exported with a fixed batch of 1: feed it one row at a time
             self.batch_size = 1
@@ -67,6 +69,14 @@ class OnnxTeacher(ExternalTeacher):
         from ..measure.latency import measure_latency
 
         return {"runtime": self.runtime, **measure_latency(self.path, samples, threads, **options)}
+
+    def recorded_data(self) -> tuple[str, int] | None:
+        """(data source, split seed) the export recorded, or None for a graph kdedge did not write."""
+        from ..measure.runs import recorded_data
+
+        if "data_source" not in self.metadata:
+            return None
+        return recorded_data(self.path, self.metadata), int(self.metadata.get("data_seed") or 0)
 
     def describe(self) -> dict:
         return {**super().describe(), "output": self.output}

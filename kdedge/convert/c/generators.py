@@ -74,6 +74,12 @@ def NoCPath(family: str, detail: str = "") -> ExportError:  # noqa: N802  (reads
     )
 
 
+def c_families() -> set[str]:
+    """The student families with a C path (what `kdedge search --target c` keeps)."""
+    _load_generators()
+    return _families_with_c()
+
+
 def _families_with_c() -> set[str]:
     from ...students.base import STUDENTS, student_class
 
