@@ -206,3 +206,12 @@ def test_c_export_runs_on_an_emulated_cortex_m4(kd_mlp_run, tmp_path):
     export_run(run_dir, target="c")
     found = run_on_qemu(run_dir, samples=100)
     assert found["samples"] == 100 and found["label_agreement"] == 1.0
+
+
+def test_c_gate_allows_float32_summing_order_in_proportion_to_the_scores():
+    from kdedge.convert.c import c_tolerance
+    from kdedge.students.base import Tolerance
+
+    tol = c_tolerance(Tolerance(rtol=1e-3, atol=1e-5), np.array([[20.0, -3.0, 0.001]]))
+    assert tol.atol == pytest.approx(2e-4) and tol.rtol == 1e-3 and tol.min_label_agreement == 1.0
+    assert c_tolerance(Tolerance(atol=1e-3), np.array([[1.0]])).atol == 1e-3  # never tighter than the family's
