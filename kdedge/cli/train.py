@@ -15,7 +15,10 @@ from ._common import (
     CacheDir,
     Device,
     JsonFlag,
+    Nnodes,
+    Nproc,
     Overwrite,
+    RdzvEndpoint,
     Seed,
     TrainThreads,
     _print_json,
@@ -115,6 +118,9 @@ def distill(
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
     device: Device = None,
+    nproc: Nproc = 1,
+    nnodes: Nnodes = 1,
+    rdzv_endpoint: RdzvEndpoint = None,
     cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
     **options,
@@ -147,8 +153,14 @@ def distill(
         progress=say if generations is not None else None,
         threads=threads,
         device=device,
+        nproc=nproc,
+        nnodes=nnodes,
+        rdzv_endpoint=rdzv_endpoint,
         **options,
     )
+    if result is None:  # a machine of --nnodes whose processes did not include rank 0
+        say(f"this machine's {nproc} process(es) finished; rank 0, on another machine, wrote {out}")
+        return
     if generations is None:
         _summary(result, as_json)
         return
