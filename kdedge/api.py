@@ -169,6 +169,8 @@ def distill(
     nproc: int = 1,
     nnodes: int = 1,
     rdzv_endpoint: str | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
     **options,
 ):
     """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
@@ -180,11 +182,15 @@ def distill(
     process may use; with `nproc`, that divided among the processes); `device`: where neural training runs (auto,
     cpu, cuda[:N], mps) — both from here on in this process. `nproc=N` trains a neural student in N processes with
     torch DDP (`nnodes`, `rdzv_endpoint` for several machines, the same call on each); see `kdedge.distributed`.
+    `backend="dask"` with `scheduler="tcp://HOST:PORT"` computes the teacher's outputs over the transfer set on
+    that cluster's workers, into the same cache entry (see `kdedge.cluster`).
     Returns the `Run` (None on a machine whose processes did not include rank 0, which writes the run).
     """
+    from .cluster import set_targets_backend
     from .distributed import Launch
 
     launch = Launch(nproc, nnodes, rdzv_endpoint)
+    set_targets_backend(backend, scheduler)
     given = dict(
         student=student,
         method=method,

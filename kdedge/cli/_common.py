@@ -174,6 +174,22 @@ RdzvEndpoint = Annotated[
         rich_help_panel="Processes",
     ),
 ]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="Where the work runs: local (this machine) or dask (the workers of --scheduler).",
+        rich_help_panel="Processes",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786.",
+        rich_help_panel="Processes",
+    ),
+]
 TrainThreads = Annotated[
     int | None,
     typer.Option(

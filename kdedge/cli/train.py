@@ -19,6 +19,7 @@ from ._common import (
     Nproc,
     Overwrite,
     RdzvEndpoint,
+    Scheduler,
     Seed,
     TrainThreads,
     _print_json,
@@ -121,6 +122,15 @@ def distill(
     nproc: Nproc = 1,
     nnodes: Nnodes = 1,
     rdzv_endpoint: RdzvEndpoint = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Where the teacher's outputs over the transfer set are computed: local, or dask (the workers of "
+            "--scheduler, chunk by chunk, into the same cache).",
+            rich_help_panel="Processes",
+        ),
+    ] = "local",
+    scheduler: Scheduler = None,
     cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
     **options,
@@ -156,6 +166,8 @@ def distill(
         nproc=nproc,
         nnodes=nnodes,
         rdzv_endpoint=rdzv_endpoint,
+        backend=backend,
+        scheduler=scheduler,
         **options,
     )
     if result is None:  # a machine of --nnodes whose processes did not include rank 0

@@ -76,6 +76,8 @@ def _labelled(teacher, x, split: str, used: dict) -> np.ndarray:
     with distributed.rank_zero_first():  # under DDP the other processes read the entry rank 0 wrote
         outputs = teacher_logits(teacher, x, split)
     used[split] = {"entry": outputs.entry, "reused": outputs.reused}
+    if not outputs.reused and outputs.computed_on != "here":
+        used[split]["computed_on"] = outputs.computed_on
     return outputs.logits
 
 
