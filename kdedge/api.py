@@ -455,7 +455,7 @@ def search(
     out,
     data=None,
     trials: int = 30,
-    jobs: int = 1,
+    jobs: int | None = None,
     families: list[str] | None = None,
     space=None,
     target=None,
@@ -465,11 +465,14 @@ def search(
     min_seconds: float = 1.0,
     seed: int = 0,
     overwrite: bool = False,
+    backend: str = "local",
+    scheduler: str | None = None,
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
     max_size_kb, max_memory_mb, min_agreement. Returns the summary `kdedge search` prints (best trial, test
-    figures); OUT holds every trial, the Pareto tables and plot, and best/."""
+    figures); OUT holds every trial, the Pareto tables and plot, and best/. `backend="dask"` runs the trials on the
+    workers of `scheduler` (tcp://HOST:PORT), `jobs` of them at a time (default: one per worker)."""
     from .budget_search.study import SearchConfig, start_search
 
     config = SearchConfig(
@@ -483,4 +486,6 @@ def search(
         min_seconds=min_seconds,
         objective=objective,
     )
-    return start_search(Path(out), config, trials, jobs, families, space, overwrite=overwrite)
+    return start_search(
+        Path(out), config, trials, jobs, families, space, overwrite=overwrite, backend=backend, scheduler=scheduler
+    )
