@@ -11,6 +11,7 @@ import math
 import multiprocessing
 import shutil
 import sys
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -297,9 +298,9 @@ def _run_on_dask(out: Path, n_trials: int, jobs: int | None, resumed_at: int, sc
 
     with dask_client(scheduler) as client:
         jobs = jobs or worker_count(client)
-        where = str(out.resolve())
+        where, token = str(out.resolve()), uuid.uuid4().hex[:12]  # keys unique on a shared cluster
         futures = [
-            client.submit(_worker, where, n, i, resumed_at, key=f"kdedge-search-{i}-{resumed_at}", pure=False)
+            client.submit(_worker, where, n, i, resumed_at, key=f"kdedge-search-{token}-{i}", pure=False)
             for i, n in enumerate(_shares(n_trials, jobs))
             if n
         ]

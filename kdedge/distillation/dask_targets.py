@@ -9,6 +9,7 @@ those of a local computation (`targets.teacher_logits`): a second run finds it w
 from __future__ import annotations
 
 import itertools
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,12 @@ def write_logits_on_dask(scheduler: str, teacher, x, path: Path, label: str) -> 
         workers = worker_count(client)
         [remote_teacher] = client.scatter([teacher], broadcast=True, hash=False)
         chunks = iter_row_chunks(x, rows=rows)
+        token = uuid.uuid4().hex[:12]  # keys of this computation only, named for the cluster's dashboard
 
         def submit(start: int, chunk: np.ndarray):
             data = client.scatter(chunk, hash=False)
-            return client.submit(_chunk_logits, remote_teacher, data, start, n, pure=False)
+            key = f"kdedge-teacher-outputs-{token}-{start}"
+            return client.submit(_chunk_logits, remote_teacher, data, start, n, key=key, pure=False)
 
         out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, k))
         with progress_bar(f"{label} · dask, {workers} workers", total=-(-n // rows)) as advance:
