@@ -20,6 +20,8 @@ from ..progress import progress_bar
 
 CHUNK_BYTES = 8 * 2**20  # inputs per task: large enough to keep a worker busy, small enough to send quickly
 IN_FLIGHT_PER_WORKER = 2  # one computing, one arriving
+CHUNKS_PER_WORKER = 4
+MIN_ROWS = 256  # below this a task costs more to send than to compute
 
 
 def write_logits_on_dask(scheduler: str, teacher, x, path: Path, label: str) -> dict:
@@ -27,9 +29,10 @@ def write_logits_on_dask(scheduler: str, teacher, x, path: Path, label: str) -> 
 
     n, k = len(x), int(teacher.n_classes)
     row_bytes = max(1, int(np.prod(x.shape[1:], dtype=np.int64)) * np.dtype(x.dtype).itemsize)
-    rows = max(1, CHUNK_BYTES // row_bytes)
     with dask_client(scheduler) as client:
         workers = worker_count(client)
+        # at least CHUNKS_PER_WORKER chunks for each worker (all of them busy to the end), none over CHUNK_BYTES
+        rows = max(1, min(CHUNK_BYTES // row_bytes, max(MIN_ROWS, -(-n // (CHUNKS_PER_WORKER * workers)))))
         [remote_teacher] = client.scatter([teacher], broadcast=True, hash=False)
         chunks = iter_row_chunks(x, rows=rows)
         token = uuid.uuid4().hex[:12]  # keys of this computation only, named for the cluster's dashboard
