@@ -15,6 +15,7 @@ Outside a worker every helper is a no-op (rank 0 of 1), and nothing here imports
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import sys
 import tempfile
@@ -229,7 +230,9 @@ def _worker(job: dict):
         backend = "nccl" if device.startswith("cuda") else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-        dist.init_process_group(backend)
+        # The others wait at a barrier while rank 0 computes the teacher's outputs, which for a large pool takes
+        # longer than torch's default 30 minutes; a process that dies is noticed by the launcher, not by this timeout.
+        dist.init_process_group(backend, timeout=datetime.timedelta(hours=12))
         try:
             module, name = job["target"].split(":")
             result = getattr(importlib.import_module(module), name)(**job["kwargs"])

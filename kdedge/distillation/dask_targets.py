@@ -38,9 +38,8 @@ def write_logits_on_dask(scheduler: str, teacher, x, path: Path, label: str) -> 
         token = uuid.uuid4().hex[:12]  # keys of this computation only, named for the cluster's dashboard
 
         def submit(start: int, chunk: np.ndarray):
-            data = client.scatter(chunk, hash=False)
             key = f"kdedge-teacher-outputs-{token}-{start}"
-            return client.submit(_chunk_logits, remote_teacher, data, start, n, key=key, pure=False)
+            return client.submit(_chunk_logits, remote_teacher, chunk, start, n, key=key, pure=False)
 
         out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, k))
         with progress_bar(f"{label} · dask, {workers} workers", total=-(-n // rows)) as advance:
