@@ -87,15 +87,24 @@ def test_backend_options_are_checked_first(tmp_path, teacher_run, args, message)
     assert not (tmp_path / "d").exists() and not (tmp_path / "s").exists()
 
 
-def test_teachers_travel_as_state_and_reopen_their_files(teacher_run, digits):
+def test_teachers_travel_as_state_and_reopen_their_files(tmp_path, teacher_run, digits):
     """What Dask does to a teacher it sends: pickle it here, unpickle it there; the same logits come out."""
+    import warnings
+
+    import torch
+
     from kdedge.teachers import load_teacher
 
     x = digits.split("val")[0][:16]
     run_teacher = load_teacher(teacher_run.path)
+    module = run_teacher.student.module.eval()
     run_teacher.use_onnxruntime(1)  # an onnxruntime session (of the exported graph), which does not pickle
     onnx_teacher = load_teacher(teacher_run.onnx_path).bind(digits)
-    for teacher in (run_teacher, onnx_teacher):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.10 deprecates TorchScript
+        torch.jit.save(torch.jit.trace(module, torch.as_tensor(x)), tmp_path / "teacher.pt")
+    script_teacher = load_teacher(tmp_path / "teacher.pt").bind(digits)  # a scripted module does not pickle
+    for teacher in (run_teacher, onnx_teacher, script_teacher):
         copy = pickle.loads(pickle.dumps(teacher))
         assert copy.fingerprint == teacher.fingerprint
         assert np.allclose(copy.logits(x), teacher.logits(x), atol=1e-5)

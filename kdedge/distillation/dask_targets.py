@@ -53,7 +53,7 @@ def write_logits_on_dask(scheduler: str, teacher, x, path: Path, label: str) -> 
                     pending.add(submit(*following))
         out.flush()
         del out
-    return {"computed_on": f"dask ({workers} workers)"}
+    return {"computed_on": f"dask ({workers} worker{'s' * (workers != 1)})"}
 
 
 def _chunk_logits(teacher, chunk: np.ndarray, start: int, total_rows: int) -> tuple[int, np.ndarray]:
