@@ -70,6 +70,31 @@ def test_online_teaching_is_sharded_across_the_processes(tmp_path, teacher_run):
     assert abs(m1["metrics"]["test_accuracy"] - m2["metrics"]["test_accuracy"]) <= 0.1
 
 
+def test_two_machines_meet_at_the_rendezvous_endpoint(tmp_path, teacher_run):
+    """--nnodes 2: the same command twice (two "machines" on 127.0.0.1, one process each); one of them holds rank 0
+    and writes the run, the other says so."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a free port for the c10d rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "mn"
+    command = [sys.executable, "-m", "kdedge.cli", "distill", "--teacher", str(teacher_run.path), "--student", "mlp",
+               "--hidden", "32", "--epochs", "2", "--out", str(out), "--nnodes", "2",
+               "--rdzv-endpoint", f"127.0.0.1:{port}"]  # fmt: skip
+    env = {**os.environ, "KDEDGE_QUIET": "1"}
+    nodes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+    nodes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [node.communicate(timeout=600)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    assert sum("rank 0, on another machine, wrote" in o for o in outputs) == 1, outputs
+    compute = _manifest(out)["compute"]
+    assert compute["nproc"] == 2 and compute["nnodes"] == 2 and compute["nproc_per_node"] == 1
+
+
 def test_a_worker_error_is_one_line_and_leaves_no_folder(tmp_path):
     out = tmp_path / "x"
     r = kdedge("distill", "--teacher", tmp_path / "absent", "--student", "mlp", "--out", out, "--nproc", "2")
