@@ -152,8 +152,110 @@ def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed
     return combined, dataset, source
 
 
-@writes_out  # a second command on the same `out` fails at once, not after loading and training
 def distill(
+    teacher=None,
+    data=None,
+    *,
+    out,
+    student: str = "mlp",
+    method: str = "kd",
+    transfer: str = "train",
+    seed: int = 0,
+    overwrite: bool = False,
+    factory: str | None = None,
+    via=(),
+    generations: int | None = None,
+    data_format: str | None = None,
+    reader_options: dict | None = None,
+    progress=None,
+    threads: int | None = None,
+    device: str | None = None,
+    nproc: int = 1,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    **options,
+):
+    """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
+
+    `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
+    transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
+    (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
+    and the ensemble's). `threads`: CPU threads for the teacher's outputs and training (default: every CPU this
+    process may use; with `nproc`, that divided among the processes); `device`: where neural training runs (auto,
+    cpu, cuda[:N], mps) — both from here on in this process. `nproc=N` trains a neural student in N processes with
+    torch DDP (`nnodes`, `rdzv_endpoint` for several machines, the same call on each); see `kdedge.distributed`.
+    `backend="dask"` with `scheduler="tcp://HOST:PORT"` computes the teacher's outputs over the transfer set on
+    that cluster's workers, into the same cache entry (see `kdedge.cluster`).
+    Returns the `Run` (None on a machine whose processes did not include rank 0, which writes the run).
+    """
+    from .cluster import set_targets_backend
+    from .distributed import Launch
+
+    launch = Launch(nproc, nnodes, rdzv_endpoint)
+    set_targets_backend(backend, scheduler)
+    given = dict(
+        student=student,
+        method=method,
+        transfer=transfer,
+        seed=seed,
+        overwrite=overwrite,
+        factory=factory,
+        via=via,
+        generations=generations,
+        data_format=data_format,
+        reader_options=reader_options,
+        device=device,
+        **options,
+    )
+    if not launch.distributed:
+        return _distill(teacher, data, out=out, progress=progress, threads=threads, **given)
+    return _distill_on_processes(launch, teacher, data, out, threads, given)
+
+
+def _distill_on_processes(launch, teacher, data, out, threads, given: dict):
+    """Check what can be checked here, then train in the launched processes; rank 0 takes the folder's lock."""
+    from .compute import check_threads, set_device
+    from .distributed import launch as start
+    from .errors import OptionError
+    from .outputs import check_out_dir
+    from .students import student_class
+
+    check_threads(threads)
+    set_device(given["device"])  # checked here; the workers inherit it
+    routed = _route(given["student"], given["method"], given["transfer"], _options(given))
+    if given["generations"] is not None or not student_class(given["student"]).neural or routed.method.needs_features:
+        raise OptionError(
+            f"--nproc/--nnodes train one neural student (mlp, cnn, resnet) with kd, logits or hard; not --student "
+            f"{given['student']} --method {given['method']}"
+            + (" with --generations" if given["generations"] is not None else "")
+            + ": use --nproc 1"
+        )
+    check_out_dir(out, given["overwrite"])
+    path = start(
+        launch, "kdedge.api:_distill_in_process", {"teacher": teacher, "data": data, "out": out, **given}, threads
+    )
+    return None if path is None else Run.load(path)
+
+
+def _options(given: dict) -> dict:
+    named = ("student", "method", "transfer", "seed", "overwrite", "factory", "via", "generations", "data_format")
+    return {k: v for k, v in given.items() if k not in (*named, "reader_options", "device")}
+
+
+def _distill_in_process(teacher, data, *, out, **given):
+    """One DDP process's part of `distill`: rank 0 holds the folder's lock and writes the run; it returns its path."""
+    from .distributed import is_writer
+
+    if is_writer():
+        return str(_distill(teacher, data, out=out, **given).path)
+    _distill.__wrapped__(teacher, data, out=out, **given)
+    return None
+
+
+@writes_out  # a second command on the same `out` fails at once, not after loading and training
+def _distill(
     teacher=None,
     data=None,
     *,
@@ -173,21 +275,13 @@ def distill(
     device: str | None = None,
     **options,
 ):
-    """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
-
-    `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
-    transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
-    (pass `data`). `generations=N` trains N born-again students of the teacher's architecture (returns their runs
-    and the ensemble's). `threads`: CPU threads for the teacher's outputs and training (default: every CPU this
-    process may use); `device`: where neural training runs (auto, cpu, cuda[:N], mps) — both from here on in this
-    process. Returns the `Run`.
-    """
     from .compute import set_device, set_training_threads
     from .distillation.run import fit_run
+    from .distributed import is_writer
     from .errors import OptionError
     from .outputs import check_out_dir
 
-    if generations is None:  # born-again resumes inside an existing OUT; each generation checks its own folder
+    if generations is None and is_writer():  # born-again resumes inside an existing OUT; each generation checks
         check_out_dir(out, overwrite)
     set_training_threads(threads)
     set_device(device)
@@ -365,7 +459,7 @@ def search(
     out,
     data=None,
     trials: int = 30,
-    jobs: int = 1,
+    jobs: int | None = None,
     families: list[str] | None = None,
     space=None,
     target=None,
@@ -375,12 +469,15 @@ def search(
     min_seconds: float = 1.0,
     seed: int = 0,
     overwrite: bool = False,
+    backend: str = "local",
+    scheduler: str | None = None,
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
     max_size_kb, max_memory_mb, min_agreement, and with target="c" (C trials) max_flash_kb, max_ram_kb
     (kdedge.budget_search.budget.BUDGETS). Returns the summary `kdedge search` prints (best trial, test
-    figures); OUT holds every trial, the Pareto tables and plot, and best/."""
+    figures); OUT holds every trial, the Pareto tables and plot, and best/. `backend="dask"` runs the trials on the
+    workers of `scheduler` (tcp://HOST:PORT), `jobs` of them at a time (default: one per worker)."""
     from .budget_search.study import SearchConfig, start_search
 
     config = SearchConfig(
@@ -394,4 +491,6 @@ def search(
         min_seconds=min_seconds,
         objective=objective,
     )
-    return start_search(Path(out), config, trials, jobs, families, space, overwrite=overwrite)
+    return start_search(
+        Path(out), config, trials, jobs, families, space, overwrite=overwrite, backend=backend, scheduler=scheduler
+    )

@@ -106,8 +106,10 @@ def training_device() -> str:
     wanted = os.environ.get(DEVICE_ENV) or "auto"
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+        wanted = "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
     kind = wanted.split(":")[0]
+    if wanted == "cuda" and os.environ.get("LOCAL_RANK") and os.environ.get("KDEDGE_DDP"):  # distributed.DDP_ENV
+        wanted = f"cuda:{os.environ['LOCAL_RANK']}"  # a DDP worker: one GPU per process of this machine
     if kind == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(wanted.split(":")[1]) if ":" in wanted else 0

@@ -191,19 +191,9 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _dask_client(scheduler: str | None):
-    from .errors import require
+    from .cluster import dask_client  # the one client of every --backend dask (sweep, search, teacher outputs)
 
-    if not scheduler:
-        raise OptionError("--backend dask needs --scheduler tcp://HOST:PORT (a running dask scheduler)")
-    require("distributed")
-    from distributed import Client
-
-    try:
-        return Client(scheduler, timeout=30)
-    except OSError as exc:
-        raise OptionError(
-            f"cannot reach the dask scheduler at {scheduler} ({exc}); start it or fix --scheduler"
-        ) from None
+    return dask_client(scheduler)
 
 
 class _Tally:

@@ -6,10 +6,12 @@ worker processes share it. Selection uses the validation split only; the test sp
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import shutil
 import sys
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -250,13 +252,24 @@ def best_so_far(study, objective: str = "accuracy") -> str:
     return f"best {label} {best.values[0]:.4f} (trial {best.number})"
 
 
-def run_trials(out: Path, n_trials: int, jobs: int, resumed_at: int = 0) -> None:
+def run_trials(
+    out: Path,
+    n_trials: int,
+    jobs: int | None,
+    resumed_at: int = 0,
+    backend: str = "local",
+    scheduler: str | None = None,
+) -> None:
     if n_trials <= 0:
         raise OptionError(f"--trials must be positive, got {n_trials}")
+    if backend == "dask":
+        _run_on_dask(out, n_trials, jobs, resumed_at, scheduler)
+        return
+    jobs = jobs or 1
     if jobs <= 1:
         _worker(str(out), n_trials, 0, resumed_at)
         return
-    shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
+    shares = _shares(n_trials, jobs)
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: torch and onnxruntime do not fork well
     from ..progress import no_bars_in_children
 
@@ -265,30 +278,74 @@ def run_trials(out: Path, n_trials: int, jobs: int, resumed_at: int = 0) -> None
     with no_bars_in_children():  # workers print one line per trial instead
         for p in procs:
             p.start()
-    _wait_showing_trials(out, procs, n_trials)
+    _wait_showing_trials(out, n_trials, *_joining(procs))
     if any(p.exitcode for p in procs):
         raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
 
 
-def _wait_showing_trials(out: Path, procs, n_trials: int, every_seconds: float = 2.0) -> None:
-    """Join the workers; meanwhile one bar here counts the trials they finish in the shared study (and the best)."""
+def _shares(n_trials: int, jobs: int) -> list[int]:
+    return [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
+
+
+def _run_on_dask(out: Path, n_trials: int, jobs: int | None, resumed_at: int, scheduler: str | None) -> None:
+    """The same workers as local processes, as tasks on a Dask cluster's workers: each opens the study in OUT
+    (SQLite; OUT must be at the same path on every worker, a shared disk) and draws from its own sampler seed."""
+    from ..cluster import dask_client, worker_count
+
+    with dask_client(scheduler) as client:
+        jobs = jobs or worker_count(client)
+        where, token = str(out.resolve()), uuid.uuid4().hex[:12]  # keys unique on a shared cluster
+        futures = [
+            client.submit(_worker, where, n, i, resumed_at, key=f"kdedge-search-{token}-{i}", pure=False)
+            for i, n in enumerate(_shares(n_trials, jobs))
+            if n
+        ]
+        _wait_showing_trials(out, n_trials, *_awaiting(futures))
+        failed = [f for f in futures if f.status != "finished"]
+        if failed:
+            exc = failed[0].exception()
+            raise RunError(
+                f"a search worker on the dask cluster failed ({type(exc).__name__}: {str(exc)[:200]}); rerun with "
+                f"--resume {out}"
+            )
+
+
+def _wait_showing_trials(out: Path, n_trials: int, wait_for, running, every_seconds: float = 2.0) -> None:
+    """Wait for the workers (`wait_for(seconds or None)`, `running()`: local processes or Dask futures); meanwhile
+    one bar here counts the trials they finish in the shared study (and the best)."""
     from ..progress import progress_bar, silent
 
     if silent():
-        for p in procs:
-            p.join()
+        wait_for(None)
         return
     config = SearchConfig(**read_json(out / CONFIG))
     study = _study(out, config)
     before = len(_finished(study))
     with progress_bar("search: trial", n_trials, transient=False) as advance:
-        alive = [p for p in procs if p.is_alive()]
-        while alive:
-            alive[0].join(timeout=every_seconds)
+        while running():
+            wait_for(every_seconds)
             advance(best_so_far(study, config.objective), completed=len(_finished(study)) - before)
-            alive = [p for p in procs if p.is_alive()]
-    for p in procs:
-        p.join()
+    wait_for(None)
+
+
+def _joining(procs):
+    def wait_for(seconds):
+        for p in procs:
+            p.join(timeout=seconds)
+            if seconds is not None and p.is_alive():
+                return
+
+    return wait_for, lambda: any(p.is_alive() for p in procs)
+
+
+def _awaiting(futures):
+    from distributed import wait
+
+    def wait_for(seconds):
+        with contextlib.suppress(TimeoutError):  # still running: the bar is updated, then we wait again
+            wait(futures, timeout=seconds)
+
+    return wait_for, lambda: not all(f.done() for f in futures)
 
 
 def _finished(study) -> list:
@@ -299,9 +356,25 @@ def _finished(study) -> list:
 
 
 def start_search(
-    out: Path, config: SearchConfig, trials: int, jobs: int = 1, families=None, space_file=None, overwrite: bool = False
+    out: Path,
+    config: SearchConfig,
+    trials: int,
+    jobs: int | None = None,
+    families=None,
+    space_file=None,
+    overwrite: bool = False,
+    backend: str = "local",
+    scheduler: str | None = None,
 ) -> dict:
+    """A new search in OUT. `backend="dask"`: trials run on the workers of `scheduler`, which must see OUT, the
+    teacher and the data at the same paths (they are recorded absolute)."""
+    from ..cluster import check_backend
     from ..teachers import load_teacher
+
+    check_backend(backend, scheduler)
+    if backend == "dask":
+        config.teacher = _absolute(config.teacher)
+        config.data = _absolute(config.data) if config.data else config.data
 
     config.budget = {**profile_budgets(config.target), **config.budget}  # a C profile's flash/RAM, unless given
     budget = Budget(**config.budget)  # validate before any work
@@ -322,25 +395,35 @@ def start_search(
         with atomic_dir(out, overwrite=overwrite) as tmp:
             write_json(tmp / CONFIG, asdict(config))
             _study(tmp, config)  # creates study.db
-        run_trials(out, trials, jobs)
+        run_trials(out, trials, jobs, backend=backend, scheduler=scheduler)
         return finish(out)
 
 
-def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
+def _absolute(spec: str) -> str:
+    """A path that exists here, made absolute (a worker's working folder is not ours); a name (digits) as it is."""
+    return str(Path(spec).resolve()) if Path(spec).exists() else spec
+
+
+def resume_search(
+    out: Path, trials: int, jobs: int | None = None, backend: str = "local", scheduler: str | None = None
+) -> dict:
+    from ..cluster import check_backend
+
+    check_backend(backend, scheduler)
     out = Path(out)
     _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
     with writing(out):
         done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
-        run_trials(out, trials, jobs, resumed_at=done)
+        run_trials(out, trials, jobs, resumed_at=done, backend=backend, scheduler=scheduler)
         return finish(out)
 
 
-def _check_counts(trials: int, jobs: int) -> None:
+def _check_counts(trials: int, jobs: int | None) -> None:
     if trials < 1:
         raise OptionError(f"--trials {trials}: give 1 or more")
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise OptionError(f"--jobs {jobs}: give 1 or more worker processes")
 
 

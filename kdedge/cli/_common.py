@@ -147,6 +147,49 @@ Device = Annotated[
         "cuda:N or mps. Export and bench stay on the CPU.",
     ),
 ]
+Nproc = Annotated[
+    int,
+    typer.Option(
+        "--nproc",
+        min=1,
+        help="Train a neural student in N processes on this machine with torch DDP (gloo on the CPU, nccl on GPUs); "
+        "the same run as one process (see README, Past one machine).",
+        rich_help_panel="Processes",
+    ),
+]
+Nnodes = Annotated[
+    int,
+    typer.Option(
+        "--nnodes",
+        min=1,
+        help="Machines training together (run the same command on each, with --rdzv-endpoint).",
+        rich_help_panel="Processes",
+    ),
+]
+RdzvEndpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--rdzv-endpoint",
+        help="HOST:PORT where the machines of --nnodes meet (torch's c10d rendezvous; one of them hosts it).",
+        rich_help_panel="Processes",
+    ),
+]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="Where the work runs: local (this machine) or dask (the workers of --scheduler).",
+        rich_help_panel="Processes",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786.",
+        rich_help_panel="Processes",
+    ),
+]
 TrainThreads = Annotated[
     int | None,
     typer.Option(

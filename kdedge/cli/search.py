@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import JsonFlag, Quiet, _print_json, app, fails_cleanly
+from ._common import Backend, JsonFlag, Quiet, Scheduler, _print_json, app, fails_cleanly
 
 
 def with_budget_options(fn):
@@ -45,7 +45,10 @@ def search(
     families: Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")] = None,
     space: Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")] = None,
     trials: Annotated[int, typer.Option(help="Trials to run (more with --resume).")] = 30,
-    jobs: Annotated[int, typer.Option(help="Worker processes sharing the study.")] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Workers sharing the study (default: 1 here; with --backend dask, one per Dask worker)."),
+    ] = None,
     sampler: Annotated[str, typer.Option(help="nsga2 or tpe (both multi-objective, budget as constraints).")] = "nsga2",
     max_epochs: Annotated[int, typer.Option(help="Epoch cap for neural students in trials.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed for the sampler and every trial.")] = 0,
@@ -54,6 +57,8 @@ def search(
         str, typer.Option(help="Maximise val accuracy, or val agreement with the teacher (fidelity).")
     ] = "accuracy",
     resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
+    backend: Backend = "local",
+    scheduler: Scheduler = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
@@ -71,7 +76,7 @@ def search(
 
     with silence(quiet):  # the trial bar and trial lines
         if resume is not None:
-            summary = resume_search(resume, trials, jobs)
+            summary = resume_search(resume, trials, jobs, backend, scheduler)
             out = resume
         else:
             if out is None or teacher is None:
@@ -92,6 +97,8 @@ def search(
                 seed=seed,
                 overwrite=overwrite,
                 **budget,
+                backend=backend,
+                scheduler=scheduler,
             )
     if as_json:
         _print_json(summary)

@@ -15,7 +15,11 @@ from ._common import (
     CacheDir,
     Device,
     JsonFlag,
+    Nnodes,
+    Nproc,
     Overwrite,
+    RdzvEndpoint,
+    Scheduler,
     Seed,
     TrainThreads,
     _print_json,
@@ -115,6 +119,18 @@ def distill(
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
     device: Device = None,
+    nproc: Nproc = 1,
+    nnodes: Nnodes = 1,
+    rdzv_endpoint: RdzvEndpoint = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Where the teacher's outputs over the transfer set are computed: local, or dask (the workers of "
+            "--scheduler, chunk by chunk, into the same cache).",
+            rich_help_panel="Processes",
+        ),
+    ] = "local",
+    scheduler: Scheduler = None,
     cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
     **options,
@@ -147,8 +163,16 @@ def distill(
         progress=say if generations is not None else None,
         threads=threads,
         device=device,
+        nproc=nproc,
+        nnodes=nnodes,
+        rdzv_endpoint=rdzv_endpoint,
+        backend=backend,
+        scheduler=scheduler,
         **options,
     )
+    if result is None:  # a machine of --nnodes whose processes did not include rank 0
+        say(f"this machine's {nproc} process(es) finished; rank 0, on another machine, wrote {out}")
+        return
     if generations is None:
         _summary(result, as_json)
         return

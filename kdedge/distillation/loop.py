@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import distributed
 from ..progress import progress_bar
 from ..students.training import TrainConfig
 from .batches import Batches
@@ -128,6 +129,7 @@ def train(
         raise OptionError("--select-by agreement needs the teacher's outputs on val; use a teacher method (kd, logits)")
     gen = seed_everything(seed)
     device = next(module.parameters()).device  # batches follow the module (kdedge.compute.training_device)
+    model, processes = distributed.wrap(module), distributed.world_size()  # DDP in a `--nproc` worker
     n = len(train_data)
     opt = torch.optim.Adam(
         params if params is not None else module.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -139,17 +141,21 @@ def train(
     start = time.perf_counter()
     with progress_bar(label, total=config.epochs) as advance:
         for epoch in range(1, config.epochs + 1):
-            module.train()
+            model.train()
             order = torch.randperm(n, generator=gen).numpy()
-            # BatchNorm cannot train on a single sample: a last batch of one is skipped
+            # BatchNorm cannot train on a single sample: a last batch of one (per process) is skipped
             index_batches = [np.sort(order[i : i + config.batch_size]) for i in range(0, n, config.batch_size)]
-            index_batches = [idx for idx in index_batches if len(idx) >= 2 or n == 1]
-            for x, y, t in prefetched(train_data, index_batches):
+            index_batches = [idx for idx in index_batches if len(idx) >= 2 * processes or (n == 1 and processes == 1)]
+            # Under DDP each process trains on its share of every global batch; its loss counts by its share of
+            # the rows, so the averaged gradient is the whole batch's (1 in one process).
+            shares = [len(distributed.shard(idx)) * processes / len(idx) for idx in index_batches]
+            local_batches = prefetched(train_data, [distributed.shard(idx) for idx in index_batches])
+            for (x, y, t), weight in zip(local_batches, shares, strict=True):
                 if device.type != "cpu":
                     x, y, t = on_device((x, y, t), device)
                 opt.zero_grad()
-                loss = loss_fn(module(x), t, y)
-                loss.backward()
+                loss = loss_fn(model(x), t, y)
+                (loss * weight if weight != 1 else loss).backward()
                 opt.step()
                 schedule.step()
             figures = evaluate(module, val_data, loss_fn)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import distributed
 from .transfer import UNLABELED, Views
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ class OnlineViews:
         self.x, self.y = x, np.asarray(y, np.int64)
         self.views, self.teacher = views, teacher
         self.context = views.context(x, partners_from_set=False)  # mixup partners come from the batch
-        self.rng = np.random.default_rng([seed, 4243])  # its own stream: the views do not shift other draws
+        # its own stream: the views do not shift other draws; under DDP each process draws its own views
+        self.rng = np.random.default_rng([seed, 4243, *([distributed.rank()] if distributed.rank() else [])])
         self.teacher_logits = None  # no fixed targets: the loop must not read any
 
     def __len__(self) -> int:

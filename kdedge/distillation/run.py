@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
+from .. import distributed
 from .._io import atomic_dir, write_json
 from ..compute import apply_training_threads, seconds_since_start, training_device
 from ..data import Dataset
@@ -71,8 +73,11 @@ def _training_batches(fit_set, x_val, transfer, teacher, params, seed: int, used
 
 
 def _labelled(teacher, x, split: str, used: dict) -> np.ndarray:
-    outputs = teacher_logits(teacher, x, split)
+    with distributed.rank_zero_first():  # under DDP the other processes read the entry rank 0 wrote
+        outputs = teacher_logits(teacher, x, split)
     used[split] = {"entry": outputs.entry, "reused": outputs.reused}
+    if not outputs.reused and outputs.computed_on != "here":
+        used[split]["computed_on"] = outputs.computed_on
     return outputs.logits
 
 
@@ -89,12 +94,14 @@ def fit_run(
     teacher=None,
     overwrite: bool = False,
     transfer: TransferSet | None = None,
-) -> Run:
-    """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
+) -> Run | None:
+    """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out` (and return
+    it; None in a DDP process other than rank 0, which writes nothing)."""
     params = make_params(family, options)
     check_method(family, method.name)
     compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
     compute["device"] = training_device() if student_class(family).neural else "cpu"
+    compute.update(distributed.describe())
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)
@@ -108,7 +115,8 @@ def fit_run(
 
         require_features(teacher, method.name)
     out = Path(out)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    # Under DDP only rank 0 writes the run; the other processes train alongside and write nothing.
+    with atomic_dir(out, overwrite=overwrite) if distributed.is_writer() else contextlib.nullcontext() as tmp:
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = (dataset.split(s) for s in ("train", "val", "test"))
         # The training split, then any new inputs (augment copies keep their labels, munge/pool inputs get -1);
         # val and test never enter it.
@@ -130,6 +138,8 @@ def fit_run(
         metrics = {"test_accuracy": float(np.mean(test_pred == y_test)), **fit_info}
         if same_task:  # across tasks the teacher's labels are other classes: agreement would mean nothing
             metrics["test_agreement_with_teacher"] = float(np.mean(test_pred == teacher.logits(x_test).argmax(1)))
+        if tmp is None:
+            return None
         weight_files = student.save(tmp)
         Manifest(
             kind=kind,

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..cluster import targets_scheduler
 from ..data import fingerprint_arrays
 from ..data.ondisk import iter_row_chunks, release_pages
 from ..errors import DataError
@@ -25,6 +26,7 @@ class TeacherOutputs(NamedTuple):
     logits: np.ndarray  # (N, K) float32, memory-mapped copy-on-write
     entry: str  # the cache key, recorded by the run
     reused: bool
+    computed_on: str = "here"  # or "dask (N workers)" (kdedge.cluster)
 
 
 def teacher_logits(
@@ -44,8 +46,15 @@ def teacher_logits(
     if found is not None:
         return TeacherOutputs(found, key, True)
     label = f"teacher outputs · {split}"
-    logits = cache.put(key, meta, lambda path: _write_logits(teacher, x, path, batch_size, label))
-    return TeacherOutputs(logits, key, False)
+    scheduler = targets_scheduler()
+    if scheduler is None:
+        logits = cache.put(key, meta, lambda path: _write_logits(teacher, x, path, batch_size, label))
+        return TeacherOutputs(logits, key, False)
+    from .dask_targets import write_logits_on_dask
+
+    where: dict = {}
+    logits = cache.put(key, meta, lambda path: where.update(write_logits_on_dask(scheduler, teacher, x, path, label)))
+    return TeacherOutputs(logits, key, False, where["computed_on"])
 
 
 def _write_logits(teacher, x, path: Path, batch_size: int, label: str) -> None:
@@ -53,15 +62,21 @@ def _write_logits(teacher, x, path: Path, batch_size: int, label: str) -> None:
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, k))
     with progress_bar(label, total=-(-n // batch_size)) as advance:
         for start, chunk in iter_row_chunks(x, rows=batch_size):
-            logits = np.asarray(teacher.logits(chunk), np.float32)
-            if logits.shape != (len(chunk), k):
-                raise DataError(
-                    f"teacher {teacher.name} returned shape {logits.shape} for {len(chunk)} inputs; expected "
-                    f"({len(chunk)}, {k})"
-                )
+            logits = checked_logits(teacher, chunk)
             out[start : start + len(chunk)] = logits
             if (start // batch_size) % 64 == 63:  # keep written pages from piling up in this process
                 release_pages(out)
             advance()
     out.flush()
     del out
+
+
+def checked_logits(teacher, chunk: np.ndarray) -> np.ndarray:
+    logits = np.asarray(teacher.logits(chunk), np.float32)
+    k = int(teacher.n_classes)
+    if logits.shape != (len(chunk), k):
+        raise DataError(
+            f"teacher {teacher.name} returned shape {logits.shape} for {len(chunk)} inputs; expected "
+            f"({len(chunk)}, {k})"
+        )
+    return logits

@@ -65,6 +65,10 @@ class RunTeacher:
             return session.run(["scores"], {"input": np.ascontiguousarray(x, np.float32)})[0]
         return self.student.scores(x)
 
+    def __getstate__(self) -> dict:
+        # sent to a Dask worker (kdedge.cluster): an onnxruntime session does not pickle; the worker opens its own
+        return {k: v for k, v in self.__dict__.items() if k != "_session"}
+
     def use_onnxruntime(self, rows: int) -> None:
         """Route logits through onnxruntime: the run's own fp32 model.onnx when it has been exported (its parity
         with these weights was checked then), else an in-memory export when `rows` is large enough to pay for it."""

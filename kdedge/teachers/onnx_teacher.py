@@ -49,6 +49,18 @@ class OnnxTeacher(ExternalTeacher):
         if batch == 1:  # a graph exported with a fixed batch of 1: feed it one row at a time
             self.batch_size = 1
 
+    # Sent to a Dask worker (kdedge.cluster), the teacher travels as its state without the session, which the worker
+    # opens again from the same path (the file must be where every worker sees it).
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("session", "input")}
+
+    def __setstate__(self, state: dict) -> None:
+        from ..measure.latency import make_session
+
+        self.__dict__.update(state)
+        self.session = make_session(str(self.path), threads=0)
+        self.input = self.session.get_inputs()[0]
+
     def _check_input(self, dataset) -> None:
         declared = list(self.input.shape)
         sample = list(dataset.sample_shape)

@@ -46,6 +46,19 @@ class TorchScriptTeacher(TorchModuleTeacher):
     kind = "torchscript"
     has_features = False
 
+    # Sent to a Dask worker (kdedge.cluster): a scripted module does not pickle, so the worker loads the archive
+    # again from the same path (which every worker must see).
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "module"}
+
+    def __setstate__(self, state: dict) -> None:
+        import torch
+
+        self.__dict__.update(state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.module = torch.jit.load(str(self.path), map_location="cpu").eval()
+
 
 class FactoryTeacher(TorchModuleTeacher):
     """A plain nn.Module from --factory with the file's weights: its layers can be read by feature methods."""
