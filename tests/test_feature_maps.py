@@ -33,7 +33,7 @@ def test_spectrum_does_not_move_when_the_image_does():
     image[0, 0, 2:7, 3:6] = np.arange(15, dtype=np.float32).reshape(5, 3)
     moved = np.roll(image, (4, 5), axis=(2, 3))  # the shape moved on its empty background
     m = feature_map("spectrum", (1, 16, 16))
-    np.testing.assert_allclose(m(moved.reshape(1, -1)), m(image.reshape(1, -1)), atol=1e-4)
+    np.testing.assert_allclose(m(moved.reshape(1, -1)), m(image.reshape(1, -1)), rtol=1e-5, atol=1e-4)
     assert not np.allclose(moved, image)
 
 
@@ -96,3 +96,14 @@ def test_search_space_offers_spectrum_only_where_the_data_can_take_it():
     assert images["forest"]["features"] == ["raw", "spectrum"]
     assert vectors["forest"]["features"] == ["raw"] and vectors["mlp"] == DEFAULT_SPACE["mlp"]
     assert DEFAULT_SPACE["forest"]["features"] == ["raw", "spectrum"]  # the default itself is left alone
+
+
+def test_spectrum_values_keep_20_significant_bits_so_split_midpoints_fit_float32():
+    """Tree learners split at midpoints computed in float64; with 20-bit values every midpoint is a float32."""
+    x = (np.random.default_rng(2).normal(size=(500, 1, 8, 8)) * 1e4).astype(np.float32)
+    mapped = feature_map("spectrum", (1, 8, 8))(x.reshape(500, -1)).astype(np.float64)
+    mantissa, _ = np.frexp(mapped[mapped > 0])
+    assert np.array_equal(mantissa * 2**20, np.round(mantissa * 2**20))
+    values = np.unique(mapped)
+    midpoints = (values[1:] + values[:-1]) / 2
+    assert np.array_equal(midpoints.astype(np.float32).astype(np.float64), midpoints)
