@@ -181,10 +181,13 @@ def distill(
     from .compute import set_device, set_training_threads
     from .distillation.run import fit_run
     from .errors import OptionError
-    from .outputs import check_out_dir
+    from .outputs import check_not_input, check_out_dir
 
     if generations is None:  # born-again resumes inside an existing OUT; each generation checks its own folder
         check_out_dir(out, overwrite)
+    specs = teacher if isinstance(teacher, list | tuple) else [teacher]
+    check_not_input(out, [getattr(t, "path", t) for t in specs if t is not None], "--teacher")
+    check_not_input(out, via or (), "--via")
     set_training_threads(threads)
     set_device(device)
     if reader_options and data is None:

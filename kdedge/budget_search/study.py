@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_dir, read_json, write_json
+from .._io import atomic_dir, read_json, read_run_file, write_json
 from ..compute import set_training_threads, share
 from ..errors import KdedgeError, OptionError, RunError
 from ..options import route
@@ -305,11 +305,23 @@ def _finished(study) -> list:
 def start_search(
     out: Path, config: SearchConfig, trials: int, jobs: int = 1, families=None, space_file=None, overwrite: bool = False
 ) -> dict:
-    from ..teachers import load_teacher
+    from ..api import load_teacher
+    from ..convert.profiles import load_profile
+    from ..outputs import check_not_input
+    from ..params import check_seed
 
-    Budget(**config.budget)  # validate before any work
+    # everything a trial would refuse is refused here, before the search folder exists
+    Budget(**config.budget)
+    check_seed(config.seed)
+    if config.max_epochs < 1:
+        raise OptionError(f"--max-epochs {config.max_epochs}: give 1 or more")
+    if not config.min_seconds >= 0:  # NaN too
+        raise OptionError(f"--min-seconds {config.min_seconds}: give 0 or more seconds")
+    if config.target is not None:
+        load_profile(config.target)
     config.space = load_space(space_file, families)
-    load_teacher(config.teacher)  # fail early on a bad teacher
+    load_teacher(config.teacher, data=config.data, seed=config.seed)  # a bad teacher, or data it does not fit
+    check_not_input(out, [config.teacher], "--teacher")
     if config.sampler not in SAMPLERS:
         raise OptionError(f"--sampler {config.sampler!r}: choose from {', '.join(SAMPLERS)}")
     if config.objective not in OBJECTIVES:
@@ -331,10 +343,39 @@ def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
     _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
+    config = read_config(out)
+    from ..api import load_teacher
+
+    load_teacher(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
+    _check_study_file(out / STUDY_DB)
     with writing(out):
-        done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
+        done = fail_abandoned(out, config)
         run_trials(out, trials, jobs, resumed_at=done)
         return finish(out)
+
+
+_REMAKE = "start a new search with kdedge search --out (this one cannot be resumed)"
+
+
+def read_config(out: Path) -> SearchConfig:
+    """OUT/search.json as the search wrote it: a damaged or edited one is one line naming it."""
+    from dataclasses import fields
+
+    raw = read_run_file(out / CONFIG, "search", _REMAKE)
+    known = {f.name for f in fields(SearchConfig)}
+    unknown, missing = sorted(set(raw) - known), "teacher" not in raw
+    if unknown or missing:
+        what = f"unknown field {unknown[0]!r}" if unknown else "no 'teacher' field"
+        raise RunError(f"{out / CONFIG}: not a search record ({what}); {_REMAKE}")
+    return SearchConfig(**raw)
+
+
+def _check_study_file(path: Path) -> None:
+    # An empty or foreign file would be silently turned into a new study by SQLite: check its header first.
+    with open(path, "rb") as f:
+        header = f.read(16)
+    if header != b"SQLite format 3\x00":
+        raise RunError(f"{path}: not an SQLite study (damaged or replaced); {_REMAKE}")
 
 
 def _check_counts(trials: int, jobs: int) -> None:

@@ -11,6 +11,7 @@ from ..compute import apply_training_threads, seconds_since_start, training_devi
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
+from ..params import check_seed
 from ..runs import METRICS, Run, now, sha256_files, versions
 from ..students import make_params, student_class
 from .batches import Batches
@@ -91,6 +92,7 @@ def fit_run(
     transfer: TransferSet | None = None,
 ) -> Run:
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out`."""
+    check_seed(seed)
     params = make_params(family, options)
     check_method(family, method.name)
     compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
