@@ -120,7 +120,7 @@ class _Trials:
             trial.set_user_attr("reason", f"same settings as trial {earlier}")
             raise optuna.TrialPruned()
         self._prune_by_estimate(trial, cand)
-        run_dir = self.out / "trials" / f"{trial.number:04d}"
+        run_dir = trial_dir(self.out, trial.number)
         options = dict(cand.options)
         if student_class(cand.family).neural:
             options.setdefault("epochs", self.config.max_epochs)
@@ -195,6 +195,10 @@ def _same_settings(trial) -> int | None:
     return None
 
 
+def trial_dir(out: Path, number: int) -> Path:
+    return out / "trials" / f"{number:04d}"
+
+
 def fail_abandoned(out: Path, config: SearchConfig) -> int:
     """Mark trials left RUNNING by a killed search as failed (the folder's lock says no search runs now); returns
     how many trials the study holds."""
@@ -205,6 +209,8 @@ def fail_abandoned(out: Path, config: SearchConfig) -> int:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         storage.set_trial_user_attr(t._trial_id, "reason", "its search was killed mid-trial")
         storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        with writing(trial_dir(out, t.number)):  # takes over its lock and removes its half-built run folder
+            pass
     return len(study.get_trials(deepcopy=False))
 
 

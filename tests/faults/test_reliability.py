@@ -8,11 +8,7 @@ import errno
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +19,7 @@ from kdedge.cli import app
 from kdedge.errors import RunError
 from kdedge.outputs import writing
 
-from .kit import REPO, Workspace
+from .kit import Workspace
 from .kit import one_line as _one_line
 from .kit import snapshot as _snapshot
 
@@ -139,29 +135,6 @@ def test_second_writer_in_another_thread_fails_at_once(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the lock leaves nothing behind
 
 
-def test_second_distill_into_one_folder_fails_while_the_first_runs(tmp_path, made):
-    """Two real processes: the second names the folder and the first one's pid, exits 2, and the first's output
-    is not touched; after the first is killed (-9), its leftovers go and the folder is usable again."""
-    out = tmp_path / "s"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "kdedge.cli", "distill", "--teacher", str(made["teacher"]), "--epochs", "100000"]
-    first = subprocess.Popen([*cmd, "--out", str(out)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.glob(".s.*.partial")):  # training has begun, inside the lock
-            assert first.poll() is None and time.monotonic() < deadline, "the first distill did not start"
-            time.sleep(0.2)
-        line = _one_line(runner.invoke(app, [*[str(c) for c in cmd[3:]], "--epochs", "1", "--out", str(out)]))
-        assert f"{out} is being written by another kdedge command (pid {first.pid})" in line
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-    assert list(tmp_path.glob(".s.*.partial")), "kill -9 leaves the half-built folder"
-    with writing(out):  # the next command on the folder clears what the killed one left
-        pass
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
-
-
 def test_a_bug_is_one_line_and_exit_1_unless_debugging(tmp_path, made, monkeypatch):
     def broken(path):
         raise ZeroDivisionError("division by zero in a helper")
@@ -175,65 +148,6 @@ def test_a_bug_is_one_line_and_exit_1_unless_debugging(tmp_path, made, monkeypat
     assert "unexpected ZeroDivisionError: division by zero in a helper" in lines[0] and "--debug" in lines[0]
     result = runner.invoke(app, ["--debug", *args])
     assert result.exit_code == 1 and isinstance(result.exception, ZeroDivisionError)  # the traceback is kept
-
-
-def test_search_killed_mid_trial_resumes_without_a_stuck_or_repeated_trial(tmp_path, made):
-    """kill -9 during a trial: the resumed search marks it failed (not RUNNING forever), and no trial of the study
-    trains settings an earlier one already drew (a repeat is pruned, naming the earlier trial)."""
-    import optuna
-
-    from kdedge.budget_search.study import STUDY_NAME, _storage
-
-    out = tmp_path / "se"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    args = ["--families", "tree", "--max-size-kb", "10000", "--min-seconds", "1"]  # >= 1 s in a trial: caught
-    cmd = [sys.executable, "-m", "kdedge.cli", "search", "--teacher", str(made["teacher"]), "--out", str(out)]
-    first = subprocess.Popen(
-        [*cmd, "--trials", "5", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-    def trials():
-        return optuna.load_study(study_name=STUDY_NAME, storage=_storage(out)).trials
-
-    try:
-        deadline = time.monotonic() + 180
-        while not ((out / "study.db").is_file() and any(t.state.name == "RUNNING" for t in trials())):
-            assert first.poll() is None and time.monotonic() < deadline, "the search did not start a trial"
-            time.sleep(0.3)
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-    killed = [t.number for t in trials() if t.state.name == "RUNNING"]
-    result = runner.invoke(app, ["search", "--resume", str(out), "--trials", "2"])
-    assert result.exit_code == 0, result.output
-    after = {t.number: t for t in trials()}
-    assert all(after[n].state.name == "FAIL" and "killed" in after[n].user_attrs["reason"] for n in killed)
-    assert not any(t.state.name == "RUNNING" for t in after.values())
-    trained = [t for t in after.values() if t.state.name == "COMPLETE"]
-    assert len({json.dumps(t.params, sort_keys=True) for t in trained}) == len(trained)  # no settings trained twice
-
-
-def test_sweep_workers_die_with_a_killed_sweep(tmp_path):
-    psutil = pytest.importorskip("psutil")
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the parent-death signal is Linux's")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "kdedge.cli", "sweep", "quick", "--grid", "seed=0,1", "--jobs", "2"]
-    sweep = subprocess.Popen(
-        [*cmd, "--out", str(tmp_path / "sw")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while len(workers := psutil.Process(sweep.pid).children(recursive=True)) < 2:  # the pool's two workers
-            assert sweep.poll() is None and time.monotonic() < deadline, "the sweep did not start its workers"
-            time.sleep(0.2)
-        time.sleep(1)  # the workers arm their parent-death signal as they start
-        workers = psutil.Process(sweep.pid).children(recursive=True)
-    finally:
-        sweep.send_signal(signal.SIGKILL)
-        sweep.wait()
-    _, alive = psutil.wait_procs(workers, timeout=30)
-    assert not alive, f"workers outlived the killed sweep: {[p.pid for p in alive]}"
 
 
 FACTORY = """
