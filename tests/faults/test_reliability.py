@@ -159,21 +159,25 @@ def build():
 
 
 def _factory_recipe(ws) -> Path:
-    """A recipe whose teacher is a weights file built by a factory: the factory file's code runs."""
-    shutil.copy(ws.made["teacher"] / "weights.safetensors", ws.root / "teacher.safetensors")
-    factory = ws.file("build_teacher.py", FACTORY)
+    """A recipe in project/ whose teacher is a weights file built by a factory: the factory file's code runs. Both
+    are named relative to the recipe."""
+    ws.folder("project")
+    shutil.copy(ws.made["teacher"] / "weights.safetensors", ws.root / "project" / "teacher.safetensors")
+    ws.file("project/build_teacher.py", FACTORY)
     return ws.file(
-        "r.toml",
-        f'description = "a factory teacher"\n\n[data]\nname = "digits"\n\n[teacher]\npath = "teacher.safetensors"\n'
-        f'factory = "{factory}:build"\n\n'
+        "project/r.toml",
+        'description = "a factory teacher"\n\n[data]\nname = "digits"\n\n[teacher]\npath = "teacher.safetensors"\n'
+        'factory = "build_teacher.py:build"\n\n'
         '[[students]]\nname = "tree"\nfamily = "tree"\nmethod = "logits"\nmax_depth = 4\n\n'
         "[bench]\nmemory = false\nmin_runs = 1\nmin_seconds = 0.01\n",
     )
 
 
-def test_a_recipe_factory_runs_only_with_trust_code(tmp_path, made):
+def test_a_recipe_factory_runs_only_with_trust_code(tmp_path, made, monkeypatch):
+    """...and its file is found beside the recipe, from any working folder, also when a finished run replays it."""
     ws = Workspace(tmp_path, made)
     recipe, out = _factory_recipe(ws), tmp_path / "out"
+    monkeypatch.chdir(ws.folder("elsewhere"))
     before = _snapshot(tmp_path)
     for command in (["run", recipe, "--out", out], ["sweep", recipe, "--grid", "seed=0,1", "--out", out]):
         line = _one_line(runner.invoke(app, [str(a) for a in command]))
@@ -184,6 +188,11 @@ def test_a_recipe_factory_runs_only_with_trust_code(tmp_path, made):
     assert json.loads((out / "recipe.json").read_text())["trusted_code"] is True
     replay = runner.invoke(app, ["run", str(out), "--out", str(tmp_path / "again")])  # a copied run: consent again
     assert replay.exit_code == 2 and "--trust-code" in replay.stderr
+    monkeypatch.chdir(ws.folder("yet-another"))
+    replay = runner.invoke(app, ["run", str(out), "--out", str(tmp_path / "again"), "--trust-code"])
+    assert replay.exit_code == 0, replay.output
+    factory = json.loads((tmp_path / "again" / "recipe.json").read_text())["resolved"]["teacher"]["factory"]
+    assert factory == "build_teacher.py:build"  # the record keeps the recipe's words; the path is resolved on use
 
 
 def test_export_after_a_killed_export_clears_its_temporary_file(tmp_path, made):
