@@ -99,12 +99,20 @@ def test_write_refused_by_the_file_system(tmp_path, made, monkeypatch, code):
     assert _snapshot(tmp_path) == before  # no .partial folder, no lock file
 
 
-def test_recipe_run_into_a_full_disk_leaves_no_half_folder(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "writer, command",
+    [
+        ("kdedge.recipes.runner.write_json", ["run", "quick"]),
+        ("kdedge.sweep.write_json", ["sweep", "quick", "--grid", "seed=0,1"]),
+    ],
+    ids=["run", "sweep"],
+)
+def test_recipe_or_sweep_into_a_full_disk_leaves_no_half_folder(tmp_path, monkeypatch, writer, command):
     def full(path, payload):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("kdedge.recipes.runner.write_json", full)
-    line = _one_line(runner.invoke(app, ["run", "quick", "--out", str(tmp_path / "r")]))
+    monkeypatch.setattr(writer, full)
+    line = _one_line(runner.invoke(app, [*command, "--out", str(tmp_path / "new" / "r")]))
     assert "No space left" in line
     assert list(tmp_path.iterdir()) == []
 
