@@ -38,6 +38,10 @@ def is_done(out: Path, recipe: Recipe | None = None) -> bool:
 
 
 def prepare_out(out: Path, overwrite: bool) -> None:
+    """Called holding OUT's lock. A recipe output is whole (done.json) or removed when a step fails, so one with
+    recipe.json and no done.json is what a killed `kdedge run` left: it goes, as a killed command's .partial does."""
+    if out.is_dir() and (out / RECORD).is_file() and not (out / DONE).exists():
+        shutil.rmtree(out)
     check_out_dir(out, overwrite)  # the one rule for every --out: only a kdedge folder is replaced
     if out.exists():
         shutil.rmtree(out)

@@ -75,6 +75,14 @@ def test_teacher_train_killed_then_trained_again(tmp_path):
     assert (out / "kdedge.json").is_file() and leftovers(out) == []
 
 
+def test_recipe_run_killed_then_run_again(tmp_path):
+    out = tmp_path / "r"
+    first = kdedge("run", "quick", *TINY, "--out", out)
+    kill_when(first, lambda: (out / "recipe.json").exists(), "the recipe's record")
+    ok("run", "quick", *TINY, "--out", out)  # no --overwrite: a killed run's folder is not the user's
+    assert (out / "done.json").is_file() and leftovers(out) == [] and hidden_under(out) == []
+
+
 def test_second_distill_fails_while_the_first_runs_then_one_succeeds_after_its_kill(tmp_path, made):
     """Two real processes: the second names the folder and the first one's pid, exits 2, and the first's output
     is not touched; after the first is killed (-9), the next distill into the folder succeeds and clears it."""
