@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class FieldError:
 
 def check_seed(seed) -> int:
     """A seed numpy, torch and optuna all accept: a whole number in 0 .. 2**32 - 1 (numpy refuses negatives)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise OptionError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
     return seed
 

@@ -345,13 +345,13 @@ def start_search(
 
 
 def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
+    from ..api import load_teacher
+
     out = Path(out)
     _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
     config = read_config(out)
-    from ..api import load_teacher
-
     load_teacher(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
     _check_study_file(out / STUDY_DB)
     with writing(out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kit import FAST_BENCH, Case, digits_x, onnx_with_metadata
+from .kit import FAST_BENCH, Case, digits_x, onnx_with_metadata, png
 
 
 def bench(ws, *extra, run="mlp"):
@@ -51,6 +51,11 @@ CASES = [
     Case("data-other-shape", lambda ws: bench(ws, "--data", "digits-shift"), "shape"),
     Case("data-missing", lambda ws: bench(ws, "--data", ws.root / "d.npz"), "d.npz"),
     Case("teacher-missing", lambda ws: bench(ws, "--teacher", ws.root / "nowhere"), "nowhere"),
+    Case(
+        "teacher-truncated-onnx",
+        lambda ws: bench(ws, "--teacher", ws.truncate(ws.run("teacher") / "model.onnx")),
+        "model.onnx",
+    ),
     # -- bench: how it is measured ----------------------------------------------------------------------------------
     Case("threads-0", lambda ws: bench(ws, "--threads", 0), "--threads"),
     Case("threads-text", lambda ws: bench(ws, "--threads", "many"), "--threads"),
@@ -61,6 +66,7 @@ CASES = [
     Case("min-seconds-nan", lambda ws: ["bench", ws.run("mlp"), "--min-seconds", "nan"], "--min-seconds"),
     Case("columns-bogus", lambda ws: bench(ws, "--columns", "model,vibes"), "vibes"),
     Case("target-unknown", lambda ws: bench(ws, "--target", "gpu-fp64"), "gpu-fp64"),
+    Case("target-profile-damaged", lambda ws: bench(ws, "--target", ws.file("p.toml", "precision = [")), "p.toml"),
     # -- bench: where it writes -------------------------------------------------------------------------------------
     Case("json-onto-manifest", lambda ws: bench(ws, "--out", ws.run("mlp") / "kdedge.json"), "kdedge folder"),
     Case(
@@ -115,6 +121,8 @@ CASES = [
     Case("predict-binary-csv", lambda ws: predict(ws, ws.file("x.csv", bytes(range(256)) * 4)), "x.csv"),
     Case("predict-csv-columns", lambda ws: predict(ws, ws.file("x.csv", "1,2,3\n4,5,6\n")), "x.csv"),
     Case("predict-image-garbage", lambda ws: predict(ws, ws.file("x.png", b"not a png")), "x.png"),
+    Case("predict-image-bomb", lambda ws: predict(ws, ws.file("x.png", png(30000, 30000))), "decompression bomb"),
+    Case("predict-image-folder-empty", lambda ws: predict(ws, ws.folder("imgs")), "no images"),
     Case("predict-threads-0", lambda ws: predict(ws, x(ws), "--threads", 0), "--threads 0"),
     Case("predict-threads-negative", lambda ws: predict(ws, x(ws), "--threads", -1), "--threads -1"),
     Case(

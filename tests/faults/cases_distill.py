@@ -94,6 +94,12 @@ CASES = [
         lambda ws: ["distill", "--teacher", ws.file("t.onnx", b"junk"), "--data", "digits", "--out", ws.root / "s"],
         "t.onnx",
     ),
+    Case("via-damaged", lambda ws: distill(ws, "--via", ws.truncated("mlp", "weights.safetensors")), "changed since"),
+    Case(
+        "second-teacher-missing",
+        lambda ws: distill(ws, "--teacher", ws.root / "nowhere"),
+        "nowhere",
+    ),
     Case("via-missing", lambda ws: distill(ws, "--via", ws.root / "nowhere"), "nowhere"),
     Case(
         "pool-missing",

@@ -110,5 +110,10 @@ CASES = [
     Case("layers-onnx", lambda ws: ["teacher", "layers", ws.run("teacher") / "model.onnx"], "no named layers"),
     Case("layers-tree", lambda ws: ["teacher", "layers", ws.run("tree")], "tree"),
     Case("layers-depth-0", lambda ws: ["teacher", "layers", ws.run("teacher"), "--depth", 0], "--depth"),
+    Case(
+        "layers-weights-changed",
+        lambda ws: ["teacher", "layers", ws.truncated("teacher", "weights.safetensors")],
+        "changed since",
+    ),
     Case("layers-missing", lambda ws: ["teacher", "layers", ws.root / "nowhere"], "nowhere"),
 ]
