@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kit import FAST_BENCH, Case, digits_x, onnx_with_metadata, png
+from .kit import FAST_BENCH, Case, digits_x, given, onnx_with_metadata, png
 
 
 def bench(ws, *extra, run="mlp"):
@@ -26,19 +26,11 @@ def x(ws, array=None, name="x.npz"):
     return ws.npz(name, x=digits_x() if array is None else array)
 
 
-def unexported(ws):
-    run = ws.run("tree")
-    (run / "model.onnx").unlink(missing_ok=True)
-    return run
-
-
 CASES = [
     # -- bench: what is measured ------------------------------------------------------------------------------------
     Case("run-missing", lambda ws: ["bench", ws.root / "nowhere", *FAST_BENCH], "nowhere"),
-    Case("run-not-exported", lambda ws: ["bench", unexported(ws), *FAST_BENCH], "export"),
-    Case(
-        "run-truncated-onnx", lambda ws: bench(ws) if ws.truncate(ws.run("mlp") / "model.onnx") else None, "model.onnx"
-    ),
+    Case("run-not-exported", lambda ws: ["bench", ws.without("mlp", "model.onnx"), *FAST_BENCH], "export"),
+    Case("run-truncated-onnx", lambda ws: given(ws.truncate(ws.run("mlp") / "model.onnx"), bench(ws)), "model.onnx"),
     Case("nothing-to-measure", lambda ws: ["bench", *FAST_BENCH], "nothing to bench"),
     Case("model-missing", lambda ws: ["bench", "--model", ws.root / "m.onnx", *FAST_BENCH], "m.onnx"),
     Case("model-garbage", lambda ws: model(ws, content=b"not a graph"), "m.onnx"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kit import Case, digits_x, swap_teacher_weights
+from .kit import Case, digits_x, given, swap_teacher_weights
 
 
 def distill(ws, *extra, out="s"):
@@ -66,15 +66,14 @@ CASES = [
     Case("generations-0", lambda ws: distill(ws, "--generations", 0), "--generations 0"),
     Case(
         "out-holds-the-teacher",
-        lambda ws: (
-            ["distill", "--teacher", ws.run("teacher"), "--out", ws.root / "runs", "--overwrite"]
-            if ws.file("runs/kdedge.json", "{}")
-            else None
+        lambda ws: given(
+            ws.file("runs/kdedge.json", "{}"),
+            ["distill", "--teacher", ws.run("teacher"), "--out", ws.root / "runs", "--overwrite"],
         ),
         "is, or holds",
     ),
     Case("seed-negative", lambda ws: distill(ws, "--seed", -1), "--seed"),
-    Case("threads-via-env-bogus", lambda ws: distill(ws, "--device", "quantum"), "quantum"),
+    Case("device-bogus", lambda ws: distill(ws, "--device", "quantum"), "quantum"),
     # -- teachers, assistants, pools, data --------------------------------------------------------------------------
     Case(
         "teacher-missing", lambda ws: ["distill", "--teacher", ws.root / "nowhere", "--out", ws.root / "s"], "nowhere"
@@ -125,22 +124,22 @@ CASES = [
     ),
     Case(
         "out-overwrite-foreign-folder",
-        lambda ws: distill(ws, "--overwrite", out="photos") if ws.file("photos/cat.jpg", "meow") else None,
+        lambda ws: given(ws.file("photos/cat.jpg", "meow"), distill(ws, "--overwrite", out="photos")),
         "not a kdedge folder",
     ),
     Case(
         "out-overwrite-file",
-        lambda ws: distill(ws, "--overwrite", out="notes.txt") if ws.file("notes.txt", "mine") else None,
+        lambda ws: given(ws.file("notes.txt", "mine"), distill(ws, "--overwrite", out="notes.txt")),
         "is a file",
     ),
     Case(
         "out-existing-file",
-        lambda ws: distill(ws, out="notes.txt") if ws.file("notes.txt", "mine") else None,
+        lambda ws: given(ws.file("notes.txt", "mine"), distill(ws, out="notes.txt")),
         "already exists",
     ),
     Case(
         "out-under-a-file",
-        lambda ws: distill(ws, out="notes.txt/s") if ws.file("notes.txt", "mine") else None,
+        lambda ws: given(ws.file("notes.txt", "mine"), distill(ws, out="notes.txt/s")),
         "is a file",
     ),
     Case(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .kit import Case, skops_dict
+from .kit import Case, given, skops_dict
 
 
 def export(ws, run, *extra):
@@ -54,10 +54,8 @@ CASES = [
     ),
     Case(
         "manifest-weights-outside",
-        lambda ws: (
-            export(ws, ws.edited("mlp", lambda m: m.update(weights=["../../secret"])))
-            if ws.file("secret", "x")
-            else None
+        lambda ws: given(
+            ws.file("secret", "x"), export(ws, ws.edited("mlp", lambda m: m.update(weights=["../../secret"])))
         ),
         "not a file inside the run",
     ),
@@ -73,7 +71,7 @@ CASES = [
     ),
     Case(
         "weights-deleted",
-        lambda ws: export(ws, ws.run("mlp")) if (ws.run("mlp") / "weights.safetensors").unlink() is None else None,
+        lambda ws: export(ws, ws.without("mlp", "weights.safetensors")),
         "weights.safetensors",
     ),
     Case("safetensors-truncated", lambda ws: export(ws, ws.truncated("mlp", "weights.safetensors")), "changed since"),

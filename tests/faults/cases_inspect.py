@@ -3,7 +3,7 @@ damaged records are one line naming the file, and outputs never replace what kde
 
 from __future__ import annotations
 
-from .kit import Case
+from .kit import Case, given
 
 
 def report(ws, root, *extra):
@@ -42,18 +42,18 @@ CASES = [
     ),
     Case(
         "report-sweep-results-corrupt",
-        lambda ws: report(ws, runs_with(ws, "sw/results.json", "[")) if ws.file("runs/sw/sweep.json", "{}") else None,
+        lambda ws: given(ws.file("runs/sw/sweep.json", "{}"), report(ws, runs_with(ws, "sw/results.json", "["))),
         "results.json",
     ),
     Case("report-sweep-json-corrupt", lambda ws: report(ws, runs_with(ws, "sw/sweep.json", "{")), "sweep.json"),
     Case(
         "report-out-existing",
-        lambda ws: report(ws, ws.run("mlp").parent) if ws.file("r.html", "<p>mine</p>") else None,
+        lambda ws: given(ws.file("r.html", "<p>mine</p>"), report(ws, ws.run("mlp").parent)),
         "already exists",
     ),
     Case(
         "report-out-foreign-overwrite",
-        lambda ws: report(ws, ws.run("mlp").parent, "--overwrite") if ws.file("r.html", "<p>mine</p>") else None,
+        lambda ws: given(ws.file("r.html", "<p>mine</p>"), report(ws, ws.run("mlp").parent, "--overwrite")),
         "not written by kdedge",
     ),
     Case("report-out-folder", lambda ws: ["report", ws.run("mlp").parent, "--out", ws.folder("d")], "is a folder"),
@@ -64,7 +64,7 @@ CASES = [
     ),
     Case(
         "report-default-out-foreign",
-        lambda ws: ["report", ws.run("mlp").parent, "--overwrite"] if ws.file("report.html", "mine") else None,
+        lambda ws: given(ws.file("report.html", "mine"), ["report", ws.run("mlp").parent, "--overwrite"]),
         "not written by kdedge",
     ),
     # -- show, compare ----------------------------------------------------------------------------------------------
@@ -109,13 +109,13 @@ CASES = [
     ),
     Case(
         "ensemble-out-existing",
-        lambda ws: ensemble(ws, out="runs/teacher") if ws.run("teacher") else None,
+        lambda ws: given(ws.run("teacher"), ensemble(ws, out="runs/teacher")),
         "already exists",
     ),
     Case("ensemble-out-is-a-member", lambda ws: ensemble(ws, "--overwrite", out="runs/mlp"), "member"),
     Case(
         "ensemble-overwrite-foreign",
-        lambda ws: ensemble(ws, "--overwrite", out="photos") if ws.file("photos/cat.jpg", "meow") else None,
+        lambda ws: given(ws.file("photos/cat.jpg", "meow"), ensemble(ws, "--overwrite", out="photos")),
         "not a kdedge folder",
     ),
 ]

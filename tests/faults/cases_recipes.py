@@ -3,7 +3,7 @@ earlier runs that are damaged, and outputs that are not theirs to replace — al
 
 from __future__ import annotations
 
-from .kit import MINIMAL_RECIPE, Case, quick_recipe
+from .kit import MINIMAL_RECIPE, Case, given, quick_recipe
 
 
 def run(ws, recipe, *extra, out="o"):
@@ -78,10 +78,8 @@ CASES = [
     ),
     Case(
         "recipe-data-damaged",
-        lambda ws: (
-            run(ws, toml(ws, MINIMAL_RECIPE.replace('name = "digits"', 'path = "d.npz"')))
-            if ws.file("d.npz", b"junk")
-            else None
+        lambda ws: given(
+            ws.file("d.npz", b"junk"), run(ws, toml(ws, MINIMAL_RECIPE.replace('name = "digits"', 'path = "d.npz"')))
         ),
         "d.npz",
     ),
@@ -97,12 +95,12 @@ CASES = [
     ),
     Case(
         "recipe-factory-untrusted",
-        lambda ws: run(ws, toml(ws, FACTORY_TEACHER.format("f.py:build"))) if ws.file("t.safetensors", b"x") else None,
+        lambda ws: given(ws.file("t.safetensors", b"x"), run(ws, toml(ws, FACTORY_TEACHER.format("f.py:build")))),
         "--trust-code",
     ),
     Case(
         "recipe-factory-module-untrusted",
-        lambda ws: run(ws, toml(ws, FACTORY_TEACHER.format("this:x"))) if ws.file("t.safetensors", b"x") else None,
+        lambda ws: given(ws.file("t.safetensors", b"x"), run(ws, toml(ws, FACTORY_TEACHER.format("this:x")))),
         "--trust-code",
     ),
     Case(
@@ -123,15 +121,15 @@ CASES = [
     Case("replay-record-a-list", lambda ws: replay(ws, "[]"), "recipe.json"),
     Case("replay-record-fields-missing", lambda ws: replay(ws, '{"name": "q"}'), "recipe.json"),
     Case("replay-record-not-utf8", lambda ws: replay(ws, b'{"name": "\xff"}'), "recipe.json"),
-    Case("out-existing", lambda ws: run(ws, "quick", out="runs/mlp") if ws.run("mlp") else None, "already exists"),
+    Case("out-existing", lambda ws: given(ws.run("mlp"), run(ws, "quick", out="runs/mlp")), "already exists"),
     Case(
         "out-overwrite-foreign",
-        lambda ws: run(ws, "quick", "--overwrite", out="photos") if ws.file("photos/cat.jpg", "meow") else None,
+        lambda ws: given(ws.file("photos/cat.jpg", "meow"), run(ws, "quick", "--overwrite", out="photos")),
         "not a kdedge folder",
     ),
     Case(
         "out-under-a-file",
-        lambda ws: run(ws, "quick", out="notes.txt/o") if ws.file("notes.txt", "mine") else None,
+        lambda ws: given(ws.file("notes.txt", "mine"), run(ws, "quick", out="notes.txt/o")),
         "is a file",
     ),
     # -- sweep ------------------------------------------------------------------------------------------------------
@@ -145,17 +143,15 @@ CASES = [
     Case("sweep-recipe-damaged", lambda ws: sweep(ws, recipe=toml(ws, "[data\n")), "not valid TOML"),
     Case(
         "sweep-factory-untrusted",
-        lambda ws: (
-            sweep(ws, recipe=toml(ws, FACTORY_TEACHER.format("f.py:build"))) if ws.file("t.safetensors", b"x") else None
+        lambda ws: given(
+            ws.file("t.safetensors", b"x"), sweep(ws, recipe=toml(ws, FACTORY_TEACHER.format("f.py:build")))
         ),
         "--trust-code",
     ),
-    Case(
-        "sweep-out-file", lambda ws: sweep(ws, out="notes.txt") if ws.file("notes.txt", "mine") else None, "is a file"
-    ),
+    Case("sweep-out-file", lambda ws: given(ws.file("notes.txt", "mine"), sweep(ws, out="notes.txt")), "is a file"),
     Case(
         "sweep-out-foreign",
-        lambda ws: sweep(ws, "--overwrite", out="photos") if ws.file("photos/cat.jpg", "meow") else None,
+        lambda ws: given(ws.file("photos/cat.jpg", "meow"), sweep(ws, "--overwrite", out="photos")),
         "not a sweep folder",
     ),
     Case("sweep-plan-corrupt", lambda ws: finished_sweep(ws, "{"), "sweep.json"),

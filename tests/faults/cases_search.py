@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .kit import Case
+from .kit import Case, given
 
 
 def search(ws, *extra, out="se"):
@@ -31,7 +31,7 @@ CASES = [
     ),
     Case(
         "teacher-weights-swapped",
-        lambda ws: search(ws) if ws.truncate(ws.run("teacher") / "weights.safetensors") else None,
+        lambda ws: given(ws.truncate(ws.run("teacher") / "weights.safetensors"), search(ws)),
         "changed since",
     ),
     Case("families-bogus", lambda ws: search(ws, "--families", "mlp,oak"), "oak"),
@@ -59,11 +59,11 @@ CASES = [
     Case("space-not-a-table", lambda ws: space(ws, "mlp = 3\n"), "mlp"),
     Case("space-no-choices", lambda ws: space(ws, "[tree]\nmax_depth = []\n"), "non-empty list"),
     # -- outputs and resumes ----------------------------------------------------------------------------------------
-    Case("out-existing", lambda ws: search(ws, out="runs/mlp") if ws.run("mlp") else None, "already exists"),
+    Case("out-existing", lambda ws: given(ws.run("mlp"), search(ws, out="runs/mlp")), "already exists"),
     Case("out-is-the-teacher", lambda ws: search(ws, "--overwrite", out="runs/teacher"), "--teacher"),
     Case(
         "out-overwrite-foreign",
-        lambda ws: search(ws, "--overwrite", out="photos") if ws.file("photos/cat.jpg", "meow") else None,
+        lambda ws: given(ws.file("photos/cat.jpg", "meow"), search(ws, "--overwrite", out="photos")),
         "not a kdedge folder",
     ),
     Case("resume-missing", lambda ws: ["search", "--resume", ws.root / "nowhere"], "nowhere"),

@@ -78,6 +78,12 @@ class Workspace:
         (run / file).write_bytes(content.encode() if isinstance(content, str) else content)
         return run
 
+    def without(self, name: str, file: str) -> Path:
+        """A copy of run `name` with `file` deleted."""
+        run = self.run(name)
+        (run / file).unlink()
+        return run
+
     def truncate(self, path: Path, keep: float = 0.5) -> Path:
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * keep)])
@@ -91,6 +97,12 @@ class Workspace:
         if not fingerprinted:
             self.edit_manifest(run, lambda m: m.update(weights_sha256=""))
         return run
+
+
+def given(setup, argv):
+    """`argv`, once `setup` (evaluated first, as Python evaluates arguments in order) has made what the case needs:
+    `given(ws.file("notes.txt", "mine"), distill(ws, out="notes.txt"))`."""
+    return argv
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
