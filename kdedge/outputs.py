@@ -179,6 +179,17 @@ def _refuse_file_in_path(path: Path, option: str = "--out") -> None:
             return
 
 
+@contextlib.contextmanager
+def claiming(*files) -> Iterator[None]:
+    """Hold the write lock of each output file given (None skipped) from the check to the write: a second command
+    writing the same --out / --csv fails at once, rather than both succeeding and one result replacing the other."""
+    with contextlib.ExitStack() as stack:
+        for path in files:
+            if path is not None:
+                stack.enter_context(writing(path))
+        yield
+
+
 def writes_out(fn):
     """Run `fn(..., out=FOLDER, ...)` holding FOLDER's write lock, from its first line to its last."""
 

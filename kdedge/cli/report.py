@@ -29,15 +29,16 @@ def report(
     """Bench tables, accuracy vs latency and vs size with the Pareto front, sweep tables, and every run's recipe
     and versions, on one HTML page (images inline). Reads files only; measures nothing again."""
     from ..errors import require
-    from ..outputs import check_out_file
+    from ..outputs import check_out_file, claiming
 
-    check_out_file(out, overwrite, "report-html")
-    require("matplotlib")
-    from ..report import build_report
-    from ..report.collect import Selection
+    with claiming(out):  # one writer per output file, from the check to the write
+        check_out_file(out, overwrite, "report-html")
+        require("matplotlib")
+        from ..report import build_report
+        from ..report.collect import Selection
 
-    selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
-    summary = build_report(root, out, selection)
+        selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
+        summary = build_report(root, out, selection)
     if as_json:
         _print_json(summary)
         return

@@ -143,6 +143,41 @@ def test_second_writer_in_another_thread_fails_at_once(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the lock leaves nothing behind
 
 
+@pytest.mark.parametrize("command", ["predict", "bench-out", "bench-csv", "report"])
+def test_a_second_writer_of_one_output_file_fails_at_once(tmp_path, made, command):
+    """While one command holds an output file (from its check to its write), another writing it exits 2 at once,
+    instead of both succeeding and one result replacing the other."""
+    ws = Workspace(tmp_path, made)
+    target = tmp_path / "out.file"
+    x = ws.npz("x.npz", x=np.zeros((2, 1, 8, 8)))
+    fast = ["--min-runs", "1", "--min-seconds", "0", "--no-memory"]
+    args = {
+        "predict": ["predict", str(ws.run("mlp") / "model.onnx"), str(x), "--out", str(target)],
+        "bench-out": ["bench", str(ws.run("mlp")), *fast, "--out", str(target)],
+        "bench-csv": ["bench", str(ws.run("mlp")), *fast, "--csv", str(target)],
+        "report": ["report", str(ws.run("mlp").parent), "--out", str(target)],
+    }[command]
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with writing(target):
+            held.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        before = _snapshot(tmp_path)
+        line = _one_line(runner.invoke(app, args))
+        assert f"{target} is being written by another kdedge command" in line
+        assert _snapshot(tmp_path) == before
+    finally:
+        done.set()
+        holder.join()
+    assert runner.invoke(app, args).exit_code == 0  # released: the next writer gets it
+
+
 def test_a_bug_is_one_line_and_exit_1_unless_debugging(tmp_path, made, monkeypatch):
     def broken(path):
         raise ZeroDivisionError("division by zero in a helper")
