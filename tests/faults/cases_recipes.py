@@ -3,6 +3,8 @@ earlier runs that are damaged, and outputs that are not theirs to replace — al
 
 from __future__ import annotations
 
+import numpy as np
+
 from .kit import MINIMAL_RECIPE, Case, given, quick_recipe
 
 
@@ -31,6 +33,8 @@ def finished_sweep(ws, plan: str) -> object:
 FACTORY_TEACHER = MINIMAL_RECIPE.replace(
     '[teacher]\narch = "cnn"\nepochs = 1\n', '[teacher]\npath = "t.safetensors"\nfactory = "{}"\n'
 )
+
+LOADED_TEACHER = MINIMAL_RECIPE.replace('[teacher]\narch = "cnn"\nepochs = 1\n', '[teacher]\npath = "{}"\n')
 
 CASES = [
     # -- run: the recipe --------------------------------------------------------------------------------------------
@@ -122,6 +126,24 @@ CASES = [
     Case("replay-record-fields-missing", lambda ws: replay(ws, '{"name": "q"}'), "recipe.json"),
     Case("replay-record-not-utf8", lambda ws: replay(ws, b'{"name": "\xff"}'), "recipe.json"),
     Case("out-existing", lambda ws: given(ws.run("mlp"), run(ws, "quick", out="runs/mlp")), "already exists"),
+    Case(
+        "out-is-the-teacher",
+        lambda ws: run(ws, toml(ws, LOADED_TEACHER.format(ws.run("teacher"))), "--overwrite", out="runs/teacher"),
+        "recipe's input",
+    ),
+    Case(
+        "out-holds-the-data",
+        lambda ws: given(
+            ws.npz("data/d.npz", x=np.zeros((60, 8)), y=np.arange(60) % 3),
+            run(
+                ws,
+                toml(ws, MINIMAL_RECIPE.replace('name = "digits"', 'path = "data/d.npz"')),
+                "--overwrite",
+                out="data",
+            ),
+        ),
+        "recipe's input",
+    ),
     Case(
         "out-overwrite-foreign",
         lambda ws: given(ws.file("photos/cat.jpg", "meow"), run(ws, "quick", "--overwrite", out="photos")),
