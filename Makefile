@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNS ?= runs
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean mcu-check
+.PHONY: install demo test test-slow lint clean mcu-check
 
 install: $(STAMP)
 
@@ -23,8 +23,12 @@ demo: install
 	$(BIN)/kdedge export $(RUNS)/teacher $(RUNS)/mlp $(RUNS)/mlp-hard
 	$(BIN)/kdedge bench $(RUNS)/mlp $(RUNS)/mlp-hard $(RUNS)/teacher --data digits --out $(RUNS)/bench.json --overwrite
 
+# the fast suite; test-slow: the tests that start real kdedge processes and kill -9 them (tests/faults/test_kill.py)
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
 
 # a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
 mcu-check: install

@@ -279,10 +279,13 @@ def _distill(
     from .distillation.run import fit_run
     from .distributed import is_writer
     from .errors import OptionError
-    from .outputs import check_out_dir
+    from .outputs import check_not_input, check_out_dir
 
     if generations is None and is_writer():  # born-again resumes inside an existing OUT; each generation checks
         check_out_dir(out, overwrite)
+    specs = teacher if isinstance(teacher, list | tuple) else [teacher]
+    check_not_input(out, [getattr(t, "path", t) for t in specs if t is not None], "--teacher")
+    check_not_input(out, via or (), "--via")
     set_training_threads(threads)
     set_device(device)
     if reader_options and data is None:

@@ -96,7 +96,16 @@ def set_device(device: str | None) -> None:
     kind = device.split(":")[0]
     if kind not in DEVICE_KINDS or (":" in device and (kind != "cuda" or not device.split(":")[1].isdigit())):
         raise OptionError(f"--device {device!r}: choose auto, cpu, cuda, cuda:N or mps")
+    before = os.environ.get(DEVICE_ENV)
     os.environ[DEVICE_ENV] = device
+    try:
+        training_device()  # a device this machine lacks is refused now, and not kept for the next call
+    except OptionError:
+        if before is None:
+            os.environ.pop(DEVICE_ENV, None)
+        else:
+            os.environ[DEVICE_ENV] = before
+        raise
 
 
 def training_device() -> str:

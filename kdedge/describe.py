@@ -107,7 +107,8 @@ def _bench_result(path: Path) -> dict | None:
         payload = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    ok = isinstance(payload, dict) and isinstance(payload.get("rows"), list) and "machine" in payload
+    rows = payload.get("rows") if isinstance(payload, dict) else None
+    ok = isinstance(rows, list) and all(isinstance(r, dict) for r in rows) and "machine" in payload
     return payload if ok else None
 
 

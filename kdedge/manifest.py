@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._io import write_json
 from .errors import RunError
@@ -77,7 +77,12 @@ class Manifest(_Record):
             raise RunError(f"{path}: not valid JSON ({exc}); recreate the run") from None
         if not isinstance(raw, dict):
             raise RunError(f"{path}: not a kdedge manifest; recreate the run")
-        if int(raw.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+        version = raw.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise RunError(
+                f"{path}: schema_version {version!r} is not a whole number; the manifest is damaged, recreate the run"
+            )
+        if version > SCHEMA_VERSION:
             raise RunError(
                 f"{path}: written by a newer kdedge (schema {raw['schema_version']}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade kdedge"
@@ -89,6 +94,15 @@ class Manifest(_Record):
             raise RunError(
                 f"{path}: {err.key}: {err.message.lower()}; the manifest is damaged, recreate the run"
             ) from None
+
+    @field_validator("weights")
+    @classmethod
+    def _inside_the_run(cls, names: list[str]) -> list[str]:
+        # a weights name is a file of the run: an edited '../x' or '/x' would make a load read outside it
+        for name in names:
+            if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+                raise ValueError(f"{name!r} is not a file inside the run")
+        return names
 
     def write(self, directory: Path) -> None:
         write_json(Path(directory) / MANIFEST, self.model_dump(mode="json"))

@@ -53,6 +53,16 @@ def check_out_dir(target, overwrite: bool) -> None:
         )
 
 
+def check_not_input(target, inputs, option: str) -> None:
+    """Refuse an output folder that is, or holds, one of the command's inputs (`option` names them): replacing it
+    would destroy what the command reads (a student written over its own teacher)."""
+    resolved = Path(target).resolve()
+    for given in inputs:
+        path = Path(given).resolve()
+        if path == resolved or resolved in path.parents:
+            raise RunError(f"--out {target} is, or holds, the {option} {given}; write the output elsewhere")
+
+
 # What the first bytes of each kind of file kdedge writes look like: how `--overwrite` knows it made the file.
 def _json_with(*keys: str) -> Callable[[bytes], bool]:
     def check(data: bytes) -> bool:
@@ -77,6 +87,7 @@ def check_out_file(target, overwrite: bool, kind: str, option: str = "--out") ->
     """Refuse to write file `target` (of `kind`, see SIGNATURES) over a folder, a file inside a kdedge folder, or
     (without `overwrite`, or when kdedge did not write it) an existing file."""
     target = Path(target)
+    _refuse_file_in_path(target, option)
     if target.is_dir():
         raise RunError(f"{option} {target} is a folder; give a file path, e.g. {target / ('out' + target.suffix)}")
     if kdedge_folder(target.parent) and (target.exists() or target.name in _RUN_FILES):
@@ -133,6 +144,7 @@ def writing(folder) -> Iterator[None]:
             depth[key] -= 1
         return
     lock_path, pid_path = _lock_paths(Path(key))
+    _refuse_file_in_path(Path(folder))
     created = [p for p in reversed(lock_path.parents) if not p.exists()]  # removed again if left empty
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path), timeout=0)
@@ -156,6 +168,26 @@ def writing(folder) -> Iterator[None]:
         for parent in reversed(created):  # a command that failed before writing leaves no empty folders
             with contextlib.suppress(OSError):
                 parent.rmdir()
+
+
+def _refuse_file_in_path(path: Path, option: str = "--out") -> None:
+    """Nothing can be made under a file: say which part of the path is the file (mkdir would only say 'exists')."""
+    for part in Path(os.path.abspath(path)).parents:
+        if part.exists():
+            if not part.is_dir():
+                raise RunError(f"{path}: {part} is a file, not a folder; choose an {option} whose parents are folders")
+            return
+
+
+@contextlib.contextmanager
+def claiming(*files) -> Iterator[None]:
+    """Hold the write lock of each output file given (None skipped) from the check to the write: a second command
+    writing the same --out / --csv fails at once, rather than both succeeding and one result replacing the other."""
+    with contextlib.ExitStack() as stack:
+        for path in files:
+            if path is not None:
+                stack.enter_context(writing(path))
+        yield
 
 
 def writes_out(fn):

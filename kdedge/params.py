@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,6 +29,13 @@ class FieldError:
         return out
 
 
+def check_seed(seed) -> int:
+    """A seed numpy, torch and optuna all accept: a whole number in 0 .. 2**32 - 1 (numpy refuses negatives)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise OptionError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
+    return seed
+
+
 def first_error(exc: ValidationError) -> FieldError:
     err = exc.errors()[0]
     return FieldError(tuple(err["loc"]), err["type"], err["msg"].removeprefix("Value error, "), err.get("input"))
@@ -41,9 +50,12 @@ def validate_params(model: type[BaseModel], values: dict, context: str) -> BaseM
         if err.kind == "extra_forbidden":
             allowed = ", ".join(f"--{k.replace('_', '-')}" for k in model.model_fields) or "none"
             raise OptionError(f"{flag} does not apply to {context} (options: {allowed})") from None
+        if err.kind == "missing":
+            raise OptionError(f"{context} needs {flag}; pass it") from None
         if not err.loc:  # a check across options (a model validator): its message names them
             raise OptionError(f"{context}: {err.message}") from None
-        raise OptionError(f"{context}: {flag}={err.value!r}: {err.message}") from None
+        value = str(err.value) if isinstance(err.value, Path) else repr(err.value)
+        raise OptionError(f"{context}: {flag}={value}: {err.message}") from None
 
 
 def number_list(value, kind: type = int):

@@ -145,6 +145,8 @@ def _read_array_file(path: Path, info: ModelInfo) -> np.ndarray:
     if x.dtype.kind not in "biuf":  # complex too: float32 would drop the imaginary part
         raise DataError(f"{path}: holds {x.dtype} values; store numbers")
     x = _fit_shape(x, info, path)
+    if len(x) == 0:
+        raise DataError(f"{path}: holds no samples (shape {x.shape}); give one sample or more")
     bad = ~np.isfinite(x)
     if bad.any():
         rows = np.unique(np.nonzero(bad.reshape(len(x), -1))[0])

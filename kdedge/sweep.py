@@ -257,8 +257,14 @@ def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
             )
     elif plan.out.exists() and any(plan.out.iterdir()):
         raise RunError(f"{plan.out} exists and is not a sweep folder; choose another --out")
+    created = not plan.out.exists()
     plan.out.mkdir(parents=True, exist_ok=True)
-    write_json(path, {**record, "updated": now()})
+    try:
+        write_json(path, {**record, "updated": now()})
+    except BaseException:  # a full disk: no empty sweep folder left behind
+        if created:
+            shutil.rmtree(plan.out, ignore_errors=True)
+        raise
 
 
 def run_sweep(

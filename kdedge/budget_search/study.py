@@ -15,7 +15,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .._io import atomic_dir, read_json, write_json
+from .._io import atomic_dir, read_json, read_run_file, write_json
 from ..compute import set_training_threads, share
 from ..errors import KdedgeError, OptionError, RunError
 from ..options import route
@@ -124,7 +124,7 @@ class _Trials:
             trial.set_user_attr("reason", f"same settings as trial {earlier}")
             raise optuna.TrialPruned()
         self._prune_by_estimate(trial, cand)
-        run_dir = self.out / "trials" / f"{trial.number:04d}"
+        run_dir = trial_dir(self.out, trial.number)
         options = dict(cand.options)
         if student_class(cand.family).neural:
             options.setdefault("epochs", self.config.max_epochs)
@@ -182,6 +182,10 @@ def _same_settings(trial) -> int | None:
     return None
 
 
+def trial_dir(out: Path, number: int) -> Path:
+    return out / "trials" / f"{number:04d}"
+
+
 def fail_abandoned(out: Path, config: SearchConfig) -> int:
     """Mark trials left RUNNING by a killed search as failed (the folder's lock says no search runs now); returns
     how many trials the study holds."""
@@ -192,6 +196,8 @@ def fail_abandoned(out: Path, config: SearchConfig) -> int:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         storage.set_trial_user_attr(t._trial_id, "reason", "its search was killed mid-trial")
         storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        with writing(trial_dir(out, t.number)):  # takes over its lock and removes its half-built run folder
+            pass
     return len(study.get_trials(deepcopy=False))
 
 
@@ -368,21 +374,32 @@ def start_search(
 ) -> dict:
     """A new search in OUT. `backend="dask"`: trials run on the workers of `scheduler`, which must see OUT, the
     teacher and the data at the same paths (they are recorded absolute)."""
+    from ..api import load_teacher
     from ..cluster import check_backend
-    from ..teachers import load_teacher
+    from ..convert.profiles import load_profile
+    from ..outputs import check_not_input
+    from ..params import check_seed
 
+    # everything a trial would refuse is refused here, before the search folder exists
     check_backend(backend, scheduler)
     if backend == "dask":
         config.teacher = _absolute(config.teacher)
         config.data = _absolute(config.data) if config.data else config.data
-
     config.budget = {**profile_budgets(config.target), **config.budget}  # a C profile's flash/RAM, unless given
-    budget = Budget(**config.budget)  # validate before any work
+    budget = Budget(**config.budget)
+    check_seed(config.seed)
+    if config.max_epochs < 1:
+        raise OptionError(f"--max-epochs {config.max_epochs}: give 1 or more")
+    if not config.min_seconds >= 0:  # NaN too
+        raise OptionError(f"--min-seconds {config.min_seconds}: give 0 or more seconds")
+    if config.target is not None:
+        load_profile(config.target)
     config.space, skipped = check_target(config.target, budget, load_space(space_file, families))
     config.skipped_families = skipped
     for family, why in skipped.items():  # said once, here: the sampler never draws them
         _say(f"search: skipping {family}: {why}")
-    load_teacher(config.teacher)  # fail early on a bad teacher
+    load_teacher(config.teacher, data=config.data, seed=config.seed)  # a bad teacher, or data it does not fit
+    check_not_input(out, [config.teacher], "--teacher")
     if config.sampler not in SAMPLERS:
         raise OptionError(f"--sampler {config.sampler!r}: choose from {', '.join(SAMPLERS)}")
     if config.objective not in OBJECTIVES:
@@ -407,6 +424,7 @@ def _absolute(spec: str) -> str:
 def resume_search(
     out: Path, trials: int, jobs: int | None = None, backend: str = "local", scheduler: str | None = None
 ) -> dict:
+    from ..api import load_teacher
     from ..cluster import check_backend
 
     check_backend(backend, scheduler)
@@ -414,10 +432,37 @@ def resume_search(
     _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
+    config = read_config(out)
+    load_teacher(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
+    _check_study_file(out / STUDY_DB)
     with writing(out):
-        done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
+        done = fail_abandoned(out, config)
         run_trials(out, trials, jobs, resumed_at=done, backend=backend, scheduler=scheduler)
         return finish(out)
+
+
+_REMAKE = "start a new search with kdedge search --out (this one cannot be resumed)"
+
+
+def read_config(out: Path) -> SearchConfig:
+    """OUT/search.json as the search wrote it: a damaged or edited one is one line naming it."""
+    from dataclasses import fields
+
+    raw = read_run_file(out / CONFIG, "search", _REMAKE)
+    known = {f.name for f in fields(SearchConfig)}
+    unknown, missing = sorted(set(raw) - known), "teacher" not in raw
+    if unknown or missing:
+        what = f"unknown field {unknown[0]!r}" if unknown else "no 'teacher' field"
+        raise RunError(f"{out / CONFIG}: not a search record ({what}); {_REMAKE}")
+    return SearchConfig(**raw)
+
+
+def _check_study_file(path: Path) -> None:
+    # An empty or foreign file would be silently turned into a new study by SQLite: check its header first.
+    with open(path, "rb") as f:
+        header = f.read(16)
+    if header != b"SQLite format 3\x00":
+        raise RunError(f"{path}: not an SQLite study (damaged or replaced); {_REMAKE}")
 
 
 def _check_counts(trials: int, jobs: int | None) -> None:

@@ -86,44 +86,45 @@ def bench(
     from ..errors import OptionError
     from ..measure.latency import check_timing
     from ..measure.runs import bench_runs
-    from ..outputs import check_out_file
+    from ..outputs import check_out_file, claiming
     from ..table import pick_columns
 
     shown = pick_columns(columns)  # a bad --columns fails before minutes of measuring
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
-    if csv_path:  # refused before anything is measured
-        check_out_file(csv_path, overwrite, "bench-csv", "--csv")
-    if out:
-        check_out_file(out, overwrite, "bench-json", "--out")
-    profile = None
-    if target is not None:
-        from ..convert.profiles import load_profile
+    with claiming(csv_path, out):  # one writer per output file, from the check to the write
+        if csv_path:  # refused before anything is measured
+            check_out_file(csv_path, overwrite, "bench-csv", "--csv")
+        if out:
+            check_out_file(out, overwrite, "bench-json", "--out")
+        profile = None
+        if target is not None:
+            from ..convert.profiles import load_profile
 
-        profile = load_profile(target)
-    # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
-    thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
-    check_timing(min_runs=min_runs, min_seconds=min_seconds)
+            profile = load_profile(target)
+        # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
+        thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
+        check_timing(min_runs=min_runs, min_seconds=min_seconds)
 
-    from ..progress import quiet as silence
+        from ..progress import quiet as silence
 
-    with silence(quiet):
-        result = bench_runs(
-            runs,
-            model,
-            data=data,
-            seed=seed,
-            teacher=teacher,
-            int8=int8,
-            data_read=(data_format, split_reader_options(options)[0]),
-            profile=profile,
-            threads=thread_counts,
-            batches=batches,
-            memory=memory,
-            latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
-        )
-    _show(result, csv_path, out, as_json, shown)
+        with silence(quiet):
+            result = bench_runs(
+                runs,
+                model,
+                data=data,
+                seed=seed,
+                teacher=teacher,
+                int8=int8,
+                data_read=(data_format, split_reader_options(options)[0]),
+                profile=profile,
+                threads=thread_counts,
+                batches=batches,
+                memory=memory,
+                latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
+            )
+        _show(result, csv_path, out, as_json, shown)
 
 
 app.command()(fails_cleanly(with_reader_options(bench)))

@@ -43,7 +43,10 @@ def export(
     profile = load_profile(target)  # a bad profile fails before any heavy import
     require("onnx")
     from ..convert import export_run
+    from ..runs import Run
 
+    for run in runs:  # every run named is a run before the first is exported: a typo does not leave half the work
+        Run.load(run)
     results = {}
     for run in runs:
         info = export_run(

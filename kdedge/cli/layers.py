@@ -22,6 +22,8 @@ def teacher_layers(
     from ..errors import OptionError
     from ..teachers import load_teacher
 
+    if depth is not None and depth < 1:
+        raise OptionError(f"--depth {depth}: give 1 or more (1: the stages)")
     loaded = load_teacher(teacher)
     layers = getattr(loaded, "layers", None)
     if not callable(layers):

@@ -35,21 +35,22 @@ def predict(
     from .. import predict as lib
     from .._io import atomic_path
     from ..measure.latency import check_timing
-    from ..outputs import check_out_file
+    from ..outputs import check_out_file, claiming
 
     check_timing((threads,))
-    if out is not None:
-        check_out_file(out, overwrite, "predictions-csv")
-    info = lib.model_info(model)
-    x, files = lib.read_inputs_named(inputs, info)
-    scores, labels = lib.predict(info, x, threads)
-    names = lib.class_names(info, scores.shape[1])
-    probs = lib.probabilities(info, scores) if proba else None
-    shown, prefix = (probs, "proba") if proba else (scores, "score")
-    text = lib.to_csv(shown, labels, names, files, prefix)
-    if out is not None:
-        with atomic_path(out) as tmp:
-            tmp.write_text(text)
+    with claiming(out):  # one writer per output file, from the check to the write
+        if out is not None:
+            check_out_file(out, overwrite, "predictions-csv")
+        info = lib.model_info(model)
+        x, files = lib.read_inputs_named(inputs, info)
+        scores, labels = lib.predict(info, x, threads)
+        names = lib.class_names(info, scores.shape[1])
+        probs = lib.probabilities(info, scores) if proba else None
+        shown, prefix = (probs, "proba") if proba else (scores, "score")
+        text = lib.to_csv(shown, labels, names, files, prefix)
+        if out is not None:
+            with atomic_path(out) as tmp:
+                tmp.write_text(text)
     if as_json:
         _print_json(lib.to_json(info, scores, labels, names, files, probs))
     elif out is None:

@@ -36,15 +36,16 @@ def report(
     sweeps); exported runs none of them measured are benched here, briefly, and marked so. Latencies from different
     machines or loads are plotted apart."""
     from ..errors import require
-    from ..outputs import check_out_file
+    from ..outputs import check_out_file, claiming
 
-    check_out_file(out, overwrite, "report-html")
-    require("matplotlib")
-    from ..report import build_report
-    from ..report.collect import Selection
+    with claiming(out):  # one writer per output file, from the check to the write
+        check_out_file(out, overwrite, "report-html")
+        require("matplotlib")
+        from ..report import build_report
+        from ..report.collect import Selection
 
-    selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
-    summary = build_report(root, out, selection, bench_seconds if bench_missing else None)
+        selection = Selection(tuple(include or ()), tuple(exclude or ()), latest)
+        summary = build_report(root, out, selection, bench_seconds if bench_missing else None)
     if as_json:
         _print_json(summary)
         return

@@ -221,8 +221,10 @@ def load_dataset(spec: str, seed: int = 0, fmt: str | None = None, **options) ->
     `options` are the reader's own (e.g. label_column for CSV, image_size for image folders); None means unset.
     The returned Dataset's `origin` records source, format and options, so the same call can be made again.
     """
+    from ..params import check_seed
     from ..plugins import load_plugins
 
+    check_seed(seed)  # the split draws from numpy, which refuses negative seeds
     load_plugins()
     options = {k: v for k, v in options.items() if v is not None}
     spec = str(spec)

@@ -13,6 +13,7 @@ from ..compute import apply_training_threads, seconds_since_start, training_devi
 from ..data import Dataset
 from ..errors import DataError, OptionError
 from ..manifest import Manifest, StudentRecord
+from ..params import check_seed
 from ..runs import METRICS, Run, now, sha256_files, versions
 from ..students import make_params, student_class
 from .batches import Batches
@@ -97,6 +98,7 @@ def fit_run(
 ) -> Run | None:
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out` (and return
     it; None in a DDP process other than rank 0, which writes nothing)."""
+    check_seed(seed)
     params = make_params(family, options)
     check_method(family, method.name)
     compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}

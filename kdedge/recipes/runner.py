@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .._io import write_json
 from ..errors import ExportError, KdedgeError, RunError
-from ..outputs import check_out_dir, writing
+from ..outputs import check_not_input, check_out_dir, writing
 from ..runs import Run, now
 from .loader import RECORD, TEXT_COPY, Recipe
 from .schema import TEACHER, RecipeError
@@ -38,6 +38,10 @@ def is_done(out: Path, recipe: Recipe | None = None) -> bool:
 
 
 def prepare_out(out: Path, overwrite: bool) -> None:
+    """Called holding OUT's lock. A recipe output is whole (done.json) or removed when a step fails, so one with
+    recipe.json and no done.json is what a killed `kdedge run` left: it goes, as a killed command's .partial does."""
+    if out.is_dir() and (out / RECORD).is_file() and not (out / DONE).exists():
+        shutil.rmtree(out)
     check_out_dir(out, overwrite)  # the one rule for every --out: only a kdedge folder is replaced
     if out.exists():
         shutil.rmtree(out)
@@ -127,6 +131,7 @@ def run_recipe(
     """
     out = Path(out)
     check_trust(recipe, trust_code)
+    check_not_input(out, _read_paths(recipe), "recipe's input")
     dataset = load_data(recipe)  # before anything is written: a data problem leaves no half output
     with writing(out):
         prepare_out(out, overwrite)
@@ -135,6 +140,15 @@ def run_recipe(
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)  # a recipe output is whole (done.json) or not there at all
             raise
+
+
+def _read_paths(recipe: Recipe) -> list[Path]:
+    """The files and folders a recipe reads (its teacher, its data): an --out over one would destroy it."""
+    plan = recipe.plan
+    paths = [plan.teacher.path] if plan.teacher is not None and plan.teacher.path is not None else []
+    if plan.data.format is not None or Path(plan.data.spec.split(",")[0]).is_absolute():  # a path, not a built-in
+        paths += [Path(p) for p in plan.data.spec.split(",")]
+    return paths
 
 
 def check_trust(recipe: Recipe, trust_code: bool) -> None:

@@ -380,11 +380,12 @@ def check_teacher(spec: TeacherSpec, source: str, base_dir: Path) -> TeacherPlan
         from ..teachers.registry import resolve_kind
 
         path = _resolve(spec.path, base_dir)
+        factory = _resolve_factory(spec.factory, base_dir)
         try:
-            resolve_kind(path, spec.factory)  # the loader that will read it, chosen now
+            resolve_kind(path, factory)  # the loader that will read it, chosen now
         except KdedgeError as exc:
             raise RecipeError(source, "teacher.path", str(exc)) from None
-        return TeacherPlan(None, path, {}, spec.factory)
+        return TeacherPlan(None, path, {}, factory)
     if spec.factory is not None:
         raise RecipeError(source, "teacher.factory", "applies to a loaded teacher (path), not to a trained one")
     from ..students import student_class
@@ -429,6 +430,15 @@ def check_export(spec: ExportSpec, source: str, base_dir: Path):
         return Profile.model_validate({**profile.model_dump(), **overrides})
     except ValidationError as exc:
         raise _pydantic_error(exc, source, Profile, "export") from None
+
+
+def _resolve_factory(factory: str | None, base_dir: Path) -> str | None:
+    """`file.py:build` names a file relative to the recipe, like every other path in it (not to the working folder);
+    `package.module:build` is an import and stays as it is."""
+    if factory is None or ":" not in factory:
+        return factory
+    module_part, fn = factory.rsplit(":", 1)
+    return f"{_resolve(module_part, base_dir)}:{fn}" if module_part.endswith(".py") else factory
 
 
 def _resolve(path: str, base_dir: Path) -> Path:

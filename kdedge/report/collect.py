@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
+from ..errors import RunError
 from ..manifest import Manifest
 from ..runs import MANIFEST, TARGETS_DIR
 
@@ -67,8 +68,25 @@ def _read(path: Path):
         return None
 
 
+# Records only kdedge writes under these names (a recipe's OUT/bench.json, a sweep's plan and results): a damaged one is
+# one line naming it, not a report that silently leaves it out. Any other *.json may be anyone's and is skipped.
+BENCH_RECORD = "bench.json"
+_REMAKE = "make it again (kdedge bench --out, kdedge run, kdedge sweep) or leave its folder out with --exclude"
+
+
+def _read_record(path: Path, what: str):
+    from .._io import read_run_file
+
+    return read_run_file(path, what, _REMAKE)
+
+
 def is_bench_result(payload) -> bool:
-    return isinstance(payload, dict) and isinstance(payload.get("rows"), list) and "machine" in payload
+    return isinstance(payload, dict) and _bench_rows_are_records(payload) and "machine" in payload
+
+
+def _bench_rows_are_records(payload) -> bool:
+    rows = payload.get("rows") if isinstance(payload, dict) else None
+    return isinstance(rows, list) and all(isinstance(row, dict) for row in rows)
 
 
 def _label(path: Path, root: Path) -> str:
@@ -96,7 +114,9 @@ def collect(root, selection: Selection | None = None) -> Collection:
         for path in sorted(folder.glob("*.json")):
             if path.name in (MANIFEST, PLAN) or path.name.startswith("."):
                 continue
-            payload = _read(path)
+            payload = _read_record(path, "bench") if path.name == BENCH_RECORD else _read(path)
+            if path.name == BENCH_RECORD and not is_bench_result(payload):
+                raise RunError(f"{path}: not a kdedge bench record (rows of figures); {_REMAKE}")
             if is_bench_result(payload):
                 found.benches.append(BenchResult(_label(folder, root), path, payload))
         # validated like every other reader of a manifest: a damaged one is one line naming it, not a traceback
@@ -110,8 +130,8 @@ def collect(root, selection: Selection | None = None) -> Collection:
                 SweepInfo(
                     _label(folder, root),
                     folder,
-                    _read(folder / PLAN) or {},
-                    _read(folder / RESULTS_JSON),
+                    _read_record(folder / PLAN, "sweep"),
+                    _read_record(folder / RESULTS_JSON, "sweep results") if (folder / RESULTS_JSON).exists() else None,
                     md.read_text() if md.is_file() else "",
                 )
             )

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..data import Normalization
-from ..errors import OptionError
+from ..errors import OptionError, RunError
 from ..params import validate_params
 
 if TYPE_CHECKING:
@@ -118,7 +118,13 @@ def load_student(run) -> Student:
     from .._io import reading
     from ..data import Normalization
 
-    cls = student_class(run.family)
+    try:
+        cls = student_class(run.family)
+    except OptionError:
+        raise RunError(
+            f"{run.path}: its family {run.family!r} is not one this kdedge knows ({', '.join(sorted(STUDENTS))}); "
+            "install the plug-in that provides it, or recreate the run"
+        ) from None
     data = run.manifest.data
     params = validate_params(cls.Params, run.manifest.student.params, f"{run.path}: the recorded {run.family} params")
     run.check_weights()

@@ -124,6 +124,7 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
     validation accuracy (ties keep the given order). Returns the new Run."""
     from .._io import atomic_dir, write_json
     from ..manifest import Manifest, StudentRecord
+    from ..outputs import check_not_input
     from ..runs import METRICS, Run, now, sha256_files, versions
 
     validate_params(EnsembleParams, {"vote": vote}, "kdedge ensemble")  # --vote checked before any work
@@ -132,6 +133,7 @@ def build_ensemble(runs, vote: str, out, best: int | None = None, overwrite: boo
         raise OptionError("kdedge ensemble needs at least one run")
     if best is not None and not 1 <= best <= len(runs):
         raise OptionError(f"--best {best}: choose between 1 and the number of runs given ({len(runs)})")
+    check_not_input(out, [r.path for r in runs], "member run")  # copied in, so it must outlive the swap
     _check_same_data(runs)
     dataset = runs[0].dataset()
     (x_val, y_val), (x_test, y_test) = dataset.split("val"), dataset.split("test")

@@ -53,14 +53,23 @@ def _header(image_module, path: Path) -> tuple[tuple[int, int], str]:
     try:
         with image_module.open(path) as image:
             return image.size, image.mode
+    except image_module.DecompressionBombError as exc:
+        raise _bomb(path, exc) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: not a readable image ({exc}); remove or replace the file") from exc
+
+
+def _bomb(path: Path, exc: Exception) -> DataError:
+    # Pillow refuses to decode an image whose header claims far more pixels than any real photo: say which file
+    return DataError(f"{path}: refused to decode ({exc}); remove the file or shrink the image")
 
 
 def _pixels(image_module, path: Path, mode: str, height: int, width: int) -> np.ndarray:
     try:
         with image_module.open(path) as image:
             image = image.convert(mode)  # decodes the whole file: a truncated one fails here, with its name
+    except image_module.DecompressionBombError as exc:
+        raise _bomb(path, exc) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: cannot decode this image ({exc}); remove or replace the file") from exc
     if image.size != (width, height):
