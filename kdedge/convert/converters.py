@@ -52,7 +52,7 @@ def _nonneural(student, opset: int):
     from .nonneural import nonneural_to_onnx
 
     return nonneural_to_onnx(
-        student.exporter, student.export_parts(), student.sample_shape, student.n_classes, opset, student.features
+        student.exporter, student.export_parts(), student.sample_shape, student.n_classes, opset, student.feature_map
     )
 
 

@@ -89,7 +89,7 @@ class NonNeuralStudent(Student):
     def __init__(self, params, sample_shape, n_classes, normalization):
         super().__init__(params, sample_shape, n_classes, normalization)
         # a plug-in family's own Params may not know `features`: its inputs go in as they are
-        self.features: FeatureMap = feature_map(getattr(params, "features", "raw"), self.sample_shape)
+        self.feature_map: FeatureMap = feature_map(getattr(params, "features", "raw"), self.sample_shape)
         self.model = None
         self.target_scale: TargetScale | None = None  # None: a classifier on labels (method hard)
 
@@ -118,7 +118,7 @@ class NonNeuralStudent(Student):
 
     # -- shared --
     def fit(self, method, train, val, seed: int) -> dict:
-        x = self.features(flatten(train.x))
+        x = self.feature_map(flatten(train.x))
         targets = method.regression_targets(train.teacher_logits)
         start = time.perf_counter()
         if targets is None:
@@ -154,7 +154,7 @@ class NonNeuralStudent(Student):
     def scores(self, x: np.ndarray) -> np.ndarray:
         if self.model is None:
             raise RunError(f"the {self.family} student is not fitted; fit it or load a run first")
-        return np.asarray(self.model_scores(self.features(flatten(x))), np.float32)
+        return np.asarray(self.model_scores(self.feature_map(flatten(x))), np.float32)
 
     def save(self, directory: Path) -> list[str]:
         files = self.save_model(Path(directory))
@@ -162,8 +162,8 @@ class NonNeuralStudent(Student):
             "family": self.family,
             "mode": "classifier" if self.target_scale is None else "regressor",
             "target_scale": None if self.target_scale is None else self.target_scale.to_dict(),
-            "features": self.features.name,
-            "n_features": self.features.n_outputs,
+            "features": self.feature_map.name,
+            "n_features": self.feature_map.n_outputs,
             "files": files,
         }
         write_json(Path(directory) / META_FILE, meta)

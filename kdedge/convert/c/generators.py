@@ -52,7 +52,7 @@ def to_c(student, prefix: str) -> CCore:
     _load_generators()
     from ...feature_maps import FeatureMap
 
-    features = getattr(student, "features", None)
+    features = getattr(student, "feature_map", None)
     if isinstance(features, FeatureMap) and features.name != "raw":
         # the generators' models read input values; the map in front exists only as an ONNX graph so far
         raise ExportError(
