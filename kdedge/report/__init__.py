@@ -56,7 +56,7 @@ def build_report(root, out, selection=None) -> dict:
     if not root.is_dir():
         raise RunError(f"{root}: no such folder; pass the folder holding your runs (e.g. runs/)")
     found = collect(root, selection)
-    if not (found.runs or found.benches or found.sweeps):
+    if not (found.runs or found.benches or found.sweeps):  # device figures live in runs
         which = "match --include/--exclude there" if selection and (selection.include or selection.exclude) else "found"
         raise RunError(
             f"{root}: no runs, bench results or sweeps {which}; make some with kdedge run, or kdedge bench --out FILE"
@@ -77,6 +77,7 @@ def build_report(root, out, selection=None) -> dict:
         "runs": [str(r.path) for r in found.runs],
         "bench_results": [str(b.path) for b in found.benches],
         "sweeps": [str(s.path) for s in found.sweeps],
+        "devices": sorted({d.device for d in found.devices}),
         "figures": [title for title, _ in figures],
         "pareto_latency": [p.label for p in pareto_front(latency)],
         "pareto_size": [p.label for p in pareto_front(size)],

@@ -1,0 +1,127 @@
+"""A board on 127.0.0.1 for the `--on ssh://` tests: OpenSSH's sshd on a free port with throwaway host and user keys,
+an ssh_config naming it (and a few broken variants), and a virtualenv with the core-only install of kdedge (no
+torch) playing the board's Python. Nothing here touches the user's ~/.ssh or any system sshd."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SSHD = Path("/usr/sbin/sshd")
+SFTP_SERVERS = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/lib/ssh/sftp-server")
+
+
+def why_no_sshd() -> str | None:
+    """Why the loopback board cannot run here, or None."""
+    if not SSHD.is_file():
+        return f"no {SSHD}; install openssh-server (scripts/install-system-deps.sh)"
+    for tool in ("ssh", "scp", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"no {tool}; install openssh-client"
+    if not any(Path(p).is_file() for p in SFTP_SERVERS):
+        return "no sftp-server (scp needs it); install openssh-server"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+
+
+@dataclass
+class LoopbackBoard:
+    folder: Path
+    port: int
+    process: subprocess.Popen
+    config: Path  # ssh_config: Host board (good), plus stranger / wrongkey / closed
+    kdedge: Path | None = None  # the board virtualenv's kdedge command
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sshd(folder: Path) -> LoopbackBoard:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("host_key", "user_key", "other_key"):
+        keygen(folder / name)
+    shutil.copyfile(folder / "user_key.pub", folder / "authorized_keys")
+    sftp = next(p for p in SFTP_SERVERS if Path(p).is_file())
+    port = free_port()
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
+        f"StrictModes no\nUsePAM no\nSubsystem sftp {sftp}\nLogLevel ERROR\n"
+    )
+    if os.geteuid() == 0:  # sshd started by root insists on its privilege-separation folder
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    process = subprocess.Popen(
+        [str(SSHD), "-D", "-e", "-f", str(folder / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "sshd.log", "wb"),  # noqa: SIM115 - the log lives as long as sshd
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sshd exited: {(folder / 'sshd.log').read_text()}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    host_pub = (folder / "host_key.pub").read_text().split()
+    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    (folder / "empty_known_hosts").write_text("")
+    user = getpass.getuser()
+
+    def host(name, port_, key, known):
+        return (
+            f"Host {name}\n  HostName 127.0.0.1\n  Port {port_}\n  User {user}\n  IdentityFile {folder / key}\n"
+            f"  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {folder / known}\n"
+            "  GlobalKnownHostsFile /dev/null\n"
+        )
+
+    (folder / "ssh_config").write_text(
+        host("board", port, "user_key", "known_hosts")
+        + host("stranger", port, "user_key", "empty_known_hosts")
+        + host("wrongkey", port, "other_key", "known_hosts")
+        + host("closed", free_port(), "user_key", "known_hosts")
+    )
+    return LoopbackBoard(folder, port, process, folder / "ssh_config")
+
+
+def board_venv(folder: Path) -> Path:
+    """A virtualenv with kdedge's core install from this checkout (numpy, onnxruntime, typer, rich, pydantic, filelock;
+    no torch); its kdedge command. Made once per folder."""
+    kdedge = folder / "bin" / "kdedge"
+    if kdedge.is_file():
+        return kdedge
+    source = folder.with_name(folder.name + "-source")  # a copy: pip builds in the tree it is given (build/)
+    shutil.rmtree(source, ignore_errors=True)
+    source.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, source / name)
+    shutil.copytree(REPO / "kdedge", source / "kdedge", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    subprocess.run(
+        [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         "-c", str(REPO / "constraints.txt"), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return kdedge
