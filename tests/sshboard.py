@@ -46,8 +46,21 @@ class LoopbackBoard:
     folder: Path
     port: int
     process: subprocess.Popen
-    config: Path  # ssh_config: Host board (good), plus stranger / wrongkey / closed
     kdedge: Path | None = None  # the board virtualenv's kdedge command
+
+    def client_config(self, path: Path, *, key: str = "user_key", known_hosts: Path | None = None, port=None) -> Path:
+        """An ssh_config at `path` whose `Host board` (and `board2`, the same server under another name) reach this
+        sshd with `key`, checking host keys against `known_hosts` (default: one that knows this board)."""
+        user = getpass.getuser()
+        known_hosts = known_hosts or self.folder / "known_hosts"
+        text = "".join(
+            f"Host {name}\n  HostName 127.0.0.1\n  Port {port or self.port}\n  User {user}\n"
+            f"  IdentityFile {self.folder / key}\n  IdentitiesOnly yes\n  IdentityAgent none\n"
+            f"  UserKnownHostsFile {known_hosts}\n  GlobalKnownHostsFile /dev/null\n"
+            for name in ("board", "board2")
+        )
+        path.write_text(text)
+        return path
 
     def stop(self) -> None:
         self.process.terminate()
@@ -72,38 +85,25 @@ def start_sshd(folder: Path) -> LoopbackBoard:
     )
     if os.geteuid() == 0:  # sshd started by root insists on its privilege-separation folder
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    process = subprocess.Popen(
-        [str(SSHD), "-D", "-e", "-f", str(folder / "sshd_config")],
-        stdout=subprocess.DEVNULL,
-        stderr=open(folder / "sshd.log", "wb"),  # noqa: SIM115 - the log lives as long as sshd
-    )
+    log = folder / "sshd.log"
+    with open(log, "wb") as stderr:  # sshd keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(folder / "sshd_config")], stdout=subprocess.DEVNULL, stderr=stderr
+        )
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    while True:
         if process.poll() is not None:
-            raise RuntimeError(f"sshd exited: {(folder / 'sshd.log').read_text()}")
+            raise RuntimeError(f"sshd exited: {log.read_text().strip()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"sshd did not listen on 127.0.0.1:{port} within 15 s: {log.read_text().strip()}")
         time.sleep(0.05)
-    host_pub = (folder / "host_key.pub").read_text().split()
-    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-    (folder / "empty_known_hosts").write_text("")
-    user = getpass.getuser()
-
-    def host(name, port_, key, known):
-        return (
-            f"Host {name}\n  HostName 127.0.0.1\n  Port {port_}\n  User {user}\n  IdentityFile {folder / key}\n"
-            f"  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {folder / known}\n"
-            "  GlobalKnownHostsFile /dev/null\n"
-        )
-
-    (folder / "ssh_config").write_text(
-        host("board", port, "user_key", "known_hosts")
-        + host("stranger", port, "user_key", "empty_known_hosts")
-        + host("wrongkey", port, "other_key", "known_hosts")
-        + host("closed", free_port(), "user_key", "known_hosts")
-    )
-    return LoopbackBoard(folder, port, process, folder / "ssh_config")
+    kind, key = (folder / "host_key.pub").read_text().split()[:2]
+    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {kind} {key}\n")
+    return LoopbackBoard(folder, port, process)
 
 
 def board_venv(folder: Path) -> Path:
