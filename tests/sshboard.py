@@ -5,6 +5,7 @@ torch) playing the board's Python. Nothing here touches the user's ~/.ssh or any
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import shutil
 import socket
@@ -106,22 +107,43 @@ def start_sshd(folder: Path) -> LoopbackBoard:
     return LoopbackBoard(folder, port, process)
 
 
-def board_venv(folder: Path) -> Path:
+def source_key() -> str:
+    """A digest of what the core install is built from (the package, pyproject.toml, constraints.txt)."""
+    digest = hashlib.sha256()
+    files = [REPO / "pyproject.toml", REPO / "constraints.txt"]
+    files += sorted(p for p in (REPO / "kdedge").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def board_venv(cache: Path) -> Path:
     """A virtualenv with kdedge's core install from this checkout (numpy, onnxruntime, typer, rich, pydantic, filelock;
-    no torch); its kdedge command. Made once per folder."""
+    no torch): its kdedge command. Kept in `cache` under the digest of the source, so a rerun of the tests with the
+    same code reuses it (a virtualenv cannot be moved, so it is built in place, under a lock)."""
+    from filelock import FileLock
+
+    folder = cache / source_key()
     kdedge = folder / "bin" / "kdedge"
-    if kdedge.is_file():
-        return kdedge
-    source = folder.with_name(folder.name + "-source")  # a copy: pip builds in the tree it is given (build/)
-    shutil.rmtree(source, ignore_errors=True)
-    source.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copyfile(REPO / name, source / name)
-    shutil.copytree(REPO / "kdedge", source / "kdedge", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-    subprocess.run(
-        [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "-c", str(REPO / "constraints.txt"), str(source)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cache.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cache / ".lock")):
+        if (folder / "complete").is_file():
+            return kdedge
+        for old in cache.iterdir():  # builds of other sources (~150 MB each) and an interrupted one of this
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        source = folder.with_name(folder.name + "-source")  # a copy: pip builds in the tree it is given (build/)
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copyfile(REPO / name, source / name)
+        shutil.copytree(REPO / "kdedge", source / "kdedge", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+        subprocess.run(
+            [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "-c", str(REPO / "constraints.txt"), str(source)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(source)
+        (folder / "complete").write_text("")
     return kdedge

@@ -111,9 +111,9 @@ def _make_folder(ssh: Ssh, setup: BoardSetup, needed_kb: float, version: str) ->
     """Check the board's kdedge (present, same version), make the temporary folder, check it has room."""
     url, kdedge = ssh.board.url, _shell_path(setup.kdedge)
     base = _shell_path(setup.tmp) if setup.tmp else '"${TMPDIR:-/tmp}"'
-    script = (
+    script = (  # the folder is made only once the board's kdedge is known to be this one
         f"command -v {kdedge} >/dev/null 2>&1 || exit 127; "
-        f"{kdedge} --version || exit 126; "
+        f'v=$({kdedge} --version) || exit 126; echo "$v"; [ "$v" = {shlex.quote("kdedge " + version)} ] || exit 4; '
         f'dir=$(mktemp -d {base}/{FOLDER_PREFIX}XXXXXX) || exit 3; echo "folder=$dir"; '
         'df -Pk "$dir" | tail -n 1'
     )
@@ -130,11 +130,10 @@ def _make_folder(ssh: Ssh, setup: BoardSetup, needed_kb: float, version: str) ->
             f"{url}: '{setup.kdedge} --version' fails on the board ({last}); reinstall it there "
             f"(pip install kdedge=={version})"
         )
-    theirs = lines[0].split()[-1]
-    if theirs != version:
+    if done.returncode == 4:
         raise BoardSetupError(
-            f"{url}: the board has kdedge {theirs} and this machine {version}; install the same version on the "
-            f"board (pip install kdedge=={version}) so both measure the same way"
+            f"{url}: the board has kdedge {lines[0].split()[-1]} and this machine {version}; install the same "
+            f"version on the board (pip install kdedge=={version}) so both measure the same way"
         )
     if done.returncode != 0 or len(lines) < 3 or not lines[1].startswith("folder="):
         raise (
