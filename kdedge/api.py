@@ -332,20 +332,34 @@ def bench(
     memory: bool = True,
     min_runs: int = 50,
     min_seconds: float = 1.0,
+    on=None,
 ) -> BenchResult:
     """Accuracy, agreement and KL with the teacher, latency, memory and size of exported runs (and bare ONNX
     `models`) on the test split, the runtime floor beside them. One thread and batch 1 unless `threads`/`batches`
-    or an export `target` (its sweep) say otherwise, as `kdedge bench`."""
+    or an export `target` (its sweep) say otherwise, as `kdedge bench`.
+
+    `on`: measure on a board over SSH instead ("ssh://user@host[:port]", or a kdedge.measure.board.Connection for
+    --accept-new-host and the like), as `kdedge bench --on`; its figures are also kept in each run's devices/."""
     from .convert.profiles import load_profile
     from .measure.runs import bench_runs
 
     runs = [r.path if isinstance(r, Run) else Path(r) for r in ([runs] if isinstance(runs, Run | str | Path) else runs)]
+    teacher = teacher.path if isinstance(teacher, Run) else teacher
+    if on is not None:
+        from .measure.board import bench_args, bench_runs_on, store
+
+        settings = bench_args(threads, batches, memory, min_runs, min_seconds)
+        result = bench_runs_on(
+            on, runs, [Path(m) for m in models], data=data, teacher=teacher, target=target, settings=settings
+        )
+        store(result, runs, [Run.load(r).name for r in runs])
+        return BenchResult(result)
     profile = load_profile(target) if target is not None else None
     result = bench_runs(
         runs,
         [Path(m) for m in models],
         data=data,
-        teacher=teacher.path if isinstance(teacher, Run) else teacher,
+        teacher=teacher,
         profile=profile,
         threads=threads,
         batches=batches,
@@ -371,12 +385,19 @@ def search(
     min_seconds: float = 1.0,
     seed: int = 0,
     overwrite: bool = False,
+    on=None,
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
     max_size_kb, max_memory_mb, min_agreement. Returns the summary `kdedge search` prints (best trial, test
-    figures); OUT holds every trial, the Pareto tables and plot, and best/."""
+    figures); OUT holds every trial, the Pareto tables and plot, and best/.
+
+    `on`: a board ("ssh://user@host[:port]" or a kdedge.measure.board.Connection) on which every trial's latency
+    and memory (and the winner's test figures) are measured, so the budget is the board's; training stays here."""
+    from dataclasses import asdict
+
     from .budget_search.study import SearchConfig, start_search
+    from .measure.board import Connection
 
     config = SearchConfig(
         teacher=str(teacher.path if isinstance(teacher, Run) else teacher),
@@ -388,5 +409,6 @@ def search(
         max_epochs=max_epochs,
         min_seconds=min_seconds,
         objective=objective,
+        board=asdict(Connection.of(on)) if on is not None else None,
     )
     return start_search(Path(out), config, trials, jobs, families, space, overwrite=overwrite)

@@ -233,3 +233,41 @@ def test_the_test_set_is_refused_with_runs(tmp_path, runs):
     r = runner.invoke(app, ["bench", str(runs / "mlp"), "--test-set", str(tmp_path / "t.npz")])
     assert "--test-set takes --model files only" in one_error_line(r)
     assert os.path.exists(runs / "mlp")
+
+
+def test_search_measures_its_trials_on_the_board(board, tmp_path, teacher_run):
+    import optuna
+
+    from kdedge.budget_search.study import STUDY_NAME, _storage
+
+    board_tmp = tmp_path / "board-tmp"
+    board_tmp.mkdir()
+    out = tmp_path / "search"
+    args = [
+        "search", "--teacher", teacher_run.path, "--out", out, "--trials", 1, "--families", "mlp",
+        "--max-epochs", 3, "--min-seconds", 0.05, "--max-latency-us", 100_000,
+        "--on", "ssh://board", "--ssh-config", board.client_config(tmp_path / "ssh_config"),
+        "--board-kdedge", board.kdedge, "--board-tmp", board_tmp, "--json",
+    ]  # fmt: skip
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    (trial,) = optuna.load_study(study_name=STUDY_NAME, storage=_storage(out)).trials
+    assert trial.user_attrs["device"]["name"] == "board" and trial.user_attrs["figures"]["p50_us"] > 0
+    summary = json.loads(r.stdout)
+    assert summary["test"]["device"]["name"] == "board"  # the winner's test figures come from the board too
+    assert {row["name"] for row in summary["test"]["rows"]} >= {"best", "teacher"}
+    assert json.loads((out / "search.json").read_text())["board"]["url"] == "ssh://board"
+    assert list(board_tmp.iterdir()) == []
+
+
+def test_search_on_an_unreachable_board_fails_before_training(board, tmp_path, teacher_run):
+    from sshboard import free_port
+
+    config = board.client_config(tmp_path / "ssh_config", port=free_port())
+    r = runner.invoke(
+        app,
+        ["search", "--teacher", str(teacher_run.path), "--out", str(tmp_path / "s"), "--trials", "1",
+         "--on", "ssh://board", "--ssh-config", str(config), "--board-kdedge", str(board.kdedge)],
+    )  # fmt: skip
+    assert "cannot reach the board" in one_error_line(r)
+    assert not (tmp_path / "s").exists()

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._io import atomic_dir, read_json, write_json
 from ..compute import set_training_threads, share
-from ..errors import KdedgeError, OptionError, RunError
+from ..errors import BoardError, KdedgeError, OptionError, RunError
 from ..options import route
 from ..outputs import writing
 from ..students import student_class
@@ -48,6 +48,7 @@ class SearchConfig:
     max_epochs: int = 100  # caps neural students' epochs so a trial stays short
     min_seconds: float = 1.0  # latency timing per trial, as `kdedge bench --min-seconds`
     objective: str = "accuracy"  # or "agreement" with the teacher (fidelity, Stanton et al. 2021)
+    board: dict | None = None  # kdedge.measure.board.Connection: trials measured on this board over SSH
 
 
 def _storage(out: Path):
@@ -98,6 +99,7 @@ class _Trials:
         self.data_source = config.data or self.teacher.run.manifest.data.source
         self.x_val, self.y_val = self.dataset.split("val")
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
+        self.board_error: BoardError | None = None
 
     def __call__(self, trial):
         try:
@@ -111,7 +113,7 @@ class _Trials:
 
         from ..convert import export_run
         from ..distillation.run import fit_run
-        from ..measure import Entry, bench
+        from ..measure import Entry
 
         cand = suggest(trial, self.config.space)
         trial.set_user_attr("settings", cand.describe())
@@ -139,15 +141,9 @@ class _Trials:
             transfer=routed.transfer,
         )
         export_run(run.path, **({"target": self.config.target} if self.config.target else {}))
-        # Measured on the validation split, exactly as `kdedge bench` measures (latency, memory, size).
-        row = bench(
-            [Entry(run.name, run.path / "model.onnx")],
-            self.x_val,
-            self.y_val,
-            memory=True,
-            floor=False,
-            latency_options={"min_seconds": self.config.min_seconds},
-        )["rows"][0]
+        # Measured on the validation split, exactly as `kdedge bench` measures (latency, memory, size), here or on
+        # the board
+        row = self._measure(trial, Entry(run.name, run.path / "model.onnx"))
         from ..measure.quality import predict
 
         _, labels = predict(run.path / "model.onnx", self.x_val)
@@ -169,6 +165,30 @@ class _Trials:
         if not math.isfinite(figures["p50_us"]):
             raise optuna.TrialPruned("latency could not be measured")
         return figures[OBJECTIVES[self.config.objective]], figures["p50_us"], figures["size_kb"]
+
+    def _measure(self, trial, entry) -> dict:
+        from ..measure import bench
+
+        if self.config.board is None:
+            return bench(
+                [entry],
+                self.x_val,
+                self.y_val,
+                memory=True,
+                floor=False,
+                latency_options={"min_seconds": self.config.min_seconds},
+            )["rows"][0]
+        from ..measure.board import bench_args, bench_models_on
+
+        description = {**self.dataset.describe(), "split": "val"}
+        settings = bench_args(memory=True, min_seconds=self.config.min_seconds)
+        try:
+            result = bench_models_on(self.config.board, [entry], self.x_val, self.y_val, description, settings)
+        except BoardError as exc:  # the board went away: every further trial would fail the same way
+            self.board_error = exc
+            raise
+        trial.set_user_attr("device", result["device"])
+        return result["rows"][0]
 
     def _prune_by_estimate(self, trial, cand: Candidate) -> None:
         """Neural students' size is known before training: 4 bytes per parameter (an estimate, labelled so)."""
@@ -229,13 +249,17 @@ def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0, threads: 
     config = SearchConfig(**read_json(out_path / CONFIG))
     study = _study(out_path, config, worker, resumed_at)
     # one bar in this process; the workers of a parallel search have none (KDEDGE_NO_BARS) and print trial lines
+    trials = _Trials(out_path, config)
+
+    def after(study, trial):
+        advance(best_so_far(study, config.objective))
+        if trials.board_error is not None:
+            study.stop()
+
     with progress_bar("search: trial", n_trials, transient=False) as advance:
-        study.optimize(
-            _Trials(out_path, config),
-            n_trials=n_trials,
-            catch=(KdedgeError,),
-            callbacks=[lambda study, trial: advance(best_so_far(study, config.objective))],
-        )
+        study.optimize(trials, n_trials=n_trials, catch=(KdedgeError,), callbacks=[after])
+    if trials.board_error is not None:  # one line; --resume continues once the board is back
+        raise trials.board_error
 
 
 def best_so_far(study, objective: str = "accuracy") -> str:
@@ -316,6 +340,7 @@ def start_search(
         raise OptionError(f"--objective {config.objective!r}: choose from {', '.join(OBJECTIVES)}")
     out = Path(out)
     _check_counts(trials, jobs)
+    _check_board(config, jobs)
     with writing(out):
         if out.exists() and not overwrite:
             raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
@@ -331,10 +356,24 @@ def resume_search(out: Path, trials: int, jobs: int = 1) -> dict:
     _check_counts(trials, jobs)
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
+    config = SearchConfig(**read_json(out / CONFIG))
+    _check_board(config, jobs)
     with writing(out):
-        done = fail_abandoned(out, SearchConfig(**read_json(out / CONFIG)))
+        done = fail_abandoned(out, config)
         run_trials(out, trials, jobs, resumed_at=done)
         return finish(out)
+
+
+def _check_board(config: SearchConfig, jobs: int) -> None:
+    """With a board: one trial measured there at a time (parallel ones would slow each other down), and the board
+    reachable with this kdedge before any training."""
+    if config.board is None:
+        return
+    if jobs > 1:
+        raise OptionError(f"--jobs {jobs} with --on: trials measured on one board run one at a time; use --jobs 1")
+    from ..measure.board import check_board
+
+    check_board(config.board)
 
 
 def _check_counts(trials: int, jobs: int) -> None:
@@ -384,9 +423,13 @@ def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
         shutil.copytree(best["run"], tmp, dirs_exist_ok=True)
     dataset = teacher_run.dataset(config.data)
     x_test, y_test = dataset.split("test")
-    result = bench(
-        [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")], x_test, y_test
-    )
+    entries = [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")]
+    if config.board is not None:  # the winner's test figures on the board its budget was measured on
+        from ..measure.board import bench_models_on
+
+        result = bench_models_on(config.board, entries, x_test, y_test, dataset.describe())
+    else:
+        result = bench(entries, x_test, y_test)
     result["data"] = dataset.describe()
     write_json(out / "best" / "bench.json", result)
     return result

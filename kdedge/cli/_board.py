@@ -33,9 +33,11 @@ BoardTmp = Annotated[
     str | None,
     typer.Option("--board-tmp", help="Folder on the board for the temporary copy (default: its $TMPDIR or /tmp)."),
 ]
-
-
-def board_setup(board_kdedge: str, board_tmp: str | None):
-    from ..measure.board import BoardSetup
-
-    return BoardSetup(kdedge=board_kdedge, tmp=board_tmp)
+SearchOn = Annotated[
+    str | None,
+    typer.Option(
+        "--on",
+        help="Measure every trial's latency and memory on this board over SSH (ssh://[user@]host[:port]): the "
+        "budget is the board's; training stays here. The board needs this kdedge version's core install.",
+    ),
+]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._board import AcceptNewHost, BoardKdedge, BoardTmp, On, SshConfig, board_setup
+from ._board import AcceptNewHost, BoardKdedge, BoardTmp, On, SshConfig
 from ._common import OverwriteFile, Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
@@ -132,8 +132,8 @@ def bench(
                 dict(data=data, seed=seed, teacher=teacher, int8=int8,
                      data_read=(data_format, split_reader_options(options)[0]), target=target),
                 dict(threads=thread_counts, batches=batches, memory=memory, min_runs=min_runs, min_seconds=min_seconds),
-                dict(accept_new_host=accept_new_host, ssh_config=ssh_config,
-                     setup=board_setup(board_kdedge, board_tmp)),
+                dict(accept_new_host=accept_new_host, ssh_config=str(ssh_config) if ssh_config else None,
+                     kdedge=board_kdedge, tmp=board_tmp),
             )  # fmt: skip
         return
     with silence(quiet):
@@ -160,7 +160,7 @@ app.command()(fails_cleanly(with_reader_options(bench)))
 
 def _bench_on_boards(boards, runs, models, as_json, columns, quiet, selection, settings, connection) -> None:
     """Each board in turn: its table (titled with the device), its figures stored in the runs."""
-    from ..measure.board import Board, bench_args, bench_runs_on, store
+    from ..measure.board import Board, Connection, bench_args, bench_runs_on, store
     from ..runs import Run
 
     for url in boards:  # a mistyped address fails before the first board's minutes of measuring
@@ -169,7 +169,8 @@ def _bench_on_boards(boards, runs, models, as_json, columns, quiet, selection, s
     for url in boards:
         if not quiet:
             typer.echo(f"bench on {url}: copying the graphs and test inputs, running kdedge bench there", err=True)
-        result = bench_runs_on(url, runs, models, settings=bench_args(**settings), **selection, **connection)
+        on = Connection(url, **connection)
+        result = bench_runs_on(on, runs, models, settings=bench_args(**settings), **selection)
         written = store(result, runs, [Run.load(r).name for r in runs])
         results.append(result)
         if not as_json:

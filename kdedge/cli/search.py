@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ._board import AcceptNewHost, BoardKdedge, BoardTmp, SearchOn, SshConfig
 from ._common import JsonFlag, Quiet, _print_json, app, fails_cleanly
 
 
@@ -16,7 +17,9 @@ def search(
     out: Annotated[Path | None, typer.Option(help="Search directory to create (trials, study, tables, best/).")] = None,
     teacher: Annotated[str | None, typer.Option(help="Teacher run directory.")] = None,
     data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
-    max_latency_us: Annotated[float | None, typer.Option(help="Budget: batch-1 p50 on this machine, µs.")] = None,
+    max_latency_us: Annotated[
+        float | None, typer.Option(help="Budget: batch-1 p50 on this machine (or the --on board), µs.")
+    ] = None,
     max_size_kb: Annotated[float | None, typer.Option(help="Budget: ONNX file size, KB.")] = None,
     max_memory_mb: Annotated[float | None, typer.Option(help="Budget: peak memory of the bench process, MB.")] = None,
     min_agreement: Annotated[float | None, typer.Option(help="Budget: agreement with the teacher, 0..1.")] = None,
@@ -34,6 +37,11 @@ def search(
     ] = "accuracy",
     resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    on: SearchOn = None,
+    accept_new_host: AcceptNewHost = False,
+    ssh_config: SshConfig = None,
+    board_kdedge: BoardKdedge = "kdedge",
+    board_tmp: BoardTmp = None,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
 ):
@@ -48,6 +56,8 @@ def search(
     from ..progress import quiet as silence
 
     with silence(quiet):  # the trial bar and trial lines
+        if resume is not None and on is not None:
+            raise OptionError(f"--resume measures where the search started ({resume}/search.json); drop --on")
         if resume is not None:
             summary = resume_search(resume, trials, jobs)
             out = resume
@@ -73,6 +83,7 @@ def search(
                 max_size_kb=max_size_kb,
                 max_memory_mb=max_memory_mb,
                 min_agreement=min_agreement,
+                on=_connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp),
             )
     if as_json:
         _print_json(summary)
@@ -87,3 +98,13 @@ def search(
     )
     typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
     bench_table(summary["test"])
+
+
+def _connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp):
+    if on is None:
+        return None
+    from ..measure.board import Board, Connection
+
+    Board.parse(on)  # a mistyped address fails before the teacher is loaded
+    config = str(ssh_config.resolve()) if ssh_config else None  # kept in search.json for --resume from elsewhere
+    return Connection(on, accept_new_host, config, board_kdedge, board_tmp)

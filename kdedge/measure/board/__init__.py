@@ -6,13 +6,14 @@ there), devices (the per-device records in runs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .devices import device_record, store
 from .remote import BoardSetup, bench_on_board
 from .ssh import Board, Ssh
 
-__all__ = ["Board", "BoardSetup", "Ssh", "bench_runs_on", "store"]
+__all__ = ["Board", "BoardSetup", "Connection", "Ssh", "bench_models_on", "bench_runs_on", "check_board", "store"]
 
 
 def bench_args(
@@ -33,8 +34,49 @@ def bench_args(
     return args
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a board and run kdedge there (JSON-safe: a search keeps it in search.json to resume)."""
+
+    url: str
+    accept_new_host: bool = False
+    ssh_config: str | None = None
+    kdedge: str = "kdedge"
+    tmp: str | None = None
+
+    @classmethod
+    def of(cls, on) -> Connection:
+        return on if isinstance(on, Connection) else cls(**on) if isinstance(on, dict) else cls(str(on))
+
+    def open(self) -> Ssh:
+        return Ssh(Board.parse(self.url), self.accept_new_host, Path(self.ssh_config) if self.ssh_config else None)
+
+    @property
+    def setup(self) -> BoardSetup:
+        return BoardSetup(self.kdedge, self.tmp)
+
+
+def bench_models_on(
+    on, entries, x, y, description: dict, settings: list[str] = (), target_file: Path | None = None
+) -> dict:
+    """`bench_on_board` through a Connection (or its URL), with `result["device"]` naming the board."""
+    connection = Connection.of(on)
+    ssh = connection.open()
+    result = bench_on_board(ssh, entries, x, y, description, connection.setup, list(settings), target_file)
+    result["device"] = device_record(ssh.board, result.get("machine", {}))
+    return result
+
+
+def check_board(on) -> None:
+    """Fail now, with the one-line BoardError, if the board cannot be reached or lacks this kdedge."""
+    from .remote import check
+
+    connection = Connection.of(on)
+    check(connection.open(), connection.setup)
+
+
 def bench_runs_on(
-    url: str,
+    on,
     runs=(),
     models=(),
     *,
@@ -45,16 +87,14 @@ def bench_runs_on(
     data_read=(None, {}),
     target: str | None = None,
     settings: list[str] = (),
-    accept_new_host: bool = False,
-    ssh_config: Path | None = None,
-    setup: BoardSetup | None = None,
 ) -> dict:
-    """What `kdedge bench --json` gives for these runs and models, measured on the board at `url`, with
-    `result["device"]` naming it. `settings`: `bench_args(...)`; `target`: a profile name or TOML file."""
+    """What `kdedge bench --json` gives for these runs and models, measured on the board `on` (a Connection or
+    an ssh:// URL), with `result["device"]` naming it. `settings`: `bench_args(...)`; `target`: a profile name or
+    TOML file."""
     from ...runs import Run
     from ..runs import bench_entries
 
-    ssh = Ssh(Board.parse(url), accept_new_host, ssh_config)
+    Connection.of(on).open()  # a bad address or a missing ssh fails before the data is read
     dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read)
     x, y = dataset.split("test")
     args, target_file = list(settings), None
@@ -62,8 +102,7 @@ def bench_runs_on(
         target_file = Path(target)
     elif target is not None:
         args += ["--target", target]
-    result = bench_on_board(ssh, entries, x, y, dataset.describe(), setup or BoardSetup(), args, target_file)
-    result["device"] = device_record(ssh.board, result.get("machine", {}))
+    result = bench_models_on(on, entries, x, y, dataset.describe(), args, target_file)
     for run in map(Run.load, runs):  # C students are timed by a harness compiled here, not sent
         if run.manifest.c_export:
             notes.append(

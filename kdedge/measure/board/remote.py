@@ -90,9 +90,8 @@ def bench_on_board(
                 [f"cd {shlex.quote(folder)} &&", _shell_path(setup.kdedge), "bench", *map(shlex.quote, args)]
             )
             done = ssh.run(command + " --test-set test.npz --json --quiet")
-        finally:  # also after a failure or Ctrl-C; a second failure must not hide the first
-            with contextlib.suppress(BoardError):
-                ssh.run(f"rm -rf {shlex.quote(folder)}", timeout=SETUP_TIMEOUT_S)
+        finally:  # also after a failure or Ctrl-C
+            _remove(ssh, folder)
     if done.returncode != 0:
         if "No space left on device" in done.stderr:
             raise ssh.error(done.stderr)
@@ -105,6 +104,13 @@ def bench_on_board(
             f"{ssh.board.url}: the board's kdedge bench printed no JSON; run `kdedge bench --json` there by hand"
         ) from None
     return _as_here(result, remote_names)
+
+
+def check(ssh: Ssh, setup: BoardSetup) -> None:
+    """Reach the board, check its kdedge is this version and that a temporary folder can be made there."""
+    from ... import __version__
+
+    _remove(ssh, _make_folder(ssh, setup, 0, __version__))
 
 
 def _make_folder(ssh: Ssh, setup: BoardSetup, needed_kb: float, version: str) -> str:
@@ -147,10 +153,15 @@ def _make_folder(ssh: Ssh, setup: BoardSetup, needed_kb: float, version: str) ->
     try:
         _check_room(ssh, folder, needed_kb, df_line=lines[2])
     except BoardDiskFull:
-        with contextlib.suppress(BoardError):
-            ssh.run(f"rm -rf {shlex.quote(folder)}", timeout=SETUP_TIMEOUT_S)
+        _remove(ssh, folder)
         raise
     return folder
+
+
+def _remove(ssh: Ssh, folder: str) -> None:
+    """Remove the temporary folder; a failure to (the board went away) must not hide the error that led here."""
+    with contextlib.suppress(BoardError):
+        ssh.run(f"rm -rf {shlex.quote(folder)}", timeout=SETUP_TIMEOUT_S)
 
 
 def _check_room(ssh: Ssh, folder: str, needed_kb: float, df_line: str | None = None, cause=None) -> None:
