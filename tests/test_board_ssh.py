@@ -271,3 +271,9 @@ def test_search_on_an_unreachable_board_fails_before_training(board, tmp_path, t
     )  # fmt: skip
     assert "cannot reach the board" in one_error_line(r)
     assert not (tmp_path / "s").exists()
+
+
+def test_a_bench_file_cannot_replace_a_boards_figures(tmp_path, runs):
+    (runs / "mlp" / "devices").mkdir()
+    r = runner.invoke(app, ["bench", str(runs / "mlp"), "--out", str(runs / "mlp" / "devices" / "pi.json")])
+    assert "is in the board figures of the kdedge folder" in one_error_line(r)
