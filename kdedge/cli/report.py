@@ -44,4 +44,5 @@ def report(
     typer.echo(
         f"{out}: {len(summary['runs'])} runs, {len(summary['bench_results'])} bench tables, "
         f"{len(summary['sweeps'])} sweeps, {len(summary['figures'])} figures"
+        + (f", figures from boards: {', '.join(summary['devices'])}" if summary["devices"] else "")
     )
