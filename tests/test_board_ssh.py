@@ -277,3 +277,29 @@ def test_a_bench_file_cannot_replace_a_boards_figures(tmp_path, runs):
     (runs / "mlp" / "devices").mkdir()
     r = runner.invoke(app, ["bench", str(runs / "mlp"), "--out", str(runs / "mlp" / "devices" / "pi.json")])
     assert "is in the board figures of the kdedge folder" in one_error_line(r)
+
+
+@pytest.mark.parametrize(
+    ("stderr", "kind", "expected"),
+    [
+        ("Timeout, server 10.0.0.7 not responding.", "BoardUnreachable", "cannot reach the board"),
+        ("ssh: Could not resolve hostname pi4: Name or service not known", "BoardUnreachable", "cannot reach"),
+        ("@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.",
+         "BoardHostKeyError", "ssh-keygen -R pi4"),
+        ('scp: dest open "/tmp/x/m0.onnx": No space left on device', "BoardDiskFull", "disk is full"),
+        ("subsystem request failed on channel 0\nscp: Connection closed", "BoardError", "offers no SFTP"),
+        ("kex_exchange_identification: banner exchange: something odd", "BoardError", "try `ssh pi4` by hand"),
+    ],
+)  # fmt: skip
+def test_what_ssh_says_becomes_one_line(stderr, kind, expected):
+    from kdedge.measure.board import Board, Ssh
+
+    error = Ssh(Board.parse("ssh://pi@pi4")).error(stderr)
+    assert type(error).__name__ == kind and expected in str(error) and "\n" not in str(error)
+
+
+def test_a_board_path_under_home_stays_the_boards_home():
+    from kdedge.measure.board.remote import _shell_path
+
+    assert _shell_path("~/kd/bin/kdedge") == '"$HOME"/kd/bin/kdedge'
+    assert _shell_path("/opt/kd dir/kdedge") == "'/opt/kd dir/kdedge'"

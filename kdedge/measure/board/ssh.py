@@ -89,6 +89,7 @@ class Ssh:
             "-o", "BatchMode=yes",  # never a password or passphrase prompt: a missing key is an error
             "-o", f"StrictHostKeyChecking={'accept-new' if accept_new_host else 'yes'}",
             "-o", f"ConnectTimeout={CONNECT_TIMEOUT_S}",
+            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",  # a board that dies mid-bench: 1 min
             "-o", "LogLevel=ERROR",  # no banners or warnings mixed into what is classified below
             *(["-o", f"User={board.user}"] if board.user else []),
             *(["-o", f"Port={board.port}"] if board.port else []),
@@ -144,9 +145,15 @@ class Ssh:
                 f"{url}: the board refused authentication as {who} ({last}); add your public key to the board's "
                 "~/.ssh/authorized_keys (ssh-copy-id) or load it into your ssh agent; kdedge never asks for passwords"
             )
+        if "subsystem request failed" in text:
+            return BoardError(
+                f"{url}: the board's SSH server offers no SFTP, which scp needs; enable it there (a 'Subsystem sftp' "
+                "line in sshd_config, or install openssh-sftp-server)"
+            )
         unreachable = (
             "Connection refused", "Connection timed out", "No route to host", "Could not resolve hostname",
             "Network is unreachable", "Name or service not known", "Connection closed by", "Connection reset",
+            "not responding",
         )  # fmt: skip
         if any(marker in text for marker in unreachable):
             return BoardUnreachable(
