@@ -11,7 +11,7 @@ On = Annotated[
     list[str] | None,
     typer.Option(
         "--on",
-        help="Measure on this board over SSH instead of here: ssh://[user@]host[:port] (repeatable). The board needs "
+        help="Measure on this board over SSH instead of here: ssh://\\[user@]host[:port] (repeatable). The board needs "
         "the same kdedge version's core install (pip install kdedge) and your key in its authorized_keys.",
     ),
 ]
@@ -37,7 +37,7 @@ SearchOn = Annotated[
     str | None,
     typer.Option(
         "--on",
-        help="Measure every trial's latency and memory on this board over SSH (ssh://[user@]host[:port]): the "
+        help="Measure every trial's latency and memory on this board over SSH (ssh://\\[user@]host[:port]): the "
         "budget is the board's; training stays here. The board needs this kdedge version's core install.",
     ),
 ]
