@@ -62,6 +62,8 @@ cleanup() {
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true; done
 }
 trap cleanup EXIT
+# no /sys: with it, onnxruntime's cpuinfo reads the host's CPU lists and segfaults under qemu-user (7.2); without
+# it, onnxruntime warns "cpuinfo_initialize failed ... undetected CPU features" and runs
 for fs in proc dev; do
     if ! mountpoint -q "$ROOT/$fs"; then
         if [ "$fs" = proc ]; then mount -t proc proc "$ROOT/proc"; else mount --bind /dev "$ROOT/dev"; fi
@@ -76,13 +78,19 @@ say "the board says: $(in_board uname -m), $(in_board python3 --version)"
 key=$(cd "$REPO" && cat pyproject.toml constraints.txt $(find kdedge -type f ! -path '*__pycache__*' | sort) | sha256sum | cut -c1-16)
 if [ "$(cat "$ROOT/opt/kd/.kdedge-source" 2>/dev/null)" != "$key" ]; then
     say "pip-installing the core kdedge (this checkout) into /opt/kd on the board (emulated: minutes)"
-    rm -rf "$ROOT/opt/kd" "$ROOT/opt/kdedge-src"
-    mkdir -p "$ROOT/opt/kdedge-src"
-    cp "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/constraints.txt" "$ROOT/opt/kdedge-src/"
-    (cd "$REPO" && tar --exclude=__pycache__ -cf - kdedge) | tar -C "$ROOT/opt/kdedge-src" -xf -
+    rm -rf "$ROOT/opt/kd" "$ROOT/opt/kdedge-src" "$WORK/src" "$WORK/wheel"
+    mkdir -p "$WORK/src" "$ROOT/opt/kdedge-src"
+    cp "$REPO/pyproject.toml" "$REPO/README.md" "$WORK/src/"
+    (cd "$REPO" && tar --exclude=__pycache__ -cf - kdedge) | tar -C "$WORK/src" -xf -
+    # kdedge itself is pure Python: its wheel is built here, natively; pip on the board fetches the aarch64 wheels
+    "$PY" -m pip wheel -q --no-deps -w "$WORK/wheel" "$WORK/src" > "$WORK/wheel.log" 2>&1 || { cat "$WORK/wheel.log"; exit 1; }
+    cp "$WORK"/wheel/kdedge-*.whl "$REPO/constraints.txt" "$ROOT/opt/kdedge-src/"
+    # the board trusts the CAs this machine trusts (a proxy's included), for PyPI over HTTPS
+    cp /etc/ssl/certs/ca-certificates.crt "$ROOT/opt/kdedge-src/ca-certificates.crt"
     started=$SECONDS
     in_board python3 -m venv /opt/kd
-    in_board /opt/kd/bin/pip install -q --disable-pip-version-check -c /opt/kdedge-src/constraints.txt /opt/kdedge-src
+    in_board /opt/kd/bin/pip install -q --disable-pip-version-check --cert /opt/kdedge-src/ca-certificates.crt \
+        -c /opt/kdedge-src/constraints.txt "$(cd "$ROOT" && ls opt/kdedge-src/kdedge-*.whl | sed 's|^|/|')"
     echo "$((SECONDS - started))" > "$WORK/pip-seconds"
     echo "$key" > "$ROOT/opt/kd/.kdedge-source"
 fi
@@ -120,7 +128,10 @@ Host arm64-emulated
   UserKnownHostsFile $WORK/known_hosts
   GlobalKnownHostsFile /dev/null
 EOF
-in_board /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.kdedge 2> "$WORK/sshd.log" &
+# not through in_board: a function would run in a subshell, and $! would be that subshell, not sshd (chroot and env
+# exec, so this $! is sshd's own pid)
+chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin:/usr/sbin:/sbin \
+    /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.kdedge 2> "$WORK/sshd.log" &
 sshd_pid=$!
 for _ in $(seq 1 300); do
     "$PY" -c "import socket, sys; sys.exit(socket.socket().connect_ex(('127.0.0.1', $port)))" && break
@@ -201,13 +212,14 @@ EOF
 echo "$parity"
 
 # -- 7. results -----------------------------------------------------------------------------------------------
-host="$(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(qemu-aarch64-static --version | head -1)"
+host="$(uname -m), $(getconf _NPROCESSORS_ONLN) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(qemu-aarch64-static --version | head -1)"
 {
     echo "# An emulated ARM64 board — \`benchmarks/arm64_board.sh\`"
     echo
-    echo "Made by \`bash benchmarks/arm64_board.sh\` on $(date -u +%Y-%m-%d) (host: $host). The board is Debian $SUITE"
-    echo "arm64 (debootstrap $(cat "$ROOT/.kdedge-debootstrap-done") s) run by qemu-user-static; on it, pip installed the"
-    echo "core kdedge from this checkout: $board_versions."
+    echo "Made by \`bash benchmarks/arm64_board.sh\` on $(date -u +%Y-%m-%d), host: $host."
+    echo "The board is Debian $SUITE arm64 (debootstrap: $(cat "$ROOT/.kdedge-debootstrap-done") s) run by qemu-user-static;"
+    echo "pip installed the core kdedge from this checkout on it ($(cat "$WORK/pip-seconds") s, aarch64 wheels from PyPI):"
+    echo "$board_versions. No torch there."
     echo
     echo "## Parity: the same ONNX graphs on ARM64 (emulated) and x86, digits test split, one thread"
     echo
