@@ -6,7 +6,6 @@ temporary folder is gone afterwards."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -74,6 +73,10 @@ def test_the_board_has_no_torch(board):
 
 
 def test_bench_on_the_board_titles_the_device_and_keeps_its_figures(board, tmp_path, runs, kd_mlp_run):
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler (cc) for the C export; install gcc (scripts/install-system-deps.sh)")
+    exported = runner.invoke(app, ["export", str(runs / "mlp"), "--target", "c"])  # the board compiles and times it
+    assert exported.exit_code == 0, exported.output
     r = on_board(board, tmp_path, runs / "mlp", runs / "teacher", "--on", "ssh://board")
     assert r.exit_code == 0, r.output
     record = json.loads((runs / "mlp" / "devices" / "board.json").read_text())
@@ -81,7 +84,9 @@ def test_bench_on_the_board_titles_the_device_and_keeps_its_figures(board, tmp_p
     assert device["kdedge"] == __version__ and device["url"] == "ssh://board" and device["cpu_count"] >= 1
     assert f"on board ({device['hostname']}: {device['cpu_model']}, {device['machine']}" in r.stdout.replace("\n", " ")
     rows = {row["name"]: row for row in record["rows"]}
-    assert set(rows) == {"mlp", "runtime floor"}  # the run's rows and the floor, not the teacher's
+    assert set(rows) == {"mlp", "mlp C", "runtime floor", "C floor"}  # the run's rows and the floors, not the teacher's
+    assert rows["mlp C"]["target"] == "c" and rows["mlp C"]["path"] == str(runs / "mlp" / "c" / "kdedge_mlp.c")
+    assert rows["mlp C"]["accuracy"] == pytest.approx(rows["mlp"]["accuracy"], abs=0.005)
     # the very test split this machine measures: the board's accuracy is the run's own test accuracy
     assert rows["mlp"]["accuracy"] == pytest.approx(kd_mlp_run.manifest.metrics["test_accuracy"])
     assert rows["mlp"]["agreement"] == pytest.approx(kd_mlp_run.manifest.metrics["test_agreement_with_teacher"])
@@ -229,10 +234,13 @@ def test_board_names_and_addresses():
     assert Board.parse("ssh://raspberrypi.local").name == "raspberrypi.local"
 
 
-def test_the_test_set_is_refused_with_runs(tmp_path, runs):
+def test_a_test_set_from_other_data_is_refused_for_a_run(tmp_path, runs, digits):
+    from kdedge.measure.testset import save_test_set
+
+    x, y = digits.split("test")
+    save_test_set(tmp_path / "t.npz", x, y, {**digits.describe(), "fingerprint": "other"})
     r = runner.invoke(app, ["bench", str(runs / "mlp"), "--test-set", str(tmp_path / "t.npz")])
-    assert "--test-set takes --model files only" in one_error_line(r)
-    assert os.path.exists(runs / "mlp")
+    assert "was split from other data or with another seed than the test set" in one_error_line(r)
 
 
 def test_search_measures_its_trials_on_the_board(board, tmp_path, teacher_run):

@@ -18,7 +18,7 @@ def bench_entries(
     Runs with a C export (RUN/c/) are listed by `c_entries`.
 
     `names`: a row name per run (default: the run folder's name). `test_set`: a saved test split (measure/testset.py)
-    to measure models on as it is, in place of `data`: what `kdedge bench --on` sends a board.
+    to measure on as it is, in place of `data` and of the runs' own data: what `kdedge bench --on` sends a board.
     """
     from ..data import load_dataset
     from ..errors import DataError, OptionError
@@ -37,9 +37,15 @@ def bench_entries(
     if test_set is not None:
         from .testset import load_test_set
 
-        if loaded or data is not None:
-            raise OptionError("--test-set takes --model files only, without runs or --data; pass one or the other")
+        if data is not None:
+            raise OptionError("--test-set replaces --data; pass one or the other")
         dataset = load_test_set(test_set)
+        for run in loaded:
+            if run.manifest.data.fingerprint != dataset.fingerprint:
+                raise DataError(
+                    f"{run.path} was split from other data or with another seed than the test set {test_set}; "
+                    "bench it on its own data"
+                )
     elif loaded:
         dataset = loaded[0].dataset(data, fmt, **options)
         for run in loaded[1:]:

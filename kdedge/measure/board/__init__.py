@@ -57,12 +57,12 @@ class Connection:
 
 
 def bench_models_on(
-    on, entries, x, y, description: dict, settings: list[str] = (), target_file: Path | None = None
+    on, entries, x, y, description: dict, settings: list[str] = (), target_file: Path | None = None, runs=()
 ) -> dict:
     """`bench_on_board` through a Connection (or its URL), with `result["device"]` naming the board."""
     connection = Connection.of(on)
     ssh = connection.open()
-    result = bench_on_board(ssh, entries, x, y, description, connection.setup, list(settings), target_file)
+    result = bench_on_board(ssh, entries, x, y, description, connection.setup, list(settings), target_file, runs)
     result["device"] = device_record(ssh.board, result.get("machine", {}))
     return result
 
@@ -96,18 +96,23 @@ def bench_runs_on(
 
     Connection.of(on).open()  # a bad address or a missing ssh fails before the data is read
     dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read)
+    shipped = [Path(r) for r in runs]  # run folders go whole (what a bench reads), so C rows are timed there too
+    teacher_dir = teacher is not None and Path(teacher).suffix != ".onnx"
+    if teacher_dir and Path(teacher).resolve() not in {r.resolve() for r in shipped}:
+        shipped.append(Path(teacher))
+    named = [(Run.load(r).name, r) for r in shipped]
+    run_rows = {name for name, _ in named} | {f"{name} int8" for name, _ in named}
+    bare = [e for e in entries if e.name not in run_rows]
     x, y = dataset.split("test")
-    args, target_file = list(settings), None
+    args, target_file = list(settings) + ([] if int8 else ["--no-int8"]), None
+    if teacher is not None:
+        teacher_run = next((f"r{i}" for i, (_, r) in enumerate(named) if r.resolve() == Path(teacher).resolve()), None)
+        if teacher_run is not None:
+            args += ["--teacher", teacher_run]
     if target is not None and Path(target).is_file():
         target_file = Path(target)
     elif target is not None:
         args += ["--target", target]
-    result = bench_models_on(on, entries, x, y, dataset.describe(), args, target_file)
-    for run in map(Run.load, runs):  # C students are timed by a harness compiled here, not sent
-        if run.manifest.c_export:
-            notes.append(
-                f"{run.name} C: no row, `bench --on` sends the ONNX graphs only; for the C row, copy the run to the "
-                "board and run kdedge bench there"
-            )
+    result = bench_models_on(on, bare, x, y, dataset.describe(), args, target_file, named)
     result["notes"] = notes + result.get("notes", [])
     return result

@@ -1,5 +1,5 @@
 """A board's figures kept in the runs they measure: `RUN/devices/NAME.json`, one per device, holding the board's
-bench result for that run's rows (fp32 and int8) and the runtime floor, the device description, when, and the
+bench result for that run's rows (fp32, int8, C) and the runtime floors, the device description, when, and the
 SHA-256 of each graph measured, so a report can tell figures of a graph exported again since. Written atomically
 under the run's folder lock (kdedge/outputs.py); a later bench on the same device replaces its record.
 """
@@ -7,6 +7,7 @@ under the run's folder lock (kdedge/outputs.py); a later bench on the same devic
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,21 +31,24 @@ def store(result: dict, runs: list[Path], names: list[str]) -> list[Path]:
     """Write each run's share of a board's `result` to RUN/devices/NAME.json; the files written."""
     from ..._io import write_json
     from ...outputs import writing
+    from .. import C_FLOOR_NAME
 
     device = result["device"]["name"]
-    floors = [row for row in result["rows"] if row.get("kind") == "floor"]
+    all_floors = [row for row in result["rows"] if row.get("kind") == "floor"]
     measured = datetime.now(UTC).isoformat(timespec="seconds")
     written = []
     for run, name in zip(runs, names, strict=True):
-        rows = [row for row in result["rows"] if row["name"] in (name, f"{name} int8")]
+        rows = [row for row in result["rows"] if row["name"] in (name, f"{name} int8", f"{name} C")]
         if not rows:
             continue
+        has_c = any(row.get("target") == "c" for row in rows)
+        floors = [row for row in all_floors if has_c or row["name"] != C_FLOOR_NAME]  # each with what it is under
         record = {
             **result,
             "rows": rows + floors,
             "measured_at": measured,
-            # by file name in the run, so the check works from any folder
-            "graphs": {row["name"]: [Path(row["path"]).name, sha256(row["path"])] for row in rows},
+            # by path inside the run, so the check works from any folder
+            "graphs": {row["name"]: [os.path.relpath(row["path"], run), sha256(row["path"])] for row in rows},
         }
         path = Path(run) / DEVICES_DIR / f"{device}.json"
         with writing(run):

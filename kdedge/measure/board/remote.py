@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shlex
 import shutil
 import tempfile
@@ -49,35 +50,42 @@ def bench_on_board(
     setup: BoardSetup | None = None,
     bench_args: list[str] = (),
     target_file: Path | None = None,
+    runs: list[tuple[str, Path]] = (),
 ) -> dict:
-    """`kdedge bench --json` as the board gives it for `entries` on (x, y), its rows named and pathed as here.
+    """`kdedge bench --json` as the board gives it on (x, y), its rows named and pathed as here.
 
-    `bench_args`: the board's bench options (--threads, --min-runs...); `target_file`: an export profile file to
-    copy and pass as --target."""
+    `runs` (row name, run folder) go as folders holding what a bench reads (manifest, graphs, C export: the board
+    compiles and times C students itself, with its own compiler); `entries` go as bare ONNX files. `bench_args`: the
+    board's bench options (--threads, --min-runs...); `target_file`: an export profile file to pass as --target."""
     from ... import __version__
 
     setup = setup or BoardSetup()
     with tempfile.TemporaryDirectory(prefix="kdedge-board-") as staging:
         staging = Path(staging)
-        remote_names, files = {}, []
+        remote_models, remote_runs, files, args = {}, {}, [], []
+        for i, (name, path) in enumerate(runs):
+            remote = f"r{i}"
+            _stage_run(Path(path), staging / remote)
+            remote_runs[remote] = (name, Path(path))
+            files.append(staging / remote)
+            args.append(remote)
         for i, entry in enumerate(entries):
-            name = f"m{i}.onnx"
-            shutil.copyfile(entry.model_path, staging / name)  # scp names the copy after the file it is given
-            remote_names[name] = entry
-            files.append(staging / name)
+            remote = f"m{i}.onnx"
+            shutil.copyfile(entry.model_path, staging / remote)  # scp names the copy after the file it is given
+            remote_models[remote] = entry
+            files.append(staging / remote)
+            args += ["--model", remote]
         save_test_set(staging / "test.npz", x, y, description)
         files.append(staging / "test.npz")
-        args = [*bench_args]
-        for name in remote_names:
-            args += ["--model", name]
-        teacher = next((n for n, e in remote_names.items() if e.kind == "teacher"), None)
+        args += bench_args
+        teacher = next((r for r, e in remote_models.items() if e.kind == "teacher"), None)
         if teacher is not None:
             args += ["--teacher", teacher]
         if target_file is not None:
             shutil.copyfile(target_file, staging / "target.toml")
             files.append(staging / "target.toml")
             args += ["--target", "target.toml"]
-        needed_kb = sum(f.stat().st_size for f in files) / 1024
+        needed_kb = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()) / 1024
 
         folder = _make_folder(ssh, setup, needed_kb, __version__)
         try:
@@ -103,7 +111,21 @@ def bench_on_board(
         raise BoardError(
             f"{ssh.board.url}: the board's kdedge bench printed no JSON; run `kdedge bench --json` there by hand"
         ) from None
-    return _as_here(result, remote_names)
+    return _as_here(result, remote_models, remote_runs)
+
+
+# What a bench reads from a run folder (runs.MANIFEST, ONNX_FILE, INT8_FILE, the C export's folder)
+RUN_FILES = ("kdedge.json", "model.onnx", "model.int8.onnx")
+
+
+def _stage_run(run: Path, to: Path) -> None:
+    """The part of `run` a bench reads, copied to `to`: no weights, no training history."""
+    to.mkdir()
+    for name in RUN_FILES:
+        if (run / name).is_file():
+            shutil.copyfile(run / name, to / name)
+    if (run / "c").is_dir():
+        shutil.copytree(run / "c", to / "c")
 
 
 def check(ssh: Ssh, setup: BoardSetup) -> None:
@@ -182,16 +204,22 @@ def _check_room(ssh: Ssh, folder: str, needed_kb: float, df_line: str | None = N
         ) from cause
 
 
-def _as_here(result: dict, remote_names: dict[str, Entry]) -> dict:
-    """The board's rows named and pathed as the entries are here (the board saw m0.onnx, m1.onnx...)."""
+def _as_here(result: dict, remote_models: dict[str, Entry], remote_runs: dict[str, tuple[str, Path]]) -> dict:
+    """The board's rows named and pathed as here: it saw m0.onnx, m1.onnx... and run folders r0, r1... (their rows
+    r0, r0 int8, r0 C)."""
     for row in result.get("rows", []):
-        entry = remote_names.get(row.get("name"))
-        if entry is not None:
+        name = row.get("name", "")
+        head, _, tail = name.partition(" ")
+        if name in remote_models:
+            entry = remote_models[name]
             row["name"], row["path"] = entry.name, str(entry.model_path)
-    notes = []
-    for note in result.get("notes", []):
-        for name in sorted(remote_names, key=len, reverse=True):  # m10.onnx before m1.onnx
-            note = note.replace(name, remote_names[name].name)
-        notes.append(note)
-    result["notes"] = notes
+        elif head in remote_runs:
+            local, path = remote_runs[head]
+            row["name"] = f"{local} {tail}" if tail else local
+            with contextlib.suppress(ValueError):  # the board names it inside r0/: here, inside the run
+                row["path"] = str(path / Path(row.get("path", "")).relative_to(head))
+    renames = {**{r: e.name for r, e in remote_models.items()}, **{r: n for r, (n, _) in remote_runs.items()}}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(renames, key=len, reverse=True))) + r")\b")
+    if renames:
+        result["notes"] = [pattern.sub(lambda m: renames[m.group(1)], n) for n in result.get("notes", [])]
     return result

@@ -105,9 +105,9 @@ class Ssh:
         return done
 
     def copy(self, files: list[Path], folder: str, timeout: float | None = None) -> None:
-        """Copy local `files` into the board's `folder` (which exists)."""
+        """Copy local `files` (and folders) into the board's `folder` (which exists)."""
         host = f"[{self.board.host}]" if ":" in self.board.host else self.board.host
-        command = ["scp", "-q", "-p", *self.options, "--", *map(str, files), f"{host}:{folder}/"]
+        command = ["scp", "-q", "-p", "-r", *self.options, "--", *map(str, files), f"{host}:{folder}/"]
         done = self._call(command, timeout)
         if done.returncode != 0:
             raise self.error(done.stderr, copying=True)
