@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNS ?= runs
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint clean mcu-check
+.PHONY: install demo test test-slow lint clean mcu-check arm64-board
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ test-slow: install
 # a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
 mcu-check: install
 	$(BIN)/python -m kdedge.convert.c.qemu $(RUN)
+
+# an emulated ARM64 board (debootstrap + qemu-user-static, root): bench --on against it, ARM64-vs-x86 output parity
+arm64-board: install
+	PYTHON=$(BIN)/python bash benchmarks/arm64_board.sh
 
 lint: install
 	$(BIN)/ruff check kdedge tests benchmarks

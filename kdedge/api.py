@@ -433,20 +433,34 @@ def bench(
     memory: bool = True,
     min_runs: int = 50,
     min_seconds: float = 1.0,
+    on=None,
 ) -> BenchResult:
     """Accuracy, agreement and KL with the teacher, latency, memory and size of exported runs (and bare ONNX
     `models`) on the test split, the runtime floor beside them. One thread and batch 1 unless `threads`/`batches`
-    or an export `target` (its sweep) say otherwise, as `kdedge bench`."""
+    or an export `target` (its sweep) say otherwise, as `kdedge bench`.
+
+    `on`: measure on a board over SSH instead ("ssh://user@host[:port]", or a kdedge.measure.board.Connection for
+    --accept-new-host and the like), as `kdedge bench --on`; its figures are also kept in each run's devices/."""
     from .convert.profiles import load_profile
     from .measure.runs import bench_runs
 
     runs = [r.path if isinstance(r, Run) else Path(r) for r in ([runs] if isinstance(runs, Run | str | Path) else runs)]
+    teacher = teacher.path if isinstance(teacher, Run) else teacher
+    if on is not None:
+        from .measure.board import bench_args, bench_runs_on, store
+
+        settings = bench_args(threads, batches, memory, min_runs, min_seconds)
+        result = bench_runs_on(
+            on, runs, [Path(m) for m in models], data=data, teacher=teacher, target=target, settings=settings
+        )
+        store(result, runs, [Run.load(r).name for r in runs])
+        return BenchResult(result)
     profile = load_profile(target) if target is not None else None
     result = bench_runs(
         runs,
         [Path(m) for m in models],
         data=data,
-        teacher=teacher.path if isinstance(teacher, Run) else teacher,
+        teacher=teacher,
         profile=profile,
         threads=threads,
         batches=batches,
@@ -474,14 +488,21 @@ def search(
     overwrite: bool = False,
     backend: str = "local",
     scheduler: str | None = None,
+    on=None,
     **budget,
 ) -> dict[str, Any]:
     """The most accurate (or most faithful, objective="agreement") student inside a budget: max_latency_us,
     max_size_kb, max_memory_mb, min_agreement, and with target="c" (C trials) max_flash_kb, max_ram_kb
     (kdedge.budget_search.budget.BUDGETS). Returns the summary `kdedge search` prints (best trial, test
     figures); OUT holds every trial, the Pareto tables and plot, and best/. `backend="dask"` runs the trials on the
-    workers of `scheduler` (tcp://HOST:PORT), `jobs` of them at a time (default: one per worker)."""
+    workers of `scheduler` (tcp://HOST:PORT), `jobs` of them at a time (default: one per worker).
+
+    `on`: a board ("ssh://user@host[:port]" or a kdedge.measure.board.Connection) on which every trial's latency
+    and memory (and the winner's test figures) are measured, so the budget is the board's; training stays here."""
+    from dataclasses import asdict
+
     from .budget_search.study import SearchConfig, start_search
+    from .measure.board import Connection
 
     config = SearchConfig(
         teacher=str(teacher.path if isinstance(teacher, Run) else teacher),
@@ -493,6 +514,7 @@ def search(
         max_epochs=max_epochs,
         min_seconds=min_seconds,
         objective=objective,
+        board=asdict(Connection.of(on)) if on is not None else None,
     )
     return start_search(
         Path(out), config, trials, jobs, families, space, overwrite=overwrite, backend=backend, scheduler=scheduler

@@ -58,3 +58,7 @@ def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
     return MissingExtraError(
         f"this command needs '{top}', which is not installed; install it with: pip install 'kdedge[{extra}]'"
     )
+
+
+class BoardError(KdedgeError):
+    """A board reached over SSH (`kdedge bench --on`) could not be used; kdedge/measure/board/ssh.py says why."""

@@ -94,6 +94,10 @@ def check_out_file(target, overwrite: bool, kind: str, option: str = "--out") ->
         raise RunError(
             f"{option} {target} would replace a file of the kdedge folder {target.parent}; write it elsewhere"
         )
+    if target.parent.name == "devices" and kdedge_folder(target.parent.parent):  # boards' figures (bench --on)
+        raise RunError(
+            f"{option} {target} is in the board figures of the kdedge folder {target.parent.parent}; write it elsewhere"
+        )
     if not target.exists():
         return
     if not overwrite:

@@ -122,11 +122,20 @@ def pick_columns(spec: str | None) -> list[str]:
 
 def title(result: dict) -> str:
     m, load = result.get("machine", {}), result.get("load") or {}
+    device = result.get("device")
+    if device:  # measured on a board (`bench --on`): which one, first
+        where = (
+            f"on {device.get('name')} ({device.get('hostname')}: {device.get('cpu_model')}, {device.get('machine')}, "
+            f"{device.get('cpu_count')} cores, onnxruntime {device.get('onnxruntime')}, kdedge {device.get('kdedge')})"
+        )
+    else:
+        where = f"onnxruntime {m.get('onnxruntime')} · {m.get('machine')} · {m.get('cpu_count')} CPUs"
     text = (
         f"test split of {result.get('data', {}).get('name', '?')} ({result.get('test_samples')} samples) · "
-        f"batch {result.get('batch', 1)} · {result.get('threads')} thread(s) · onnxruntime {m.get('onnxruntime')} · "
-        f"{m.get('machine')} · {m.get('cpu_count')} CPUs"
+        f"batch {result.get('batch', 1)} · {result.get('threads')} thread(s) · {where}"
     )
+    if device:
+        text = f"{where} · {text.removesuffix(' · ' + where)}"
     if load.get("loadavg_1m_before") is not None:
         text += f" · load {load['loadavg_1m_before']:.1f}"
     return text

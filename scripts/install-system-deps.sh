@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages kdedge's tests use beyond Python: the Arm cross-compiler that measures a C student's flash and
 # RAM on a Cortex-M (`kdedge export RUN --target mcu-cortex-m4`), QEMU, which runs it on an emulated Cortex-M4
-# (`make mcu-check`), and Chromium, in which a test opens the HTML report headless. Idempotent: installs only what
+# (`make mcu-check`), Chromium, in which a test opens the HTML report headless, and OpenSSH's server, which plays a
+# board on 127.0.0.1 for `kdedge bench --on ssh://...` (tests/test_board_ssh.py). Idempotent: installs only what
 # is missing, so CI and developers can run it every time. Needs root (or sudo) and Debian/Ubuntu's apt.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || missing+=(gcc-arm-none-eabi)
 [ -d /usr/lib/arm-none-eabi/newlib ] || [ -d /usr/lib/arm-none-eabi/lib ] || missing+=(libnewlib-arm-none-eabi)
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the report's headless-browser test
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)  # the loopback board of the `bench --on` tests
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -41,15 +41,19 @@ def _agreement(onnx_path: Path, x_val, teacher_labels) -> float:
 
 
 @measurer("onnx")
-def measure_onnx(run, target, x_val, y_val, teacher_labels, min_seconds: float) -> dict:
+def measure_onnx(run, target, x_val, y_val, teacher_labels, min_seconds: float, bench_row=None) -> dict:
+    """`bench_row(entry)`: where the graph is benched (a board over SSH); None: here."""
     from ..convert import export_run
     from ..measure import Entry, bench
 
     export_run(run.path, **({"target": target} if target else {}))
-    row = bench(
-        [Entry(run.name, run.path / "model.onnx")], x_val, y_val, memory=True, floor=False,
-        latency_options={"min_seconds": min_seconds},
-    )["rows"][0]  # fmt: skip
+    entry = Entry(run.name, run.path / "model.onnx")
+    if bench_row is not None:
+        row = bench_row(entry)
+    else:
+        row = bench([entry], x_val, y_val, memory=True, floor=False, latency_options={"min_seconds": min_seconds})[
+            "rows"
+        ][0]
     return {
         "val_accuracy": row["accuracy"],
         "agreement": _agreement(run.path / "model.onnx", x_val, teacher_labels),
@@ -73,7 +77,7 @@ def c_profile(target):
 
 
 @measurer("c")
-def measure_c(run, target, x_val, y_val, teacher_labels, min_seconds: float) -> dict:
+def measure_c(run, target, x_val, y_val, teacher_labels, min_seconds: float, bench_row=None) -> dict:
     from ..convert import export_run
     from ..measure import CEntry, bench
 

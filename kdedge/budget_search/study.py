@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, read_json, read_run_file, write_json
 from ..compute import set_training_threads, share
-from ..errors import KdedgeError, OptionError, RunError
+from ..errors import BoardError, KdedgeError, OptionError, RunError
 from ..options import route
 from ..outputs import writing
 from ..students import student_class
@@ -50,6 +50,7 @@ class SearchConfig:
     min_seconds: float = 1.0  # latency timing per trial, as `kdedge bench --min-seconds`
     objective: str = "accuracy"  # or "agreement" with the teacher (fidelity, Stanton et al. 2021)
     skipped_families: dict = field(default_factory=dict)  # family -> why the target cannot take it
+    board: dict | None = None  # kdedge.measure.board.Connection: trials measured on this board over SSH
 
 
 def _storage(out: Path):
@@ -103,6 +104,7 @@ class _Trials:
         self.x_val, self.y_val = self.dataset.split("val")
         self.space = fit_to_data(config.space, self.dataset.sample_shape)
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
+        self.board_error: BoardError | None = None
 
     def __call__(self, trial):
         try:
@@ -142,10 +144,13 @@ class _Trials:
             overwrite=True,
             transfer=routed.transfer,
         )
-        # exported and measured on the validation split as `kdedge export` and `kdedge bench` do, per format
+        # exported and measured on the validation split as `kdedge export` and `kdedge bench` do, per format; with a
+        # board, the graph's latency and memory are measured there
+        on_board = None if self.config.board is None else (lambda entry: self._measure_on_board(trial, entry))
         figures = self.measure(
-            run, self.config.target, self.x_val, self.y_val, self.teacher_val_labels, self.config.min_seconds
-        )
+            run, self.config.target, self.x_val, self.y_val, self.teacher_val_labels, self.config.min_seconds,
+            bench_row=on_board,
+        )  # fmt: skip
         trial.set_user_attr("figures", figures)
         trial.set_user_attr("run", str(run.path))
         trial.set_user_attr("family", cand.family)
@@ -156,6 +161,19 @@ class _Trials:
         if not math.isfinite(figures["p50_us"]):
             raise optuna.TrialPruned("latency could not be measured")
         return figures[OBJECTIVES[self.config.objective]], figures["p50_us"], second_cost(figures)
+
+    def _measure_on_board(self, trial, entry) -> dict:
+        from ..measure.board import bench_args, bench_models_on
+
+        description = {**self.dataset.describe(), "split": "val"}
+        settings = bench_args(memory=True, min_seconds=self.config.min_seconds)
+        try:
+            result = bench_models_on(self.config.board, [entry], self.x_val, self.y_val, description, settings)
+        except BoardError as exc:  # the board went away: every further trial would fail the same way
+            self.board_error = exc
+            raise
+        trial.set_user_attr("device", result["device"])
+        return result["rows"][0]
 
     def _prune_by_estimate(self, trial, cand: Candidate) -> None:
         """Neural students' size is known before training: 4 bytes per parameter (an estimate, labelled so)."""
@@ -233,13 +251,17 @@ def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0, threads: 
     config = SearchConfig(**read_json(out_path / CONFIG))
     study = _study(out_path, config, worker, resumed_at)
     # one bar in this process; the workers of a parallel search have none (KDEDGE_NO_BARS) and print trial lines
+    trials = _Trials(out_path, config)
+
+    def after(study, trial):
+        advance(best_so_far(study, config.objective))
+        if trials.board_error is not None:
+            study.stop()
+
     with progress_bar("search: trial", n_trials, transient=False) as advance:
-        study.optimize(
-            _Trials(out_path, config),
-            n_trials=n_trials,
-            catch=(KdedgeError,),
-            callbacks=[lambda study, trial: advance(best_so_far(study, config.objective))],
-        )
+        study.optimize(trials, n_trials=n_trials, catch=(KdedgeError,), callbacks=[after])
+    if trials.board_error is not None:  # one line; --resume continues once the board is back
+        raise trials.board_error
 
 
 def best_so_far(study, objective: str = "accuracy") -> str:
@@ -406,6 +428,7 @@ def start_search(
         raise OptionError(f"--objective {config.objective!r}: choose from {', '.join(OBJECTIVES)}")
     out = Path(out)
     _check_counts(trials, jobs)
+    _check_board(config, jobs)
     with writing(out):
         if out.exists() and not overwrite:
             raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
@@ -433,6 +456,7 @@ def resume_search(
     if not (out / CONFIG).is_file() or not (out / STUDY_DB).is_file():
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
     config = read_config(out)
+    _check_board(config, jobs)
     load_teacher(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
     _check_study_file(out / STUDY_DB)
     with writing(out):
@@ -463,6 +487,23 @@ def _check_study_file(path: Path) -> None:
         header = f.read(16)
     if header != b"SQLite format 3\x00":
         raise RunError(f"{path}: not an SQLite study (damaged or replaced); {_REMAKE}")
+
+
+def _check_board(config: SearchConfig, jobs: int | None) -> None:
+    """With a board: one trial measured there at a time (parallel ones would slow each other down), ONNX graphs
+    only, and the board reachable with this kdedge before any training."""
+    if config.board is None:
+        return
+    if jobs is not None and jobs > 1:
+        raise OptionError(f"--jobs {jobs} with --on: trials measured on one board run one at a time; use --jobs 1")
+    if target_format(config.target) != "onnx":
+        raise OptionError(
+            f"--on with --target {config.target}: the board measures ONNX graphs; C trials are timed here "
+            "(drop --on, or search an ONNX target)"
+        )
+    from ..measure.board import check_board
+
+    check_board(config.board)
 
 
 def _check_counts(trials: int, jobs: int | None) -> None:
@@ -516,12 +557,13 @@ def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
     from ..measure.runs import c_entries
 
     c_found, _ = c_entries([out / "best"], names=["best"])  # a C search's winner: its C row (timed in C) too
-    result = bench(
-        [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")],
-        x_test,
-        y_test,
-        c_entries=c_found,
-    )
+    entries = [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")]
+    if config.board is not None:  # the winner's test figures on the board its budget was measured on
+        from ..measure.board import bench_models_on
+
+        result = bench_models_on(config.board, entries, x_test, y_test, dataset.describe())
+    else:
+        result = bench(entries, x_test, y_test, c_entries=c_found)
     result["data"] = dataset.describe()
     write_json(out / "best" / "bench.json", result)
     return result

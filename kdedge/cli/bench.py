@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ._board import AcceptNewHost, BoardKdedge, BoardTmp, On, SshConfig
 from ._common import OverwriteFile, Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
 
@@ -43,6 +44,12 @@ def bench(
         typer.Option(help="Data whose test split to measure on (default: the runs' own, or a model's recorded data)."),
     ] = None,
     data_format: DataFormat = None,
+    test_set: Annotated[
+        Path | None,
+        typer.Option(
+            help="A test split saved by `kdedge bench --on` (.npz): measure --model files on it as it is, unsplit."
+        ),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
     ] = None,
@@ -77,6 +84,11 @@ def bench(
             "first, init, mem, mem_raw, size, params, p50_xT, p50_xT_raw, size_xT, params_xT). Default: the key ones."
         ),
     ] = None,
+    on: On = None,
+    accept_new_host: AcceptNewHost = False,
+    ssh_config: SshConfig = None,
+    board_kdedge: BoardKdedge = "kdedge",
+    board_tmp: BoardTmp = None,
     quiet: Quiet = False,
     overwrite: OverwriteFile = False,
     **options,
@@ -93,6 +105,11 @@ def bench(
     runs, model = runs or [], model or []
     if not runs and not model:
         raise OptionError("nothing to bench; pass run directories and/or --model FILE.onnx (with --data)")
+    if on and (out or csv_path or test_set):
+        raise OptionError(
+            "--on keeps each board's figures in the runs (RUN/devices/) and prints them with --json; drop "
+            "--out / --csv / --test-set"
+        )
     with claiming(csv_path, out):  # one writer per output file, from the check to the write
         if csv_path:  # refused before anything is measured
             check_out_file(csv_path, overwrite, "bench-csv", "--csv")
@@ -109,6 +126,18 @@ def bench(
 
         from ..progress import quiet as silence
 
+        if on:
+            with silence(quiet):
+                _bench_on_boards(
+                    on, runs, model, as_json, shown, quiet,
+                    dict(data=data, seed=seed, teacher=teacher, int8=int8,
+                         data_read=(data_format, split_reader_options(options)[0]), target=target),
+                    dict(threads=thread_counts, batches=batches, memory=memory, min_runs=min_runs,
+                         min_seconds=min_seconds),
+                    dict(accept_new_host=accept_new_host, ssh_config=str(ssh_config) if ssh_config else None,
+                         kdedge=board_kdedge, tmp=board_tmp),
+                )  # fmt: skip
+            return
         with silence(quiet):
             result = bench_runs(
                 runs,
@@ -118,6 +147,7 @@ def bench(
                 teacher=teacher,
                 int8=int8,
                 data_read=(data_format, split_reader_options(options)[0]),
+                test_set=test_set,
                 profile=profile,
                 threads=thread_counts,
                 batches=batches,
@@ -128,6 +158,31 @@ def bench(
 
 
 app.command()(fails_cleanly(with_reader_options(bench)))
+
+
+def _bench_on_boards(boards, runs, models, as_json, columns, quiet, selection, settings, connection) -> None:
+    """Each board in turn: its table (titled with the device), its figures stored in the runs."""
+    from ..measure.board import Board, Connection, bench_args, bench_runs_on, store
+    from ..runs import Run
+
+    for url in boards:  # a mistyped address fails before the first board's minutes of measuring
+        Board.parse(url)
+    results = []
+    for url in boards:
+        if not quiet:
+            typer.echo(f"bench on {url}: copying the graphs and test inputs, running kdedge bench there", err=True)
+        on = Connection(url, **connection)
+        result = bench_runs_on(on, runs, models, settings=bench_args(**settings), **selection)
+        written = store(result, runs, [Run.load(r).name for r in runs])
+        results.append(result)
+        if not as_json:
+            from ..table import bench_table
+
+            bench_table(result, columns=columns)
+            for path in written:
+                typer.echo(f"kept in {path}", err=True)
+    if as_json:
+        _print_json({"devices": results})
 
 
 def _show(result: dict, csv_path: Path | None, out: Path | None, as_json: bool, columns: list[str]) -> None:

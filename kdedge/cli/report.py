@@ -53,6 +53,7 @@ def report(
         f"{out}: {len(summary['runs'])} runs, {len(summary['bench_results'])} bench tables, "
         f"{len(summary['sweeps'])} sweeps, {len(summary['figures'])} figures"
         + (f", {len(summary['benched_by_report'])} runs benched here" if summary["benched_by_report"] else "")
+        + (f", figures from boards: {', '.join(summary['devices'])}" if summary["devices"] else "")
     )
     for note in summary["notes"]:
         typer.echo(note, err=True)

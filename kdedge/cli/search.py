@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ._board import AcceptNewHost, BoardKdedge, BoardTmp, SearchOn, SshConfig
 from ._common import Backend, JsonFlag, Quiet, Scheduler, _print_json, app, fails_cleanly
 
 
@@ -60,6 +61,11 @@ def search(
     backend: Backend = "local",
     scheduler: Scheduler = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    on: SearchOn = None,
+    accept_new_host: AcceptNewHost = False,
+    ssh_config: SshConfig = None,
+    board_kdedge: BoardKdedge = "kdedge",
+    board_tmp: BoardTmp = None,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
     **budget,
@@ -75,6 +81,8 @@ def search(
     from ..progress import quiet as silence
 
     with silence(quiet):  # the trial bar and trial lines
+        if resume is not None and on is not None:
+            raise OptionError(f"--resume measures where the search started ({resume}/search.json); drop --on")
         if resume is not None:
             summary = resume_search(resume, trials, jobs, backend, scheduler)
             out = resume
@@ -99,6 +107,7 @@ def search(
                 **budget,
                 backend=backend,
                 scheduler=scheduler,
+                on=_connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp),
             )
     if as_json:
         _print_json(summary)
@@ -113,6 +122,16 @@ def search(
     )
     typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
     bench_table(summary["test"])
+
+
+def _connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp):
+    if on is None:
+        return None
+    from ..measure.board import Board, Connection
+
+    Board.parse(on)  # a mistyped address fails before the teacher is loaded
+    config = str(ssh_config.resolve()) if ssh_config else None  # kept in search.json for --resume from elsewhere
+    return Connection(on, accept_new_host, config, board_kdedge, board_tmp)
 
 
 app.command()(fails_cleanly(with_budget_options(search)))

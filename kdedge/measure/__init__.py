@@ -123,14 +123,38 @@ def floor_model(sample_ndim: int) -> Path:
 def machine() -> dict:
     import onnxruntime as ort
 
+    from .. import __version__
+
     return {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "hostname": platform.node(),
         "python": platform.python_version(),
         "onnxruntime": ort.__version__,
+        "kdedge": __version__,
     }
+
+
+def cpu_model() -> str:
+    """The CPU's name as Linux reports it (x86 `model name`; ARM boards `Model`, `Hardware` or the core's part
+    number), else platform.processor(): what a table titled with a device should say it ran on."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        if fields.get(key):
+            return fields[key]
+    if fields.get("CPU part"):  # aarch64 without a model name: the implementer and part number at least
+        return f"ARM CPU implementer {fields.get('CPU implementer', '?')} part {fields['CPU part']}"
+    return platform.processor() or platform.machine()
 
 
 def bench(

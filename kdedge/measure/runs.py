@@ -11,11 +11,14 @@ from pathlib import Path
 from . import Entry, bench, model_entry, open_model
 
 
-def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {}), names=None):
+def bench_entries(
+    runs=(), models=(), data=None, seed=None, teacher=None, int8=True, data_read=(None, {}), names=None, test_set=None
+):
     """(dataset, bench entries, notes): runs (and their int8 graphs) first, then bare models; one teacher.
     Runs with a C export (RUN/c/) are listed by `c_entries`.
 
-    `names`: a row name per run (default: the run folder's name).
+    `names`: a row name per run (default: the run folder's name). `test_set`: a saved test split (measure/testset.py)
+    to measure on as it is, in place of `data` and of the runs' own data: what `kdedge bench --on` sends a board.
     """
     from ..data import load_dataset
     from ..errors import DataError, OptionError
@@ -31,7 +34,19 @@ def bench_entries(runs=(), models=(), data=None, seed=None, teacher=None, int8=T
         loaded.append(Run.load(teacher))
 
     fmt, options = data_read  # how to read --data (the runs' own data is read as it was)
-    if loaded:
+    if test_set is not None:
+        from .testset import load_test_set
+
+        if data is not None:
+            raise OptionError("--test-set replaces --data; pass one or the other")
+        dataset = load_test_set(test_set)
+        for run in loaded:
+            if run.manifest.data.fingerprint != dataset.fingerprint:
+                raise DataError(
+                    f"{run.path} was split from other data or with another seed than the test set {test_set}; "
+                    "bench it on its own data"
+                )
+    elif loaded:
         dataset = loaded[0].dataset(data, fmt, **options)
         for run in loaded[1:]:
             if run.dataset(data, fmt, **options).fingerprint != dataset.fingerprint:
@@ -142,6 +157,7 @@ def bench_runs(
     int8=True,
     data_read=(None, {}),
     names=None,
+    test_set=None,
     profile=None,
     threads: list[int] | None = None,
     batches: list[int] | None = None,
@@ -151,7 +167,7 @@ def bench_runs(
 ) -> dict:
     """The whole bench result for runs and/or models (threads, batch sizes and inter-op threads from `profile`
     unless given), with the data description and notes; what `kdedge bench --json` writes."""
-    dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read, names)
+    dataset, entries, notes = bench_entries(runs, models, data, seed, teacher, int8, data_read, names, test_set)
     c_found, c_notes = c_entries(runs, names) if c else ([], [])
     x_test, y_test = dataset.split("test")
     result = bench(

@@ -103,7 +103,7 @@ def build_report(root, out, selection=None, bench_seconds: float | None = 0.3) -
     if not root.is_dir():
         raise RunError(f"{root}: no such folder; pass the folder holding your runs (e.g. runs/)")
     found = collect(root, selection)
-    if not (found.runs or found.benches or found.sweeps):
+    if not (found.runs or found.benches or found.sweeps):  # device figures live in runs
         which = "match --include/--exclude there" if selection and (selection.include or selection.exclude) else "found"
         raise RunError(
             f"{root}: no runs, bench results or sweeps {which}; make some with kdedge run, or kdedge bench --out FILE"
@@ -144,6 +144,7 @@ def build_report(root, out, selection=None, bench_seconds: float | None = 0.3) -
         "not_in_figures": [*not_exported, *(r.label for r in missing if not _measured(r.label, data))],
         "models": [{"number": m.number, "label": m.label, "run": m.run} for m in data.models],
         "groups": {g.id: g.text for g in data.groups},
+        "devices": sorted({d.device for d in found.devices}),
         "figures": [title for title, _ in figures],
         "fronts": {name: [m.label for m in front] for name, front in fronts.items()},
         "notes": notes,

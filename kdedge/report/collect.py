@@ -9,9 +9,11 @@ from pathlib import Path
 
 from ..errors import RunError
 from ..manifest import Manifest
+from ..measure.board.devices import DEVICES_DIR
 from ..runs import MANIFEST, TARGETS_DIR
 
-SKIP_DIRS = {TARGETS_DIR, "members", "__pycache__"}  # caches, and ensemble members (copies of runs shown elsewhere)
+# caches, ensemble members (copies of runs shown elsewhere), and boards' figures (read with their run, below)
+SKIP_DIRS = {TARGETS_DIR, "members", "__pycache__", DEVICES_DIR}
 
 
 @dataclass
@@ -30,6 +32,16 @@ class RunInfo:
 
 
 @dataclass
+class DeviceFigures:
+    """A board's figures for one run (`kdedge bench RUN --on ssh://...`: RUN/devices/NAME.json)."""
+
+    label: str  # the run's label
+    run: Path
+    device: str
+    record: dict
+
+
+@dataclass
 class SweepInfo:
     label: str
     path: Path
@@ -44,6 +56,7 @@ class Collection:
     benches: list[BenchResult] = field(default_factory=list)
     runs: list[RunInfo] = field(default_factory=list)
     sweeps: list[SweepInfo] = field(default_factory=list)
+    devices: list[DeviceFigures] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,10 @@ def collect(root, selection: Selection | None = None) -> Collection:
         if manifest is not None:
             recipe = manifest.get("recipe") or _read(folder.parent / "recipe.json")
             found.runs.append(RunInfo(_label(folder, root), folder, manifest, recipe))
+            from ..measure.board import devices
+
+            for device, record in devices.read(folder).items():
+                found.devices.append(DeviceFigures(_label(folder, root), folder, device, record))
         if (folder / PLAN).is_file():
             md = folder / RESULTS_MD
             found.sweeps.append(
@@ -138,4 +155,6 @@ def collect(root, selection: Selection | None = None) -> Collection:
     if selection.latest is not None:
         found.runs = sorted(found.runs, key=lambda r: r.manifest.get("created", ""), reverse=True)[: selection.latest]
         found.runs.sort(key=lambda r: r.label)
+        kept = {r.label for r in found.runs}
+        found.devices = [d for d in found.devices if d.label in kept]
     return found

@@ -64,6 +64,38 @@ def bench_section(found: Collection) -> str:
     return "".join(parts) or '<p class="note">no bench results found</p>'
 
 
+def devices_section(found: Collection) -> str:
+    """One table per board (`bench --on`): every run's rows measured there, with the bench table's key columns;
+    rows whose graph was exported again after the board measured it are flagged."""
+    from ..measure.board.devices import changed_since
+    from ..table import COLUMNS, key_columns, title
+
+    columns = key_columns()
+    by_device: dict[str, list] = {}
+    for figures in found.devices:
+        by_device.setdefault(figures.device, []).append(figures)
+    parts = []
+    for device, records in by_device.items():
+        header = ["run", *(escape(COLUMNS[name].header).replace("\n", "<br>") for name in columns)]
+        rows, notes = [], []
+        for figures in records:
+            stale = changed_since(figures.record, figures.run)
+            for row in figures.record["rows"]:
+                if row.get("kind") == "floor":
+                    continue
+                cells = [escape(COLUMNS[name].cell(row)) for name in columns]
+                rows.append([escape(figures.label), *cells])
+            notes += [
+                f"{figures.label}: {name} was exported again after this board measured it; bench it there again"
+                for name in stale
+            ]
+        newest = max(records, key=lambda f: f.record.get("measured_at", ""))
+        caption = escape(f"{device}: {title(newest.record)} · measured {newest.record.get('measured_at', '?')}")
+        lines = [f'<p class="note">note: {escape(n)}</p>' for n in notes]
+        parts.append(_table(header, rows, caption, left=4) + "".join(lines))
+    return "".join(parts) or '<p class="note">no figures from boards (kdedge bench RUN --on ssh://...)</p>'
+
+
 def sweep_section(found: Collection) -> str:
     parts = []
     for s in found.sweeps:
@@ -191,6 +223,8 @@ def page(found: Collection, figures: list[tuple[str, bytes]], front_html: str, g
 {front_html}
 <h2>Bench tables</h2>
 {bench_section(found)}
+<h2>Figures per device</h2>
+{devices_section(found)}
 <h2>Sweeps</h2>
 {sweep_section(found)}
 <h2>Runs</h2>
