@@ -272,3 +272,26 @@ def test_folder_records_name_every_kind_of_kdedge_folder():
     from kdedge.recipes import loader
 
     assert set(outputs.FOLDER_RECORDS) == {runs.MANIFEST, loader.RECORD, sweep.PLAN, study.CONFIG}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["distill", "--bogus"], "No such option: --bogus"),
+        (["teacher", "eval"], "Missing argument 'teacher'"),
+        (["distill", "--epochs", "abc"], "Invalid value for '--epochs'"),
+        (["bogus"], "No such command 'bogus'"),
+    ],
+)
+def test_usage_errors_of_the_console_script_are_one_line(argv, message, tmp_path):
+    """The parser's own errors (unknown flag, missing argument, a value of the wrong type) as the installed
+    command prints them: one line naming the problem and where the help is, exit 2 — not click's framed box."""
+    import subprocess
+    import sys
+
+    code = "import sys; from kdedge.cli import main; sys.argv = ['kdedge', *sys.argv[1:]]; main()"
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0] and "--help" in lines[0]
+    assert list(tmp_path.iterdir()) == []
