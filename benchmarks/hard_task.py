@@ -160,6 +160,12 @@ def levers(epochs: int) -> list[tuple[str, str, Setting]]:
         ("mlp", f"hidden 512-512, online shift+mixup, cosine, {2 * epochs} ep",
          online_setting(2 * epochs, student_options={"hidden": (512, 512)})),
     ]  # fmt: skip
+    rows += [
+        ("gbdt", "kd T=1 (soft-label booster) on shift 10x", Setting("kd shift 10x", "kd", kd1, transfer="shift",
+                                                                       transfer_options={"transfer_size": "10x"})),
+        ("gbdt", "spectrum features, kd T=1 (soft-label booster) on train",
+         Setting("spec kd train", "kd", kd1, student_options=SPECTRUM)),
+    ]  # fmt: skip
     spectrum = SPECTRUM
     for family in ("forest", "svm", "gbdt", "tree"):
         rows += [

@@ -15,7 +15,7 @@ from ..errors import OptionError
 from ..params import number_list, validate_params
 
 METHODS: dict[str, type[Method]] = {}
-NEURAL, NONNEURAL = "neural", "nonneural"
+NEURAL, NONNEURAL, SOFT_LABELS = "neural", "nonneural", "soft-labels"
 
 
 def method(cls=None, *, replace: bool = False):
@@ -43,6 +43,11 @@ class Method(BaseModel):
 
     def regression_targets(self, teacher_logits: np.ndarray | None) -> np.ndarray | None:
         raise NotImplementedError(f"method {self.name!r} does not train non-neural students")
+
+    def soft_labels(self, teacher_logits: np.ndarray | None) -> np.ndarray | None:
+        """The teacher's softened probabilities for a non-neural family that learns from them natively
+        (Student.learns_soft_labels); None: the method teaches such a family by regression or labels instead."""
+        return None
 
     # Feature methods read the teacher's layers, so the student's fit receives the teacher itself.
     needs_features: ClassVar[bool] = False
@@ -87,11 +92,18 @@ class KD(Method):
     summary: ClassVar[str] = "Hinton et al.: T² · α · KL(teacher ‖ student at temperature T) + (1 − α) · CE"
     temperature: float = Field(4.0, gt=0, description="softmax temperature T")
     alpha: float = Field(0.9, ge=0, le=1, description="weight of the soft term (1 - alpha on labels)")
+    # neural students through `loss`; a booster through the same loss as its multiclass objective
+    trains: ClassVar[frozenset[str]] = frozenset({NEURAL, SOFT_LABELS})
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import kd_loss
 
         return kd_loss(student_logits, teacher_logits, labels, self.temperature, self.alpha)
+
+    def soft_labels(self, teacher_logits):
+        z = np.asarray(teacher_logits, np.float64) / self.temperature
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
 
 
 @method
@@ -178,7 +190,7 @@ class FSP(Method):
 
 def methods_for(student_cls) -> list[str]:
     """The methods that declare they train this kind of student (methods own that decision, not students)."""
-    return [name for name, m in METHODS.items() if student_cls.distilled and student_cls.kind() in m.trains]
+    return [name for name, m in METHODS.items() if student_cls.distilled and student_cls.kinds() & m.trains]
 
 
 def check_method(family: str, method_name: str) -> None:

@@ -57,10 +57,19 @@ class Student(ABC):
     # How closely the exported graph must reproduce `scores` (kdedge.convert's parity gate).
     parity_tolerance: ClassVar[Tolerance] = Tolerance()
 
+    # Whether the family also learns from soft labels natively (a multiclass objective on the teacher's softened
+    # probabilities): methods that declare they train "soft-labels" (kd) then apply to it.
+    learns_soft_labels: ClassVar[bool] = False
+
     @classmethod
     def kind(cls) -> str:
         """What methods declare they train: "neural" or "nonneural"."""
         return "neural" if cls.neural else "nonneural"
+
+    @classmethod
+    def kinds(cls) -> frozenset[str]:
+        """Every kind of training this family takes: its kind, and "soft-labels" where it learns from them."""
+        return frozenset({cls.kind(), *(("soft-labels",) if cls.learns_soft_labels else ())})
 
     def __init__(self, params: BaseModel, sample_shape: tuple[int, ...], n_classes: int, normalization: Normalization):
         self.params = params

@@ -1,4 +1,5 @@
-"""`--student gbdt`: one LightGBM regressor per class on the teacher's outputs (hard: one multiclass LGBMClassifier).
+"""`--student gbdt`: one LightGBM regressor per class on the teacher's outputs (hard: one multiclass LGBMClassifier;
+kd: one multiclass booster whose objective is Hinton's loss on the teacher's softened outputs, soft_boosting.py).
 
 Stored in LightGBM's own text format (no pickle), one model file per booster.
 """
@@ -39,12 +40,24 @@ def _(model):
     return total
 
 
+def as_multiclass(model_text: str, n_classes: int) -> str:
+    """A custom-objective booster's text, declared a multiclass one: LightGBM writes no `objective=` header for a
+    custom objective (and `[objective: custom]` among the parameters), which is what both loaders read."""
+    header = f"objective=multiclass num_class:{n_classes}"
+    lines = model_text.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("max_feature_idx="))
+    if not any(line.startswith("objective=") for line in lines[: at + 2]):
+        lines.insert(at + 1, header)
+    return "\n".join(lines).replace("[objective: custom]", "[objective: multiclass]", 1)
+
+
 @register
 class GBDTStudent(NonNeuralStudent):
     family: ClassVar[str] = "gbdt"
-    summary: ClassVar[str] = "LightGBM regressor per class on teacher outputs (hard: LGBMClassifier)"
+    summary: ClassVar[str] = "LightGBM regressor per class on teacher outputs (hard: LGBMClassifier; kd: soft-label booster)"
     Params = GBDTParams
     exporter: ClassVar[str] = "lightgbm"
+    learns_soft_labels: ClassVar[bool] = True  # --method kd: one multiclass booster on the teacher's distribution
 
     def _args(self, seed: int) -> dict:
         p = self.params
@@ -63,6 +76,30 @@ class GBDTStudent(NonNeuralStudent):
         from lightgbm import LGBMClassifier
 
         return Boosters([LGBMClassifier(**self._args(seed)).fit(x, y).booster_])
+
+    def fit_soft(self, x, soft, y, method, seed):
+        import lightgbm
+
+        from .soft_boosting import lightgbm_objective
+
+        k = self.n_classes
+        args = self._args(seed)
+        params = {
+            "objective": lightgbm_objective(soft, y, method.temperature, method.alpha),
+            "num_class": k,
+            "num_leaves": args["num_leaves"],
+            "learning_rate": args["learning_rate"],
+            "seed": seed,
+            "num_threads": 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+        data = lightgbm.Dataset(x, label=np.argmax(soft, axis=1))  # labels unused by a custom objective
+        booster = lightgbm.train(params, data, num_boost_round=args["n_estimators"])
+        # Its raw scores are a multiclass booster's: said so in its own text, it predicts probabilities (softmax of
+        # the raw scores, as the hard classifier does) and converts to ONNX and C like one.
+        return Boosters([lightgbm.Booster(model_str=as_multiclass(booster.model_to_string(), k))])
 
     def fit_regressor(self, x, targets, seed):
         from lightgbm import LGBMRegressor

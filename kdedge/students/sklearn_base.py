@@ -102,6 +102,10 @@ class NonNeuralStudent(Student):
     def fit_regressor(self, x: np.ndarray, targets: np.ndarray, seed: int):
         """A fitted regressor from x (N, D) to standardized targets (N, K)."""
 
+    def fit_soft(self, x: np.ndarray, soft: np.ndarray, y: np.ndarray, method, seed: int):
+        """A fitted classifier whose objective was the teacher's softened distribution (learns_soft_labels)."""
+        raise NotImplementedError(f"the {self.family} family does not learn from soft labels")
+
     @abstractmethod
     def model_scores(self, x: np.ndarray) -> np.ndarray:
         """(N, K) scores of the fitted model on flattened inputs."""
@@ -119,9 +123,13 @@ class NonNeuralStudent(Student):
     # -- shared --
     def fit(self, method, train, val, seed: int) -> dict:
         x = self.feature_map(flatten(train.x))
-        targets = method.regression_targets(train.teacher_logits)
+        soft = method.soft_labels(train.teacher_logits) if self.learns_soft_labels else None
+        targets = None if soft is not None else method.regression_targets(train.teacher_logits)
         start = time.perf_counter()
-        if targets is None:
+        if soft is not None:
+            self.target_scale = None  # a classifier whose objective was the teacher's distribution
+            self.model = self.fit_soft(x, soft, np.asarray(train.y), method, seed)
+        elif targets is None:
             keep = self._labelled_rows(np.asarray(train.y))
             self.target_scale = None
             self.model = self.fit_classifier(x[keep], np.asarray(train.y)[keep], seed)
@@ -135,7 +143,13 @@ class NonNeuralStudent(Student):
             "val_accuracy": float(np.mean(val_pred == np.asarray(val.y))),
             "fit_seconds": round(fit_seconds, 3),
             "transfer_samples": int(len(x)),
-            "targets": "labels" if self.target_scale is None else self.target_scale.to_dict(),
+            "targets": (
+                "soft labels"
+                if soft is not None
+                else "labels"
+                if self.target_scale is None
+                else self.target_scale.to_dict()
+            ),
         }
         if val.teacher_logits is not None:
             info["val_agreement_with_teacher"] = float(np.mean(val_pred == np.argmax(val.teacher_logits, axis=1)))
