@@ -38,7 +38,9 @@ def test_unlabelled_rows_take_the_soft_term_only():
     assert got == pytest.approx(0.25 * kl, rel=1e-12)
 
 
-@pytest.mark.parametrize(("temperature", "alpha", "labels"), [(1.0, 1.0, [0, 2]), (3.0, 0.6, [1, -1]), (2.0, 0.0, [2, 0])])
+@pytest.mark.parametrize(
+    ("temperature", "alpha", "labels"), [(1.0, 1.0, [0, 2]), (3.0, 0.6, [1, -1]), (2.0, 0.0, [2, 0])]
+)
 def test_gradient_and_hessian_are_the_loss_derivatives(temperature, alpha, labels):
     rng = np.random.default_rng(0)
     raw = rng.normal(size=(2, 4))

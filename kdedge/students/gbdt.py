@@ -54,7 +54,7 @@ def as_multiclass(model_text: str, n_classes: int) -> str:
 @register
 class GBDTStudent(NonNeuralStudent):
     family: ClassVar[str] = "gbdt"
-    summary: ClassVar[str] = "LightGBM regressor per class on teacher outputs (hard: LGBMClassifier; kd: soft-label booster)"
+    summary: ClassVar[str] = "LightGBM regressor per class on teacher outputs (hard: LGBMClassifier; kd: soft labels)"
     Params = GBDTParams
     exporter: ClassVar[str] = "lightgbm"
     learns_soft_labels: ClassVar[bool] = True  # --method kd: one multiclass booster on the teacher's distribution
