@@ -108,6 +108,6 @@ def test_parallel_search_counts_the_workers_trials(terminal, tmp_path, capsys):
                 study.add_trial(optuna.trial.create_trial(values=[0.9, 10, 5], user_attrs={"broken": []}))
                 self.left -= 1
 
-    search_study._wait_showing_trials(tmp_path, [Worker(), Worker()], n_trials=2, every_seconds=0)
+    search_study._wait_showing_trials(tmp_path, 2, *search_study._joining([Worker(), Worker()]), every_seconds=0)
     err = capsys.readouterr().err
     assert "search: trial" in err and "2/2" in err and "best val acc 0.9000" in err
