@@ -63,7 +63,7 @@ DEFAULT_SPACE: dict[str, dict[str, list]] = {
         "num_leaves": [4, 8, 16],
         "n_estimators": [50, 100, 200],
         "learning_rate": [0.05, 0.1],
-        "method": ["logits", "softmax"],
+        "method": ["kd", "logits", "softmax"],  # kd: one booster on the teacher's distribution
         "temperature": [1.0, 100.0],
     },
     "tree": {
