@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -120,11 +121,13 @@ def test_recipe_or_sweep_into_a_full_disk_leaves_no_half_folder(tmp_path, monkey
 # -- one writer per folder ---------------------------------------------------------------------------------------------
 
 
-def test_second_writer_in_another_thread_fails_at_once(tmp_path):
-    folder, held, done = tmp_path / "run", threading.Event(), threading.Event()
+@contextmanager
+def written_by_another_thread(path: Path):
+    """`path` held by `writing` in another thread for the duration of the block (a second writer's view)."""
+    held, done = threading.Event(), threading.Event()
 
     def hold():
-        with writing(folder):
+        with writing(path):
             held.set()
             done.wait(30)
 
@@ -132,12 +135,18 @@ def test_second_writer_in_another_thread_fails_at_once(tmp_path):
     holder.start()
     try:
         assert held.wait(30)
-        expected = rf"{folder.name} is being written by another kdedge command \(pid {os.getpid()}\)"
-        with pytest.raises(RunError, match=expected), writing(folder):
-            pass
+        yield
     finally:
         done.set()
         holder.join()
+
+
+def test_second_writer_in_another_thread_fails_at_once(tmp_path):
+    folder = tmp_path / "run"
+    with written_by_another_thread(folder):
+        expected = rf"{folder.name} is being written by another kdedge command \(pid {os.getpid()}\)"
+        with pytest.raises(RunError, match=expected), writing(folder):
+            pass
     with writing(folder):  # released: the next writer gets it
         pass
     assert list(tmp_path.iterdir()) == []  # the lock leaves nothing behind
@@ -157,24 +166,11 @@ def test_a_second_writer_of_one_output_file_fails_at_once(tmp_path, made, comman
         "bench-csv": ["bench", str(ws.run("mlp")), *fast, "--csv", str(target)],
         "report": ["report", str(ws.run("mlp").parent), "--out", str(target)],
     }[command]
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with writing(target):
-            held.set()
-            done.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
+    with written_by_another_thread(target):
         before = _snapshot(tmp_path)
         line = _one_line(runner.invoke(app, args))
         assert f"{target} is being written by another kdedge command" in line
         assert _snapshot(tmp_path) == before
-    finally:
-        done.set()
-        holder.join()
     assert runner.invoke(app, args).exit_code == 0  # released: the next writer gets it
 
 
