@@ -31,8 +31,9 @@ test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
 # a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
+# (the int8 C of `kdedge export RUN --target c-int8`: make mcu-check RUN=runs/mlp INT8=1)
 mcu-check: install
-	$(BIN)/python -m kdedge.convert.c.qemu $(RUN)
+	$(BIN)/python -m kdedge.convert.c.qemu $(RUN) $(if $(INT8),--int8)
 
 # an emulated ARM64 board (debootstrap + qemu-user-static, root): bench --on against it, ARM64-vs-x86 output parity
 arm64-board: install

@@ -88,17 +88,17 @@ def _json_default(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(target: str | os.PathLike, overwrite: bool = False, made_by_kdedge=None) -> Iterator[Path]:
     """Build a directory under a temporary name and swap it in at the end, holding the folder's write lock.
 
-    An existing `target` is only replaced when `overwrite` is set and kdedge made it (`outputs.check_out_dir`); it
-    stays untouched if the block fails.
+    An existing `target` is only replaced when `overwrite` is set and kdedge made it (`outputs.check_out_dir`, or
+    `made_by_kdedge(path)` for a folder that holds no record of its own); it stays untouched if the block fails.
     """
-    from .outputs import check_out_dir, writing
+    from .outputs import check_out_dir, kdedge_folder, writing
 
     target = Path(target)
     with writing(target):
-        check_out_dir(target, overwrite)
+        check_out_dir(target, overwrite, made_by_kdedge or kdedge_folder)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
         try:

@@ -64,6 +64,7 @@ class Manifest(_Record):
     versions: dict[str, str] = Field(default_factory=dict)
     export: dict[str, Any] | None = None  # set by `kdedge export`
     c_export: dict[str, Any] | None = None  # set by `kdedge export --target c` (or another format = "c" profile)
+    c_int8_export: dict[str, Any] | None = None  # set by `kdedge export --target c-int8` (RUN/c-int8/)
     recipe: dict[str, Any] | None = None  # set when a recipe made the run
     compute: dict[str, Any] | None = None  # threads and CPUs the fit ran with; teacher-output cache entries used
 

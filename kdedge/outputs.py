@@ -31,8 +31,9 @@ def kdedge_folder(path: Path) -> bool:
     return path.is_dir() and any((path / name).is_file() for name in FOLDER_RECORDS)
 
 
-def check_out_dir(target, overwrite: bool) -> None:
-    """Refuse to create folder `target` over anything but (with `overwrite`) an empty or kdedge-made folder."""
+def check_out_dir(target, overwrite: bool, made_by_kdedge: Callable[[Path], bool] = kdedge_folder) -> None:
+    """Refuse to create folder `target` over anything but (with `overwrite`) an empty or kdedge-made folder
+    (`made_by_kdedge` tells; a folder inside a run, such as RUN/c/, knows its own files)."""
     target = Path(target)
     if not target.exists():
         return
@@ -46,7 +47,7 @@ def check_out_dir(target, overwrite: bool) -> None:
             f"{target} is the folder you are in, one above it or your home folder; refusing to replace it, choose "
             "a subfolder"
         )
-    if not kdedge_folder(target) and any(target.iterdir()):
+    if not made_by_kdedge(target) and any(target.iterdir()):
         raise RunError(
             f"{target} is not a kdedge folder (no {' / '.join(FOLDER_RECORDS)}); refusing to replace it with "
             "--overwrite: remove it yourself or choose another --out"

@@ -117,8 +117,8 @@ def test_parity_failure_writes_no_files(kd_mlp_run, tmp_path, monkeypatch):
     export_run(run_dir, target="c")
     before = (run_dir / "c" / "kdedge_mlp.c").read_text()
     student_cls = type(_load(run_dir))
-    real = generators.C_GENERATORS[student_cls]
-    monkeypatch.setitem(generators.C_GENERATORS, student_cls, _wrong_scores(real))
+    real = generators.C_GENERATORS["fp32"][student_cls]
+    monkeypatch.setitem(generators.C_GENERATORS["fp32"], student_cls, _wrong_scores(real))
     with pytest.raises(ExportError, match="does not match the ONNX graph"):
         export_run(run_dir, target="c")
     assert (run_dir / "c" / "kdedge_mlp.c").read_text() == before  # the earlier, good export is untouched

@@ -128,6 +128,7 @@ def check_target(target: str | None, budget, space: dict[str, dict]) -> tuple[di
         return space, {}
     from ..convert.c.generators import c_families
     from ..convert.c.mcu import toolchain_missing
+    from ..convert.c.variants import variant_of
     from ..convert.profiles import load_profile
     from ..measure.c_harness import compiler
 
@@ -136,7 +137,7 @@ def check_target(target: str | None, budget, space: dict[str, dict]) -> tuple[di
         load_profile(target).mcu or any(kind.figure in ("flash_kb", "ram_kb") for kind, _ in budget.kinds())
     ):
         raise OptionError(f"--target {target} with flash / RAM figures: {toolchain_missing()}")
-    supported = c_families()
+    supported = c_families(variant_of(load_profile(target)).precision)  # int8 C: the families with an int8 path
     skipped = {
         family: f"no C export for {family} (C export supports {', '.join(sorted(supported))})"
         for family in space

@@ -89,10 +89,18 @@ def _echo(info: dict) -> None:
 
 def _echo_c(info: dict) -> None:
     p = info["parity"]
+    graph = p.get("against_fp32_graph")  # an int8 C: exact against its own arithmetic, accuracy against the graph
+    checked = (
+        f"parity with model.onnx on {p['samples']} test samples compiled for this host: max abs diff "
+        f"{p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}"
+        if graph is None
+        else f"compiled for this host, equal to kdedge's int8 arithmetic on {p['samples']} test samples (max abs "
+        f"diff {p['max_abs_diff']:.2g}); test accuracy {graph['int8_accuracy']:.2%} vs model.onnx "
+        f"{graph['fp32_accuracy']:.2%}, labels {graph['agreement_with_fp32']:.2%} equal"
+    )
     typer.echo(
         f"{info['path']}/{info['prefix']}.h, .c: {info['source_bytes'] / 1024:.1f} KB of C ({info['library']}), "
-        f"parity with model.onnx on {p['samples']} test samples compiled for this host: max abs diff "
-        f"{p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}; call {info['function']}(input, scores)"
+        f"{checked}; call {info['function']}(input, scores)"
     )
     m = info.get("mcu")
     if m:

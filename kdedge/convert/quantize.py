@@ -122,12 +122,16 @@ def _drop_unused_domains(model) -> None:
 
 def compare(fp32_bytes: bytes, int8_bytes: bytes, x: np.ndarray, y: np.ndarray, budget_points: float) -> dict:
     """Test-split accuracy of both graphs, their agreement, and whether the drop fits the budget."""
-    fp32_scores, fp32_labels = run_onnx(fp32_bytes, x)
-    int8_scores, int8_labels = run_onnx(int8_bytes, x)
+    return accuracy_figures(run_onnx(fp32_bytes, x), run_onnx(int8_bytes, x), y, budget_points)
+
+
+def accuracy_figures(fp32_out, int8_out, y: np.ndarray, budget_points: float) -> dict:
+    """The same figures from (scores, labels) of an fp32 model and of its int8 version (a graph or C)."""
+    (fp32_scores, fp32_labels), (int8_scores, int8_labels) = fp32_out, int8_out
     fp32_acc, int8_acc = float(np.mean(fp32_labels == y)), float(np.mean(int8_labels == y))
     drop = 100 * (fp32_acc - int8_acc)
     return {
-        "samples": int(len(x)),
+        "samples": int(len(y)),
         "fp32_accuracy": fp32_acc,
         "int8_accuracy": int8_acc,
         "accuracy_drop_points": drop,

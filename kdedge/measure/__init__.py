@@ -32,10 +32,10 @@ class Entry:
 
 @dataclass
 class CEntry:
-    """A run's C export (RUN/c/): the compiled predict function, timed in C beside the ONNX rows."""
+    """A run's C export (RUN/c/ or RUN/c-int8/): the compiled predict function, timed in C beside the ONNX rows."""
 
     name: str
-    c_export: dict  # the run manifest's `c_export` record
+    c_export: dict  # the run manifest's `c_export` (or `c_int8_export`) record
     onnx_path: Path  # the graph it was checked against (its metadata: family, scores)
 
 
@@ -304,7 +304,7 @@ def _c_rows(c_entries, x, y, samples, latency_options, rows, labels_of, logits_o
                 "name": entry.name,
                 "kind": "student",
                 "family": meta.get("family", "?"),
-                "precision": "fp32",
+                "precision": info.get("precision", "fp32"),
                 "target": "c",
                 "path": str(c_file),
                 "accuracy": accuracy(labels, y),

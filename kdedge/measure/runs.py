@@ -120,9 +120,11 @@ def recorded_data(model: Path, meta: dict) -> str:
 
 
 def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
-    """A CEntry for each run whose C export is on disk, named `<row name> C`; notes give its Cortex-M sizes."""
+    """A CEntry for each C export of each run on disk (`<row name> C`, `<row name> C int8`); notes give their
+    Cortex-M sizes."""
     import shutil
 
+    from ..convert.c.variants import VARIANTS
     from ..runs import Run
     from . import CEntry
 
@@ -130,20 +132,23 @@ def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
     has_compiler = bool(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc"))
     for i, path in enumerate(Path(r) for r in runs):
         run = Run.load(path)
-        info = run.manifest.c_export
-        if not info or not (run.path / "c" / f"{info['prefix']}.c").is_file():
-            continue
-        name = f"{(names or [])[i] if i < len(names or []) else run.name} C"
-        if not has_compiler:  # a board may bench ONNX without a compiler: say why the C row is missing
-            notes.append(f"{name}: no row, this machine has no C compiler (cc) to build the timing harness")
-            continue
-        found.append(CEntry(name, {**info, "path": str(run.path / "c")}, run.require_onnx()))
-        m = info.get("mcu")
-        if m:
-            notes.append(
-                f"{name} on a {m['cpu']} (-Os): flash {m['flash_kb']:.1f} KB, RAM {m['ram_kb']:.2f} KB "
-                f"(data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B); size KB of C rows is that flash"
-            )
+        for variant in VARIANTS.values():
+            info = getattr(run.manifest, variant.record)
+            folder = run.path / variant.folder
+            if not info or not (folder / f"{info['prefix']}.c").is_file():
+                continue
+            name = f"{(names or [])[i] if i < len(names or []) else run.name}{variant.row_suffix}"
+            if not has_compiler:  # a board may bench ONNX without a compiler: say why the C row is missing
+                notes.append(f"{name}: no row, this machine has no C compiler (cc) to build the timing harness")
+                continue
+            found.append(CEntry(name, {**info, "path": str(folder)}, run.require_onnx()))
+            m = info.get("mcu")
+            if m:
+                notes.append(
+                    f"{name} on a {m['cpu']} (-Os): flash {m['flash_kb']:.1f} KB, RAM {m['ram_kb']:.2f} KB "
+                    f"(data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B); size KB of C rows is that "
+                    "flash"
+                )
     return found, notes
 
 

@@ -11,25 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ExportError
 from ...students.neural import MLPStudent
 from .generators import CCore, c_generator
+from .mlp_layers import mlp_layers, normalization
 
 
 @c_generator(MLPStudent)
 def mlp_to_c(student, prefix: str) -> CCore:
     import emlearn
     from emlearn.net import c_generate_net_loadable
-    from torch import nn
 
-    layers = list(student.module)
-    normalize, flatten, body = layers[0], layers[1], layers[2:]
-    if not isinstance(flatten, nn.Flatten) or not all(isinstance(m, nn.Linear | nn.ReLU) for m in body):
-        raise ExportError(f"the mlp's layers are not Normalize, Flatten, Linear/ReLU: {student.module}")
-    linears = [m for m in body if isinstance(m, nn.Linear)]
-    weights = [m.weight.detach().numpy().T.astype(np.float32) for m in linears]
-    biases = [m.bias.detach().numpy().astype(np.float32) for m in linears]
-    activations = ["relu"] * (len(linears) - 1) + ["identity"]  # logits out, as the graph's `scores`
+    rows, biases, normalize = mlp_layers(student)
+    weights = [np.ascontiguousarray(w.T) for w in rows]  # emlearn takes (n_in, n_out)
+    activations = ["relu"] * (len(weights) - 1) + ["identity"]  # logits out, as the graph's `scores`
     net = f"{prefix}_net"
     code = inline_headers(c_generate_net_loadable(activations, weights, biases, prefix=net), Path(emlearn.includedir))
     n_in, n_out = weights[0].shape[0], weights[-1].shape[1]
@@ -37,10 +31,7 @@ def mlp_to_c(student, prefix: str) -> CCore:
         f"\nstatic void {prefix}_core(const float *features, float *scores) {{\n"
         f"  {net}_regress(features, {n_in}, scores, {n_out});\n}}\n"
     )
-    shape = (1, *student.sample_shape)
-    offset = np.broadcast_to(normalize.mean.numpy(), shape).ravel()
-    scale = np.broadcast_to(normalize.std.numpy(), shape).ravel()
-    return CCore(code, f"emlearn {emlearn.__version__}", (offset, scale, "div"))
+    return CCore(code, f"emlearn {emlearn.__version__}", (*normalization(student, normalize), "div"))
 
 
 def inline_headers(code: str, include_dir: Path, seen: set[str] | None = None) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...errors import ExportError
 from .mcu import CPUS, GCC
+from .variants import VARIANTS
 
 QEMU = "qemu-system-arm"
 MACHINE = "mps2-an386"  # ARM MPS2 with the AN386 FPGA image: a Cortex-M4 with FPU
@@ -90,8 +91,9 @@ def missing_tools() -> str | None:
     return f"{', '.join(absent)} not installed; install with scripts/install-system-deps.sh"
 
 
-def run_on_qemu(run_path, samples: int = 300, timeout: float = 600.0) -> dict:
-    """Labels of the first `samples` test rows from the firmware on QEMU, compared with RUN/model.onnx."""
+def run_on_qemu(run_path, samples: int = 300, timeout: float = 600.0, precision: str = "fp32") -> dict:
+    """Labels of the first `samples` test rows from the firmware built from the run's `precision` C export on QEMU,
+    compared with RUN/model.onnx (an int8 C export is also compared with its own integer arithmetic)."""
     from ...runs import Run
     from ..parity import run_onnx
 
@@ -99,9 +101,13 @@ def run_on_qemu(run_path, samples: int = 300, timeout: float = 600.0) -> dict:
     if missing:
         raise ExportError(missing)
     run = Run.load(run_path)
-    info = run.manifest.c_export
-    if not info or not (run.path / "c" / f"{info['prefix']}.c").is_file():
-        raise ExportError(f"{run.path}: no C export; run 'kdedge export {run.path} --target c' first")
+    variant = VARIANTS[precision]
+    info, folder = getattr(run.manifest, variant.record), run.path / variant.folder
+    if not info or not (folder / f"{info['prefix']}.c").is_file():
+        target = "c" if precision == "fp32" else f"c-{precision}"
+        raise ExportError(
+            f"{run.path}: no {precision} C export; run 'kdedge export {run.path} --target {target}' first"
+        )
     x, _ = run.dataset().split("test")
     x = np.ascontiguousarray(x[:samples], np.float32)  # (n, *sample_shape): the graph's input; rows for the board
     with tempfile.TemporaryDirectory(prefix="kdedge-qemu-") as tmp:
@@ -114,8 +120,8 @@ def run_on_qemu(run_path, samples: int = 300, timeout: float = 600.0) -> dict:
         command = [
             GCC, *flags, "--specs=rdimon.specs", "-nostartfiles", "-T", str(work / "mps2.ld"),
             f'-DHEADER="{prefix}.h"', f"-DPREDICT={prefix}_predict", f"-DN_FEATURES={info['n_features']}",
-            f"-DN_CLASSES={info['n_classes']}", f"-I{run.path / 'c'}",
-            str(work / "startup.c"), str(work / "main.c"), str(run.path / "c" / f"{prefix}.c"),
+            f"-DN_CLASSES={info['n_classes']}", f"-I{folder}",
+            str(work / "startup.c"), str(work / "main.c"), str(folder / f"{prefix}.c"),
             crt0.stdout.strip(), "-o", str(work / "firmware.elf"), "-lm",
         ]  # fmt: skip
         built = subprocess.run(command, capture_output=True, text=True)
@@ -134,28 +140,40 @@ def run_on_qemu(run_path, samples: int = 300, timeout: float = 600.0) -> dict:
     _, reference = run_onnx(run.onnx_path.read_bytes(), x)
     if len(labels) != len(x):
         raise ExportError(f"{run.path}: the firmware wrote {len(labels)} labels for {len(x)} rows")
-    return {
+    found = {
         "machine": MACHINE,
+        "precision": precision,
         "samples": int(len(x)),
         "label_agreement": float(np.mean(labels == reference)),
     }
+    if precision != "fp32":  # int8 may change a few labels against the fp32 graph, never against its own arithmetic
+        from ...students import load_student
+        from . import c_core, reference_outputs
+
+        core = c_core(run, load_student(run), precision, info["target"]["calibration_size"])
+        found["reference_agreement"] = float(np.mean(labels == reference_outputs(core, x)[1]))
+    return found
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Run RUN/c/ on an emulated Cortex-M4 (QEMU) against model.onnx")
+    parser = argparse.ArgumentParser(description="Run RUN/c/ (or c-int8/) on an emulated Cortex-M4 (QEMU)")
     parser.add_argument("run", type=Path)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--int8", action="store_true", help="run RUN/c-int8/ (kdedge export RUN --target c-int8)")
     args = parser.parse_args(argv)
     try:
-        found = run_on_qemu(args.run, args.samples)
+        found = run_on_qemu(args.run, args.samples, precision="int8" if args.int8 else "fp32")
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # what must hold: fp32 C gives the graph's labels; int8 C gives its own integer arithmetic's
+    exact = found.get("reference_agreement", found["label_agreement"])
+    own = f", {exact:.2%} equal to kdedge's int8 arithmetic" if "reference_agreement" in found else ""
     print(
-        f"{args.run}: {found['samples']} test samples on QEMU {found['machine']} (Cortex-M4): labels "
-        f"{found['label_agreement']:.2%} equal to model.onnx"
+        f"{args.run}: {found['samples']} test samples on QEMU {found['machine']} (Cortex-M4, {found['precision']} C): "
+        f"labels {found['label_agreement']:.2%} equal to model.onnx{own}"
     )
-    return 0 if found["label_agreement"] == 1.0 else 1
+    return 0 if exact == 1.0 else 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...convert.c.variants import VARIANTS
 from ...errors import BoardError
 from .. import Entry
 from ..testset import save_test_set
@@ -114,7 +115,7 @@ def bench_on_board(
     return _as_here(result, remote_models, remote_runs)
 
 
-# What a bench reads from a run folder (runs.MANIFEST, ONNX_FILE, INT8_FILE, the C export's folder)
+# What a bench reads from a run folder (runs.MANIFEST, ONNX_FILE, INT8_FILE, the C exports' folders)
 RUN_FILES = ("kdedge.json", "model.onnx", "model.int8.onnx")
 
 
@@ -124,8 +125,9 @@ def _stage_run(run: Path, to: Path) -> None:
     for name in RUN_FILES:
         if (run / name).is_file():
             shutil.copyfile(run / name, to / name)
-    if (run / "c").is_dir():
-        shutil.copytree(run / "c", to / "c")
+    for variant in VARIANTS.values():
+        if (run / variant.folder).is_dir():
+            shutil.copytree(run / variant.folder, to / variant.folder)
 
 
 def check(ssh: Ssh, setup: BoardSetup) -> None:
