@@ -47,7 +47,9 @@ class Profile(BaseModel):
     accuracy_budget: float = Field(1.0, ge=0, le=100, description="largest allowed test-accuracy drop, in points")
     calibration_size: int = Field(256, ge=1, description="train-split samples that calibrate int8-static ranges")
     format: Literal["onnx", "c"] = Field("onnx", description="onnx: RUN/model.onnx; c: a C99 pair in RUN/c/")
-    mcu: Literal["cortex-m4"] | None = Field(None, description="c: cross-compile for this CPU, report flash/RAM")
+    mcu: Literal["cortex-m4", "cortex-m0plus"] | None = Field(
+        None, description="c: cross-compile for this CPU, report flash/RAM"
+    )
     max_flash_kb: float | None = Field(None, gt=0, description="c with mcu: refuse a student over this flash")
     max_ram_kb: float | None = Field(None, gt=0, description="c with mcu: refuse a student over this RAM (+stack)")
 

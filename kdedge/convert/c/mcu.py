@@ -18,6 +18,8 @@ from ...errors import ExportError
 
 CPUS = {
     "cortex-m4": ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+    # no FPU: float arithmetic becomes libgcc soft-float calls, which count in flash (what int8 C avoids)
+    "cortex-m0plus": ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
 }
 GCC, SIZE = "arm-none-eabi-gcc", "arm-none-eabi-size"
 OPT = ("-std=c99", "-Os", "-ffunction-sections", "-fdata-sections")

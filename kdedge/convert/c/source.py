@@ -122,6 +122,7 @@ int32_t label = {prefix}_predict(input, scores);  /* input: {macro}_N_FEATURES r
 ```
 
 Build: `cc -std=c99 -O2 -c {prefix}.c` (link with `-lm`); for a Cortex-M4:
-`arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -c {prefix}.c`.
+`arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -c {prefix}.c`
+(a Cortex-M0+ has no FPU: `-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft`).
 No heap, no globals written at run time except the model's own scratch buffers.
 {mcu}"""
