@@ -5,7 +5,8 @@ and a Cortex-M0+ (no FPU).
     .venv/bin/python benchmarks/c_int8.py --out benchmarks/results/c_int8.md
 
 Everything goes through the `kdedge` command line, as a user types it: teacher train (or --teacher), distill,
-export (cpu-int8-dynamic --keep-slower-int8, c, c-int8, and the Cortex-M profiles for sizes), then --repeats
+export (cpu-int8-dynamic --keep-slower-int8; C fp32 and int8 sized for a Cortex-M4, int8 also for a Cortex-M0+,
+with the mcu-* profiles' settings minus their budgets), then --repeats
 `kdedge bench --json` runs of all rows together, so load on this shared machine hits every row of a repeat alike;
 each row's p50 is the median over repeats, with the range.
 """
@@ -36,7 +37,12 @@ ROWS = {  # bench row suffix -> label in the table
     " C": "C fp32 (emlearn)",
     " C int8": "C int8 (kdedge)",
 }
-SIZES = {"mcu-cortex-m4": "M4", "mcu-cortex-m4-int8": "M4", "mcu-cortex-m0plus-int8": "M0+"}
+# the shipped mcu-* profiles without their flash/RAM budgets, so every student is sized (a big one is not refused)
+SIZE_PROFILES = {
+    "m4": 'format = "c"\nmcu = "cortex-m4"\n',
+    "m4-int8": 'format = "c"\nprecision = "int8-static"\nmcu = "cortex-m4"\n',
+    "m0plus-int8": 'format = "c"\nprecision = "int8-static"\nmcu = "cortex-m0plus"\n',
+}
 
 
 def kdedge(*args) -> str:
@@ -55,8 +61,10 @@ def make_students(work: Path, teacher: Path, epochs: int) -> dict[str, dict]:
                "--temperature", "4", "--alpha", "0.9", "--epochs", str(epochs), "--out", str(run))  # fmt: skip
         kdedge("export", str(run), "--target", "cpu-int8-dynamic", "--keep-slower-int8")
         sizes[name] = {}
-        for target in ("mcu-cortex-m4", "mcu-cortex-m4-int8", "mcu-cortex-m0plus-int8"):
-            info = json.loads(kdedge("export", str(run), "--target", target, "--json"))[str(run)]
+        for target, text in SIZE_PROFILES.items():
+            profile = work / f"{target}.toml"
+            profile.write_text(text)
+            info = json.loads(kdedge("export", str(run), "--target", str(profile), "--json"))[str(run)]
             sizes[name][target] = info["mcu"]
         print(f"{name}: made and exported", file=sys.stderr, flush=True)
     return sizes
@@ -114,7 +122,7 @@ def main() -> None:
                 lines.append(f"| {name} | {label} | — | — | — | | |")
                 continue
             mid, lo, hi = p50(found)
-            target = {" C": "mcu-cortex-m4", " C int8": "mcu-cortex-m4-int8"}.get(suffix)
+            target = {" C": "m4", " C int8": "m4-int8"}.get(suffix)
             mcu = sizes[name][target] if target else None
             flash = f"{mcu['flash_kb']:.1f} (M4)" if mcu else ""
             ram = f"{mcu['ram_kb']:.2f} (M4)" if mcu else ""
@@ -122,7 +130,7 @@ def main() -> None:
                 f"| {name} | {label} | {100 * found[0]['accuracy']:.2f} | {mid:.2f} [{lo:.2f}-{hi:.2f}] | "
                 f"{base / mid:.1f}× | {flash} | {ram} |"
             )
-        m0 = sizes[name]["mcu-cortex-m0plus-int8"]
+        m0 = sizes[name]["m0plus-int8"]
         lines.append(f"| {name} | C int8, Cortex-M0+ (sizes only) | | | | {m0['flash_kb']:.1f} | {m0['ram_kb']:.2f} |")
     for floor in ("runtime floor", "C floor"):
         mid, lo, hi = p50(rows[floor])

@@ -39,8 +39,9 @@ def search(
     target: Annotated[
         str | None,
         typer.Option(
-            help="Export profile for every trial (see `kdedge targets`); c or mcu-cortex-m4: trials are exported to "
-            "C, timed in C, sized for a Cortex-M4 (families without C are skipped)."
+            help="Export profile for every trial (see `kdedge targets`); c, c-int8 or an mcu-* profile: trials are "
+            "exported to C, timed in C, sized for the profile's microcontroller or a Cortex-M4 (families without that "
+            "C are skipped)."
         ),
     ] = None,
     families: Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")] = None,
