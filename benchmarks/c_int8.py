@@ -106,7 +106,8 @@ def main() -> None:
     lines = [
         "# fp32 and int8 MLP students: onnxruntime vs C",
         "",
-        f"`.venv/bin/python benchmarks/c_int8.py --repeats {args.repeats} --seconds {args.seconds}` on "
+        f"`.venv/bin/python benchmarks/c_int8.py{' --teacher ' + str(args.teacher) if args.teacher else ''} "
+        f"--repeats {args.repeats} --seconds {args.seconds}` on "
         f"{platform.machine()} ({os.cpu_count()} cores, load {load:.1f} at the end), {platform.python_version()}. "
         f"KD students (T=4, alpha 0.9, {args.epochs} epochs) of a digits CNN teacher; p50 of one call at batch 1, "
         f"one thread; median over {args.repeats} bench runs holding every row (min-max in brackets).",
