@@ -18,10 +18,13 @@ runner = CliRunner()
 SHIPPED = [
     "arm-a53-int8",
     "c-host",
+    "c-int8",
     "cpu-fp32",
     "cpu-int8-dynamic",
     "cpu-int8-static",
+    "mcu-cortex-m0plus-int8",
     "mcu-cortex-m4",
+    "mcu-cortex-m4-int8",
     "mobile-fp32",
 ]
 QUICK_LATENCY = {"min_runs": 3, "min_seconds": 0.0, "warmup_runs": 1, "warmup_seconds": 0.0}
@@ -46,6 +49,8 @@ def test_shipped_profiles():
     assert profiles["cpu-int8-static"].accuracy_budget == 1.0 and profiles["cpu-int8-static"].calibration_size > 0
     assert load_profile("c") == profiles["c-host"] and profiles["c-host"].format == "c"
     assert profiles["mcu-cortex-m4"].mcu == "cortex-m4" and profiles["mcu-cortex-m4"].max_flash_kb > 0
+    assert profiles["c-int8"].format == "c" and profiles["c-int8"].precision == "int8-static"
+    assert profiles["mcu-cortex-m0plus-int8"].mcu == "cortex-m0plus" and profiles["mcu-cortex-m0plus-int8"].max_ram_kb
     # the repo's exporters/ (what users pass by path) holds the same files as the package
     assert load_profile("exporters/cpu-int8-static.toml") == profiles["cpu-int8-static"]
 

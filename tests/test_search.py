@@ -142,7 +142,9 @@ def test_budgets_a_target_does_not_measure_are_refused(tmp_path, teacher_run):
     assert result.exit_code == 2 and "--max-ram-kb" in result.output
     result = search("--teacher", teacher_run.path, "--target", "c", "--families", "cnn", "--out", tmp_path / "c")
     assert result.exit_code == 2 and "has a C export" in result.output
-    assert not any((tmp_path / name).exists() for name in "abc")
+    result = search("--teacher", teacher_run.path, "--target", "c-int8", "--families", "tree", "--out", tmp_path / "d")
+    assert result.exit_code == 2 and "has an int8 C export; search mlp" in result.output  # int8 C: MLPs only
+    assert not any((tmp_path / name).exists() for name in "abcd")
 
 
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C compiler (gcc)")

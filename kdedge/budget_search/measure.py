@@ -137,9 +137,12 @@ def check_target(target: str | None, budget, space: dict[str, dict]) -> tuple[di
         load_profile(target).mcu or any(kind.figure in ("flash_kb", "ram_kb") for kind, _ in budget.kinds())
     ):
         raise OptionError(f"--target {target} with flash / RAM figures: {toolchain_missing()}")
-    supported = c_families(variant_of(load_profile(target)).precision)  # int8 C: the families with an int8 path
+    precision = variant_of(load_profile(target)).precision
+    supported = c_families(precision)  # int8 C: the families with an int8 path
+    kind = "C" if precision == "fp32" else f"{precision} C"
+    article = "an" if kind.startswith("int8") else "a"
     skipped = {
-        family: f"no C export for {family} (C export supports {', '.join(sorted(supported))})"
+        family: f"no {kind} export for {family} ({kind} export supports {', '.join(sorted(supported))})"
         for family in space
         if family not in supported
     }
@@ -151,7 +154,7 @@ def check_target(target: str | None, budget, space: dict[str, dict]) -> tuple[di
     }
     if not kept:
         raise OptionError(
-            f"--target {target}: none of the searched families ({', '.join(space)}) has a C export; search "
-            f"{', '.join(sorted(supported))} (--families)"
+            f"--target {target}: none of the searched families ({', '.join(space)}) has {article} {kind} export; "
+            f"search {', '.join(sorted(supported))} (--families)"
         )
     return kept, skipped
