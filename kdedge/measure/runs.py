@@ -149,6 +149,10 @@ def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
                     f"(data+bss {m['static_ram_bytes']} B + stack {m['stack_bytes']} B); size KB of C rows is that "
                     "flash"
                 )
+    if found:
+        from .c_harness import build_command
+
+        notes.append(f"C rows: compiled here with {build_command()}, timed inside C (no Python call counted)")
     return found, notes
 
 
