@@ -174,7 +174,7 @@ def measure(run_dir: Path, core, work: Path) -> dict:
     scores, labels = c_harness.predict(exe, x, k)
     ref_scores, ref_labels = run_onnx(run.onnx_path.read_bytes(), x)
     obj = work / "model.o"
-    subprocess.run([c_harness.compiler(), *c_harness.HOST_FLAGS, "-c", str(c_file), "-o", str(obj)], check=True)
+    subprocess.run([c_harness.compiler(), *c_harness.host_flags(), "-c", str(c_file), "-o", str(obj)], check=True)
     text, data, bss = (
         int(v) for v in subprocess.check_output(["size", str(obj)], text=True).splitlines()[1].split()[:3]
     )
@@ -200,11 +200,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a library may take to write code")
     parser.add_argument("--runs", type=Path, help="keep the students here (reused when the folder exists)")
     args = parser.parse_args()
+    from kdedge.measure import c_harness
+
     lines = [
         "# C code generators per family (digits, test split)",
         "",
         f"Command: `python benchmarks/c_libraries.py --timeout {args.timeout:g}`. Machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores, {platform.platform()}; host compiler `cc -std=c99 -O2`; Cortex-M4 flash from "
+        f"{os.cpu_count()} cores, {platform.platform()}; host compiler `{c_harness.build_command()}`; Cortex-M4 flash "
+        "from "
         "`arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os`, linked, minus an "
         "empty firmware. Diff and labels: against the run's ONNX graph. p50: one call at batch 1, timed in C.",
         "",
