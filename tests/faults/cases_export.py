@@ -113,6 +113,25 @@ CASES = [
     ),
     Case("opset-99", lambda ws: export(ws, ws.run("mlp"), "--opset", 99), "opset 99"),
     Case("opset-0", lambda ws: export(ws, ws.run("mlp"), "--opset", 0), "--opset=0"),
+    # -- C export ---------------------------------------------------------------------------------------------------
+    Case("c-int8-for-a-tree", lambda ws: export(ws, ws.run("tree"), "--target", "c-int8"), "no int8 C export"),
+    Case(
+        "c-profile-int8-dynamic",
+        lambda ws: export(ws, ws.run("mlp"), "--target", profile(ws, 'format = "c"\nprecision = "int8-dynamic"\n')),
+        "no int8-dynamic variant",
+    ),
+    Case(
+        "c-profile-unknown-mcu",
+        lambda ws: export(ws, ws.run("mlp"), "--target", profile(ws, 'format = "c"\nmcu = "cortex-m7"\n')),
+        "cortex-m7",
+    ),
+    Case(
+        "c-folder-holds-a-users-file",
+        lambda ws: given(
+            ws.run("mlp"), given(ws.file("runs/mlp/c/notes.txt", "mine"), export(ws, ws.run("mlp"), "--target", "c"))
+        ),
+        "holds notes.txt",
+    ),
     Case(
         "calibration-size-0",
         lambda ws: export(ws, ws.run("mlp"), "--target", "cpu-int8-static", "--calibration-size", 0),
