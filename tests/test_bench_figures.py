@@ -139,3 +139,16 @@ def test_a_bare_model_is_benched_on_the_data_it_records(kd_mlp_run, tmp_path):
     result = json.loads(out.read_text())
     assert result["data"]["name"] == "digits" and result["notes"] == []  # same data and split: no warning
     assert result["rows"][0]["accuracy"] == pytest.approx(kd_mlp_run.metrics["test_accuracy"])
+
+
+def test_a_record_keeps_at_most_ten_thousand_raw_times_but_percentiles_use_all():
+    import numpy as np
+
+    from kdedge.measure.timing import RAW_KEPT, summarize
+
+    times_ns = np.arange(1, 50_001) * 1000  # 1..50,000 µs
+    figures = summarize(5000, 10, times_ns)
+    assert figures["runs"] == 50_000 and len(figures["raw_us"]) == RAW_KEPT == 10_000
+    assert figures["raw_us"][0] == 1.0 and figures["raw_us"][-1] == 50_000.0  # evenly spaced, ends included
+    assert figures["p50_us"] == pytest.approx(25_000.5) and figures["min_us"] == 1.0
+    assert summarize(0, 0, [3000, 1000])["raw_us"] == [3.0, 1.0]  # fewer: every one, in order

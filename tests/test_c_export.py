@@ -215,3 +215,14 @@ def test_c_gate_allows_float32_summing_order_in_proportion_to_the_scores():
     tol = c_tolerance(Tolerance(rtol=1e-3, atol=1e-5), np.array([[20.0, -3.0, 0.001]]))
     assert tol.atol == pytest.approx(2e-4) and tol.rtol == 1e-3 and tol.min_label_agreement == 1.0
     assert c_tolerance(Tolerance(atol=1e-3), np.array([[1.0]])).atol == 1e-3  # never tighter than the family's
+
+
+def test_c_timing_stops_at_max_timed_calls_past_min_runs(kd_mlp_run, tmp_path, monkeypatch):
+    run_dir = tmp_path / "mlp"
+    shutil.copytree(kd_mlp_run.path, run_dir)
+    export_run(run_dir, target="c")
+    monkeypatch.setattr(c_harness, "MAX_TIMED", 300)
+    exe = c_harness.build(run_dir / "c" / "kdedge_mlp.c", "kdedge_mlp", 64, 10, tmp_path)
+    x = np.zeros((4, 64), np.float32)
+    assert c_harness.time_c(exe, x, min_runs=10, min_seconds=30.0)["runs"] == 300  # not 30 s of calls
+    assert c_harness.time_c(exe, x, min_runs=500, min_seconds=0.0)["runs"] == 500  # min_runs still holds
