@@ -16,6 +16,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,42 @@ def tl2cgen_trees(student, prefix):
     return tl2cgen_core(models, prefix, int(np.prod(student.sample_shape)), student.n_classes)
 
 
+def emlearn_mlp(student, prefix):
+    """emlearn's eml_net ("loadable" layout), its headers inlined so the source stands alone."""
+    import emlearn
+    from emlearn.net import c_generate_net_loadable
+
+    from kdedge.convert.c.generators import CCore
+    from kdedge.convert.c.mlp_layers import mlp_layers, normalization
+
+    rows, biases, normalize = mlp_layers(student)
+    weights = [np.ascontiguousarray(w.T) for w in rows]  # emlearn takes (n_in, n_out)
+    activations = ["relu"] * (len(weights) - 1) + ["identity"]  # logits out, as the graph's `scores`
+    net = f"{prefix}_net"
+    code = inline_headers(c_generate_net_loadable(activations, weights, biases, prefix=net), Path(emlearn.includedir))
+    n_in, n_out = weights[0].shape[0], weights[-1].shape[1]
+    code += (
+        f"\nstatic void {prefix}_core(const float *features, float *scores) {{\n"
+        f"  {net}_regress(features, {n_in}, scores, {n_out});\n}}\n"
+    )
+    return CCore(code, f"emlearn {emlearn.__version__}", (*normalization(student, normalize), "div"))
+
+
+def inline_headers(code: str, include_dir: Path, seen: set[str] | None = None) -> str:
+    """Replace each `#include <eml_*.h>` / `"eml_*.h"` by the header's text (once), so the .c stands alone."""
+    seen = set() if seen is None else seen
+
+    def expand(match: re.Match) -> str:
+        name = match.group(1)
+        if name in seen:
+            return ""
+        seen.add(name)
+        text = (include_dir / name).read_text()
+        return f"/* ---- {name} (emlearn, MIT license) ---- */\n" + inline_headers(text, include_dir, seen)
+
+    return re.sub(r'^[ \t]*#include\s*[<"](eml_\w+\.h)[>"][^\n]*$', expand, code, flags=re.M)
+
+
 def emlearn_trees(student, prefix):
     import emlearn
 
@@ -118,7 +155,7 @@ def m2cgen_model(student, prefix):
 
 
 CANDIDATES = {
-    "mlp": {"emlearn (kdedge's choice)": kdedge_choice},
+    "mlp": {"hand-written (kdedge's choice)": kdedge_choice, "emlearn": emlearn_mlp},
     "tree": {"treelite + tl2cgen (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model, "emlearn": emlearn_trees},
     "forest": {"treelite + tl2cgen (kdedge's choice)": kdedge_choice, "m2cgen": m2cgen_model, "emlearn": emlearn_trees},
     "gbdt": {"m2cgen (kdedge's choice)": kdedge_choice, "treelite + tl2cgen": tl2cgen_trees},

@@ -44,7 +44,7 @@ EXTRA_MODULES = {
          "optuna"),
         "train",
     ),
-    **dict.fromkeys(("emlearn", "treelite", "tl2cgen", "m2cgen"), "c"),
+    **dict.fromkeys(("treelite", "tl2cgen", "m2cgen"), "c"),
 }  # fmt: skip
 TRAIN_EXTRA_MODULES = frozenset(m for m, extra in EXTRA_MODULES.items() if extra == "train")
 

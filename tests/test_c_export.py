@@ -86,7 +86,7 @@ def test_mlp_c_export_through_the_cli(kd_mlp_run, digits, tmp_path):
     result = CliRunner().invoke(app, ["export", str(run_dir), "--target", "c", "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)[str(run_dir)]
-    assert info["library"].startswith("emlearn") and info["function"] == "kdedge_mlp_predict"
+    assert info["library"] == "kdedge (hand-written)" and info["function"] == "kdedge_mlp_predict"
     run = Run.load(run_dir)
     assert run.manifest.c_export["prefix"] == "kdedge_mlp"
     header = (run_dir / "c" / "kdedge_mlp.h").read_text()
