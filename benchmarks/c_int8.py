@@ -34,7 +34,7 @@ STUDENTS = {  # name: distill options (KD from the digits teacher, as the demo's
 ROWS = {  # bench row suffix -> label in the table
     "": "onnxruntime fp32",
     " int8": "onnxruntime int8 (dynamic)",
-    " C": "C fp32 (emlearn)",
+    " C": "C fp32 (kdedge)",
     " C int8": "C int8 (kdedge)",
 }
 # the shipped mcu-* profiles without their flash/RAM budgets, so every student is sized (a big one is not refused)
