@@ -152,7 +152,14 @@ def test_budgets_a_target_does_not_measure_are_refused(tmp_path, teacher_run):
     shutil.which("arm-none-eabi-gcc") is None,
     reason="needs arm-none-eabi-gcc for flash/RAM (scripts/install-system-deps.sh: apt-get install gcc-arm-none-eabi)",
 )
-def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run):
+def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run, monkeypatch):
+    from kdedge.measure import c_harness
+
+    # The winner's final bench times in C for the default 1 s and keeps every per-call time (raw_us): ~20 M floats
+    # per C row for a depth-4 tree, which took over 2 minutes to write as JSON. 50 calls per row is all this test
+    # reads (the figures exist and are positive); the loop and the rows are the same.
+    timed = c_harness.time_c
+    monkeypatch.setattr(c_harness, "time_c", lambda *a, **k: timed(*a, **{**k, "min_seconds": 0.0}))
     space = tmp_path / "space.toml"  # one depth-4 tree, and a family with no C path
     space.write_text(
         '[tree]\nmax_depth = [4]\nmethod = ["logits"]\ntransfer = ["augment"]\ntransfer_size = ["5x"]\n'
