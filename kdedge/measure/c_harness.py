@@ -127,15 +127,18 @@ def compiler() -> str:
     return found
 
 
-@functools.cache
 def host_flags() -> tuple[str, ...]:
     """HOST_FLAGS, plus NATIVE when this machine's compiler takes it."""
+    return _flags_for(compiler())
+
+
+@functools.cache
+def _flags_for(cc: str) -> tuple[str, ...]:
     with tempfile.TemporaryDirectory(prefix="kdedge-cflags-") as tmp:
         probe = Path(tmp) / "probe.c"
         probe.write_text("int main(void) { return 0; }\n")
-        done = subprocess.run(
-            [compiler(), *HOST_FLAGS, *NATIVE, str(probe), "-o", str(Path(tmp) / "probe")], capture_output=True
-        )
+        command = [cc, *HOST_FLAGS, *NATIVE, str(probe), "-o", str(Path(tmp) / "probe")]
+        done = subprocess.run(command, capture_output=True)
     return (*HOST_FLAGS, *NATIVE) if done.returncode == 0 else HOST_FLAGS
 
 
