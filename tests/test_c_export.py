@@ -228,3 +228,17 @@ def test_c_timing_stops_at_max_timed_calls_past_min_runs(kd_mlp_run, tmp_path, m
     x = np.zeros((4, 64), np.float32)
     assert c_harness.time_c(exe, x, min_runs=10, min_seconds=30.0)["runs"] == 300  # not 30 s of calls
     assert c_harness.time_c(exe, x, min_runs=500, min_seconds=0.0)["runs"] == 500  # min_runs still holds
+
+
+def test_host_flags_drop_march_native_where_the_compiler_refuses_it(tmp_path, monkeypatch):
+    strict = tmp_path / "strict-cc"  # a compiler that knows no -march=native (as some cross or old compilers)
+    strict.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && { echo "unknown: $a" >&2; exit 1; }; done\n'
+        f'exec {shutil.which("cc")} "$@"\n'
+    )
+    strict.chmod(0o755)
+    monkeypatch.setenv("CC", str(strict))
+    assert c_harness.host_flags() == c_harness.HOST_FLAGS
+    assert c_harness.build_command() == "strict-cc -std=c99 -O2"
+    monkeypatch.setenv("CC", shutil.which("cc"))
+    assert c_harness.host_flags()[: len(c_harness.HOST_FLAGS)] == c_harness.HOST_FLAGS  # the real cc: probed anew
