@@ -105,12 +105,17 @@ def test_c_parity_per_family(tmp_path, digits, teacher_run, family, options, met
     _check_pair(Run.load(run.path), digits, tmp_path)
 
 
-def test_family_without_c_path_exits_2_in_one_line(teacher_run, tmp_path):
-    result = CliRunner().invoke(app, ["export", str(teacher_run.path), "--target", "c"])
+def test_family_without_c_path_exits_2_in_one_line(tmp_path, digits):
+    run = fit_run(
+        out=tmp_path / "resnet", kind="student", family="resnet", options={"depth": 8, "width": 2, "epochs": 1},
+        method=make_method("hard"), dataset=digits, data_source="digits", seed=0, teacher=None,
+    )  # fmt: skip
+    export_run(run.path)
+    result = CliRunner().invoke(app, ["export", str(run.path), "--target", "c"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "no C export for the cnn family" in lines[0] and "mlp" in lines[0]
-    assert not (teacher_run.path / "c").exists()
+    assert len(lines) == 1 and "no C export for the resnet family" in lines[0] and "cnn, " in lines[0]
+    assert not (run.path / "c").exists()
 
 
 def test_parity_failure_writes_no_files(kd_mlp_run, tmp_path, monkeypatch):

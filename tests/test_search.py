@@ -140,7 +140,7 @@ def test_budgets_a_target_does_not_measure_are_refused(tmp_path, teacher_run):
     assert result.exit_code == 2 and "--max-flash-kb" in result.output and "--target c" in result.output
     result = search("--teacher", teacher_run.path, "--target", "c", "--max-memory-mb", 5, "--out", tmp_path / "b")
     assert result.exit_code == 2 and "--max-ram-kb" in result.output
-    result = search("--teacher", teacher_run.path, "--target", "c", "--families", "cnn", "--out", tmp_path / "c")
+    result = search("--teacher", teacher_run.path, "--target", "c", "--families", "resnet", "--out", tmp_path / "c")
     assert result.exit_code == 2 and "has a C export" in result.output
     result = search("--teacher", teacher_run.path, "--target", "c-int8", "--families", "tree", "--out", tmp_path / "d")
     assert result.exit_code == 2 and "has an int8 C export; search mlp" in result.output  # int8 C: MLPs only
@@ -163,7 +163,7 @@ def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run, mo
     space = tmp_path / "space.toml"  # one depth-4 tree, and a family with no C path
     space.write_text(
         '[tree]\nmax_depth = [4]\nmethod = ["logits"]\ntransfer = ["augment"]\ntransfer_size = ["5x"]\n'
-        '[cnn]\nchannels = ["8,16,16"]\n'
+        "[resnet]\ndepth = [8]\n"
     )
     out = tmp_path / "s"
     result = search(
@@ -172,7 +172,7 @@ def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run, mo
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert "no C export for cnn" in summary["skipped_families"]["cnn"]
+    assert "no C export for resnet" in summary["skipped_families"]["resnet"]
     (t,) = _study_trials(out)
     assert t.state.name == "COMPLETE" and t.user_attrs["family"] == "tree"
     figures = t.user_attrs["figures"]

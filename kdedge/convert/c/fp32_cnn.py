@@ -1,0 +1,208 @@
+"""CNN students -> float32 C (kdedge's own loops: no library among emlearn, treelite/tl2cgen and m2cgen writes
+convolutions). kdedge's CNN is Normalize, then conv3x3-BatchNorm-ReLU blocks with one 2x max-pool, global average
+pooling and a Linear layer, on images (C, H, W) or sequences (C, L); a sequence is written as an image one row
+high, so one set of loops serves both. BatchNorm is folded into the conv before it (in float64, then float32), as
+onnxruntime folds it when it loads the graph; the parity gate holds the C to the graph.
+
+The activations live in two static buffers of the largest feature map (ping-pong), so RAM is 2 x C x H x W floats
+of the widest block: small for digits (8 KB for 32 channels on 8x8), more for larger inputs, as the Cortex-M
+sizes say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...students.neural import CNNStudent
+from .generators import CCore, NoCPath, c_array, c_generator
+from .mlp_layers import normalization
+
+
+@dataclass(frozen=True)
+class Shape:
+    c: int
+    h: int  # 1 for sequences
+    w: int
+
+    @property
+    def size(self) -> int:
+        return self.c * self.h * self.w
+
+
+@c_generator(CNNStudent)
+def cnn_to_c(student, prefix: str) -> CCore:
+    from torch import nn
+
+    layers = list(student.module)
+    normalize, body = layers[0], layers[1:]
+    dims = len(student.sample_shape) - 1
+    c, *spatial = student.sample_shape
+    shape = Shape(c, *spatial) if dims == 2 else Shape(c, 1, spatial[0])
+    steps, shapes = [], [shape]  # (kind, C code writer); the shape after each step
+    i = 0
+    while i < len(body):
+        layer = body[i]
+        if isinstance(layer, nn.Conv1d | nn.Conv2d):
+            bn = body[i + 1] if i + 1 < len(body) else None
+            relu = i + 2 < len(body) and isinstance(body[i + 2], nn.ReLU)
+            if not isinstance(bn, nn.BatchNorm1d | nn.BatchNorm2d) or not relu:
+                raise NoCPath("cnn", "a conv not followed by BatchNorm and ReLU")
+            weight, bias = _fold(layer, bn, dims)
+            _check_conv(layer)
+            shape = Shape(layer.out_channels, shape.h, shape.w)
+            steps.append(_conv(f"{prefix}_l{len(steps)}", weight, bias, shapes[-1]))
+            i += 3
+        elif isinstance(layer, nn.MaxPool1d | nn.MaxPool2d):
+            if _pair(layer.kernel_size) != 2 or _pair(layer.stride) != 2 or _pair(layer.padding) != 0:
+                raise NoCPath("cnn", "a max-pool other than 2x2, stride 2")
+            shape = Shape(shape.c, shape.h // 2 if dims == 2 else 1, shape.w // 2)
+            steps.append(_max_pool(f"{prefix}_l{len(steps)}", shapes[-1], shape))
+            i += 1
+        elif isinstance(layer, nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d) and _pair(layer.output_size) == 1:
+            shape = Shape(shape.c, 1, 1)
+            steps.append(_global_average(f"{prefix}_l{len(steps)}", shapes[-1]))
+            i += 1
+        elif isinstance(layer, nn.Flatten):
+            i += 1
+            continue
+        elif isinstance(layer, nn.Linear) and i == len(body) - 1 and shape.h == shape.w == 1:
+            shape = Shape(layer.out_features, 1, 1)
+            w = layer.weight.detach().numpy().astype(np.float32)
+            steps.append(_linear(f"{prefix}_l{len(steps)}", w, layer.bias.detach().numpy().astype(np.float32)))
+            i += 1
+        else:
+            raise NoCPath("cnn", f"its layer {type(layer).__name__} has no C generator")
+        shapes.append(shape)
+    code = _chain(prefix, steps, shapes)
+    return CCore(code, "kdedge (hand-written)", (*normalization(student, normalize), "div"))
+
+
+def _pair(value) -> int:
+    """A pooling size given as n or (n, n) -> n; anything uneven -> -1 (refused by the caller)."""
+    values = set(value) if isinstance(value, tuple | list) else {value}
+    return values.pop() if len(values) == 1 else -1
+
+
+def _check_conv(conv) -> None:
+    kernel, padding = conv.kernel_size, conv.padding
+    ok = (
+        all(k == 3 for k in kernel)
+        and all(p == 1 for p in padding)
+        and all(s == 1 for s in conv.stride)
+        and all(d == 1 for d in conv.dilation)
+        and conv.groups == 1
+    )
+    if not ok:
+        raise NoCPath("cnn", "a conv other than 3x3, padding 1, stride 1")
+
+
+def _fold(conv, bn, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conv weights (C_out, C_in, KH, KW) and bias with the BatchNorm after it folded in (eval-mode statistics)."""
+    w = conv.weight.detach().double().numpy()
+    b = conv.bias.detach().double().numpy() if conv.bias is not None else np.zeros(w.shape[0])
+    scale = bn.weight.detach().double().numpy() / np.sqrt(bn.running_var.double().numpy() + bn.eps)
+    folded_w = w * scale.reshape(-1, *([1] * (w.ndim - 1)))
+    folded_b = (b - bn.running_mean.double().numpy()) * scale + bn.bias.detach().double().numpy()
+    if dims == 1:  # (C_out, C_in, K) -> (C_out, C_in, 1, K): a sequence is an image one row high
+        folded_w = folded_w[:, :, None, :]
+    return folded_w.astype(np.float32), folded_b.astype(np.float32)
+
+
+def _conv(name: str, weight: np.ndarray, bias: np.ndarray, inp: Shape):
+    co, ci, kh, kw = weight.shape
+    ph, pw = kh // 2, kw // 2
+    h, w, k = inp.h, inp.w, ci * kh * kw
+    # per output pixel: its k inputs gathered (zero outside the map), then every output channel's sum over them with
+    # the weights stored (k, co) — the innermost loop runs across channels, contiguous and vectorizable, while each
+    # channel still sums its terms in (ci, ky, kx) order
+    columns = np.ascontiguousarray(weight.reshape(co, k).T)
+    return (
+        f"static const float {name}_w[{weight.size}] = {c_array(columns)};\n"
+        f"static const float {name}_b[{co}] = {c_array(bias)};\n"
+        f"static void {name}(const float *in, float *out) {{  /* conv {kh}x{kw} + folded BatchNorm + ReLU */\n"
+        f"  float col[{k}], acc[{co}];\n"
+        f"  for (int y = 0; y < {h}; y++)\n"
+        f"    for (int x = 0; x < {w}; x++) {{\n"
+        "      int n = 0;\n"
+        f"      for (int ci = 0; ci < {ci}; ci++)\n"
+        f"        for (int ky = 0; ky < {kh}; ky++)\n"
+        f"          for (int kx = 0; kx < {kw}; kx++) {{\n"
+        f"            const int yy = y + ky - {ph}, xx = x + kx - {pw};\n"
+        f"            const int inside = yy >= 0 && yy < {h} && xx >= 0 && xx < {w};\n"
+        f"            col[n++] = inside ? in[(ci * {h} + yy) * {w} + xx] : 0.0f;\n"
+        "          }\n"
+        f"      for (int o = 0; o < {co}; o++) acc[o] = 0.0f;\n"
+        f"      for (int i = 0; i < {k}; i++) {{\n"
+        f"        const float v = col[i], *wi = {name}_w + i * {co};\n"
+        f"        for (int o = 0; o < {co}; o++) acc[o] += wi[o] * v;\n"
+        "      }\n"
+        f"      for (int o = 0; o < {co}; o++) {{\n"
+        f"        const float v = acc[o] + {name}_b[o];\n"
+        f"        out[(o * {h} + y) * {w} + x] = v > 0.0f ? v : 0.0f;\n"
+        "      }\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+def _max_pool(name: str, inp: Shape, out: Shape) -> str:
+    rows = 2 if inp.h > 1 else 1  # a sequence pools along its length only
+    return (
+        f"static void {name}(const float *in, float *out) {{  /* max-pool 2, stride 2 */\n"
+        f"  for (int c = 0; c < {out.c}; c++)\n"
+        f"    for (int y = 0; y < {out.h}; y++)\n"
+        f"      for (int x = 0; x < {out.w}; x++) {{\n"
+        f"        const float *src = in + (c * {inp.h} + y * {rows}) * {inp.w} + x * 2;\n"
+        "        float m = src[0];\n"
+        f"        for (int dy = 0; dy < {rows}; dy++)\n"
+        "          for (int dx = 0; dx < 2; dx++)\n"
+        f"            if (src[dy * {inp.w} + dx] > m) m = src[dy * {inp.w} + dx];\n"
+        f"        out[(c * {out.h} + y) * {out.w} + x] = m;\n"
+        "      }\n"
+        "}\n"
+    )
+
+
+def _global_average(name: str, inp: Shape) -> str:
+    n = inp.h * inp.w
+    return (
+        f"static void {name}(const float *in, float *out) {{  /* global average pool */\n"
+        f"  for (int c = 0; c < {inp.c}; c++) {{\n"
+        "    float sum = 0.0f;\n"
+        f"    for (int i = 0; i < {n}; i++) sum += in[c * {n} + i];\n"
+        f"    out[c] = sum / {n}.0f;\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def _linear(name: str, weight: np.ndarray, bias: np.ndarray) -> str:
+    n_out, n_in = weight.shape
+    return (
+        f"static const float {name}_w[{weight.size}] = {c_array(weight)};\n"
+        f"static const float {name}_b[{n_out}] = {c_array(bias)};\n"
+        f"static void {name}(const float *in, float *out) {{\n"
+        f"  for (int o = 0; o < {n_out}; o++) {{\n"
+        "    float acc = 0.0f;\n"
+        f"    for (int i = 0; i < {n_in}; i++) acc += {name}_w[o * {n_in} + i] * in[i];\n"
+        f"    out[o] = acc + {name}_b[o];\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def _chain(prefix: str, steps: list[str], shapes: list[Shape]) -> str:
+    """The layers' code, two ping-pong buffers sized for the largest map, and `<prefix>_core` calling each step."""
+    largest = max(s.size for s in shapes[1:-1]) if len(shapes) > 2 else 1
+    calls, source = [], "features"
+    for i in range(len(steps)):
+        target = "scores" if i == len(steps) - 1 else f"{prefix}_buf[{i % 2}]"
+        calls.append(f"  {prefix}_l{i}({source}, {target});\n")
+        source = target
+    return (
+        f"static float {prefix}_buf[2][{largest}];  /* feature maps, ping-pong */\n"
+        + "".join(steps)
+        + f"static void {prefix}_core(const float *features, float *scores) {{\n{''.join(calls)}}}\n"
+    )
