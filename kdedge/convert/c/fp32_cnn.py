@@ -4,9 +4,9 @@ pooling and a Linear layer, on images (C, H, W) or sequences (C, L); a sequence 
 high, so one set of loops serves both. BatchNorm is folded into the conv before it (in float64, then float32), as
 onnxruntime folds it when it loads the graph; the parity gate holds the C to the graph.
 
-The activations live in two static buffers of the largest feature map (ping-pong), so RAM is 2 x C x H x W floats
-of the widest block: small for digits (8 KB for 32 channels on 8x8), more for larger inputs, as the Cortex-M
-sizes say.
+The activations live in two static buffers (ping-pong), each sized for the largest map written to it: RAM is about
+the two largest consecutive maps, e.g. 16 + 16 KB for the digits teacher's 64 channels on 8x8, 24 KB for a
+8-16-16 CNN on 16x16 digits-shift canvases, as the Cortex-M sizes say.
 """
 
 from __future__ import annotations
@@ -194,15 +194,17 @@ def _linear(name: str, weight: np.ndarray, bias: np.ndarray) -> str:
 
 
 def _chain(prefix: str, steps: list[str], shapes: list[Shape]) -> str:
-    """The layers' code, two ping-pong buffers sized for the largest map, and `<prefix>_core` calling each step."""
-    largest = max(s.size for s in shapes[1:-1]) if len(shapes) > 2 else 1
+    """The layers' code, two ping-pong buffers (each sized for the largest map written to it), and
+    `<prefix>_core` calling each step."""
+    outputs = shapes[1:-1]  # what each step but the last writes; the last writes the scores
+    sizes = [max([s.size for s in outputs[parity::2]], default=1) for parity in (0, 1)]
     calls, source = [], "features"
     for i in range(len(steps)):
-        target = "scores" if i == len(steps) - 1 else f"{prefix}_buf[{i % 2}]"
+        target = "scores" if i == len(steps) - 1 else f"{prefix}_buf{i % 2}"
         calls.append(f"  {prefix}_l{i}({source}, {target});\n")
         source = target
     return (
-        f"static float {prefix}_buf[2][{largest}];  /* feature maps, ping-pong */\n"
+        f"static float {prefix}_buf0[{sizes[0]}], {prefix}_buf1[{sizes[1]}];  /* feature maps, ping-pong */\n"
         + "".join(steps)
         + f"static void {prefix}_core(const float *features, float *scores) {{\n{''.join(calls)}}}\n"
     )
