@@ -31,8 +31,21 @@ class Shape:
         return self.c * self.h * self.w
 
 
-@c_generator(CNNStudent)
-def cnn_to_c(student, prefix: str) -> CCore:
+@dataclass(frozen=True)
+class Step:
+    """One C function of the chain: `conv` (3x3, BatchNorm folded, ReLU), `pool` (max 2), `gap` (global average)
+    or `linear` (the scores); `layers` are the torch modules it stands for (run them to calibrate int8)."""
+
+    kind: str
+    inp: Shape
+    out: Shape
+    layers: tuple
+    weight: np.ndarray | None = None  # conv (C_out, C_in, KH, KW) with BN folded; linear (n_out, n_in)
+    bias: np.ndarray | None = None
+
+
+def cnn_plan(student) -> tuple[object, list[Step]]:
+    """(the Normalize module, the chain of steps) of kdedge's CNN; anything else -> one clear NoCPath."""
     from torch import nn
 
     layers = list(student.module)
@@ -40,7 +53,7 @@ def cnn_to_c(student, prefix: str) -> CCore:
     dims = len(student.sample_shape) - 1
     c, *spatial = student.sample_shape
     shape = Shape(c, *spatial) if dims == 2 else Shape(c, 1, spatial[0])
-    steps, shapes = [], [shape]  # (kind, C code writer); the shape after each step
+    steps: list[Step] = []
     i = 0
     while i < len(body):
         layer = body[i]
@@ -49,34 +62,47 @@ def cnn_to_c(student, prefix: str) -> CCore:
             relu = i + 2 < len(body) and isinstance(body[i + 2], nn.ReLU)
             if not isinstance(bn, nn.BatchNorm1d | nn.BatchNorm2d) or not relu:
                 raise NoCPath("cnn", "a conv not followed by BatchNorm and ReLU")
-            weight, bias = _fold(layer, bn, dims)
             _check_conv(layer)
-            shape = Shape(layer.out_channels, shape.h, shape.w)
-            steps.append(_conv(f"{prefix}_l{len(steps)}", weight, bias, shapes[-1]))
+            weight, bias = _fold(layer, bn, dims)
+            out = Shape(layer.out_channels, shape.h, shape.w)
+            steps.append(Step("conv", shape, out, tuple(body[i : i + 3]), weight, bias))
             i += 3
         elif isinstance(layer, nn.MaxPool1d | nn.MaxPool2d):
             if _pair(layer.kernel_size) != 2 or _pair(layer.stride) != 2 or _pair(layer.padding) != 0:
                 raise NoCPath("cnn", "a max-pool other than 2x2, stride 2")
-            shape = Shape(shape.c, shape.h // 2 if dims == 2 else 1, shape.w // 2)
-            steps.append(_max_pool(f"{prefix}_l{len(steps)}", shapes[-1], shape))
+            out = Shape(shape.c, shape.h // 2 if dims == 2 else 1, shape.w // 2)
+            steps.append(Step("pool", shape, out, (layer,)))
             i += 1
         elif isinstance(layer, nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d) and _pair(layer.output_size) == 1:
-            shape = Shape(shape.c, 1, 1)
-            steps.append(_global_average(f"{prefix}_l{len(steps)}", shapes[-1]))
-            i += 1
-        elif isinstance(layer, nn.Flatten):
-            i += 1
-            continue
+            out = Shape(shape.c, 1, 1)
+            flatten = body[i + 1 : i + 2] if i + 1 < len(body) and isinstance(body[i + 1], nn.Flatten) else []
+            steps.append(Step("gap", shape, out, (layer, *flatten)))
+            i += 1 + len(flatten)
         elif isinstance(layer, nn.Linear) and i == len(body) - 1 and shape.h == shape.w == 1:
-            shape = Shape(layer.out_features, 1, 1)
-            w = layer.weight.detach().numpy().astype(np.float32)
-            steps.append(_linear(f"{prefix}_l{len(steps)}", w, layer.bias.detach().numpy().astype(np.float32)))
+            out = Shape(layer.out_features, 1, 1)
+            weight = layer.weight.detach().numpy().astype(np.float32)
+            steps.append(Step("linear", shape, out, (layer,), weight, layer.bias.detach().numpy().astype(np.float32)))
             i += 1
         else:
             raise NoCPath("cnn", f"its layer {type(layer).__name__} has no C generator")
-        shapes.append(shape)
-    code = _chain(prefix, steps, shapes)
-    return CCore(code, "kdedge (hand-written)", (*normalization(student, normalize), "div"))
+        shape = out
+    if not steps or steps[-1].kind != "linear":
+        raise NoCPath("cnn", "it does not end in a Linear layer")
+    return normalize, steps
+
+
+@c_generator(CNNStudent)
+def cnn_to_c(student, prefix: str) -> CCore:
+    normalize, steps = cnn_plan(student)
+    writers = {
+        "conv": lambda name, st: _conv(name, st.weight, st.bias, st.inp),
+        "pool": lambda name, st: _max_pool(name, st.inp, st.out),
+        "gap": lambda name, st: _global_average(name, st.inp),
+        "linear": lambda name, st: _linear(name, st.weight, st.bias),
+    }
+    code = [writers[st.kind](f"{prefix}_l{i}", st) for i, st in enumerate(steps)]
+    chain = ping_pong(prefix, code, [st.out.size for st in steps], "float")
+    return CCore(chain, "kdedge (hand-written)", (*normalization(student, normalize), "div"))
 
 
 def _pair(value) -> int:
@@ -193,18 +219,18 @@ def _linear(name: str, weight: np.ndarray, bias: np.ndarray) -> str:
     )
 
 
-def _chain(prefix: str, steps: list[str], shapes: list[Shape]) -> str:
-    """The layers' code, two ping-pong buffers (each sized for the largest map written to it), and
-    `<prefix>_core` calling each step."""
-    outputs = shapes[1:-1]  # what each step but the last writes; the last writes the scores
-    sizes = [max([s.size for s in outputs[parity::2]], default=1) for parity in (0, 1)]
+def ping_pong(prefix: str, code: list[str], sizes: list[int], ctype: str) -> str:
+    """The steps' code, two ping-pong buffers of `ctype` (each sized for the largest output written to it; the last
+    step writes the scores), and `<prefix>_core` calling each step in turn."""
+    written = sizes[:-1]
+    buffers = [max(written[parity::2], default=1) for parity in (0, 1)]
     calls, source = [], "features"
-    for i in range(len(steps)):
-        target = "scores" if i == len(steps) - 1 else f"{prefix}_buf{i % 2}"
+    for i in range(len(code)):
+        target = "scores" if i == len(code) - 1 else f"{prefix}_buf{i % 2}"
         calls.append(f"  {prefix}_l{i}({source}, {target});\n")
         source = target
     return (
-        f"static float {prefix}_buf0[{sizes[0]}], {prefix}_buf1[{sizes[1]}];  /* feature maps, ping-pong */\n"
-        + "".join(steps)
+        f"static {ctype} {prefix}_buf0[{buffers[0]}], {prefix}_buf1[{buffers[1]}];  /* feature maps, ping-pong */\n"
+        + "".join(code)
         + f"static void {prefix}_core(const float *features, float *scores) {{\n{''.join(calls)}}}\n"
     )
