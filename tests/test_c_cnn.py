@@ -106,3 +106,71 @@ def _module(run_dir):
     from kdedge.students import load_student
 
     return load_student(Run.load(run_dir)).module
+
+
+def test_int8_cnn_arithmetic_by_hand():
+    from kdedge.convert.c.fp32_cnn import Shape
+    from kdedge.convert.c.int8_cnn import Int8CNN, QStep
+
+    one = np.array([1], np.int32)
+    conv = QStep(
+        "conv",
+        Shape(1, 1, 3),
+        Shape(1, 1, 3),
+        np.array([[1, 2, 3]], np.int8),
+        np.array([0], np.int32),
+        multiplier=one * 2**30,
+        shift=one * 31,
+        kernel=(1, 3),
+    )  # fmt: skip  (x 0.5, rounded half up)
+    gap = QStep("gap", Shape(1, 1, 3), Shape(1, 1, 1))
+    linear = QStep(
+        "linear", Shape(1, 1, 1), Shape(2, 1, 1), np.array([[2], [-1]], np.int8), np.array([1, 0], np.int32),
+        out_scale=np.array([0.5, 1.0], np.float32),
+    )  # fmt: skip
+    model = Int8CNN(np.float32(1.0), (conv, gap, linear))
+    # input [1, 2, 3]; padded taps: x=0: 0*1 + 1*2 + 2*3 = 8, x=1: 1 + 4 + 9 = 14, x=2: 2 + 6 + 0 = 8
+    # -> x 0.5 -> 4, 7, 4; sum 15; scores (2*15 + 1) * 0.5 = 15.5 and -15 * 1.0 = -15
+    scores, labels = model.predict(np.array([[1.0, 2.0, 3.0]], np.float32))
+    assert scores.tolist() == [[15.5, -15.0]] and labels.tolist() == [0]
+
+
+@pytest.mark.parametrize("kind", ["image", "sequence"])
+def test_int8_cnn_c_equals_its_integer_arithmetic(kind, teacher_run, digits, tmp_path):
+    from kdedge.convert.c import c_core, reference_outputs
+    from kdedge.students import load_student
+
+    if kind == "image":
+        run_dir, x = tmp_path / "cnn", digits.split("test")[0]
+        shutil.copytree(teacher_run.path, run_dir)
+    else:
+        xs, y, names = synthetic_sequences(n_per_class=30, length=20)
+        np.savez(tmp_path / "waves.npz", x=xs, y=y, class_names=names)
+        run_dir, x = tmp_path / "seq", xs
+        trained = CliRunner().invoke(app, ["teacher", "train", "--data", str(tmp_path / "waves.npz"), "--channels",
+                                           "4,8", "--epochs", "3", "--out", str(run_dir)])  # fmt: skip
+        assert trained.exit_code == 0, trained.output
+        assert CliRunner().invoke(app, ["export", str(run_dir)]).exit_code == 0
+    result = CliRunner().invoke(app, ["export", str(run_dir), "--target", "c-int8", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)[str(run_dir)]
+    assert info["parity"]["against_fp32_graph"]["accuracy_drop_points"] <= 1.0
+    run = Run.load(run_dir)
+    exe = c_harness.build(run_dir / "c-int8" / f"{info['prefix']}.c", info["prefix"], info["n_features"],
+                          info["n_classes"], tmp_path)  # fmt: skip
+    scores, labels = c_harness.predict(exe, x, info["n_classes"])
+    ref_scores, ref_labels = reference_outputs(c_core(run, load_student(run), "int8", 256), x)
+    assert np.array_equal(labels, ref_labels) and np.array_equal(scores, ref_scores)
+
+
+@pytest.mark.skipif(toolchain_missing() is not None, reason=str(toolchain_missing()))
+def test_int8_cnn_takes_about_a_quarter_of_the_flash(teacher_run, tmp_path):
+    run_dir = tmp_path / "cnn"
+    shutil.copytree(teacher_run.path, run_dir)
+    for target in ("mcu-cortex-m4", "mcu-cortex-m4-int8"):
+        result = CliRunner().invoke(app, ["export", str(run_dir), "--target", target])
+        assert result.exit_code == 0, result.output
+    manifest = Run.load(run_dir).manifest
+    fp32, int8 = manifest.c_export["mcu"], manifest.c_int8_export["mcu"]
+    assert int8["sections_bytes"]["rodata"] < fp32["sections_bytes"]["rodata"] / 3
+    assert int8["ram_kb"] < fp32["ram_kb"] / 2  # uint8 maps instead of float ones

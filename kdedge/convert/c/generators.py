@@ -44,7 +44,7 @@ def c_generator(student_cls: type, precision: str = "fp32"):
 
 
 def _load_generators() -> None:
-    from . import fp32_cnn, fp32_mlp, int8_mlp, m2cgen_gbdt, svm_c, tl2cgen_trees  # noqa: F401  (register themselves)
+    from . import fp32_cnn, fp32_mlp, int8_cnn, int8_mlp, m2cgen_gbdt, svm_c, tl2cgen_trees  # noqa: F401  (registered)
 
 
 def has_c_path(student, precision: str = "fp32") -> bool:
