@@ -350,7 +350,7 @@ def export(
     writes model.int8.onnx when it keeps accuracy and runs faster than fp32 at batch 1 here, or with
     `keep_slower_int8`). Returns the run, its manifest's `export` record filled (`int8_skipped` says why not).
     target="c" (or "mcu-cortex-m4"): RUN/c/, C99 checked against RUN/model.onnx; the record is `c_export`.
-    target="c-int8" (or "mcu-cortex-m4-int8", "mcu-cortex-m0plus-int8"): RUN/c-int8/, integer-only C for MLPs,
+    target="c-int8" (or "mcu-cortex-m4-int8", "mcu-cortex-m0plus-int8"): RUN/c-int8/, integer-only C for MLPs and CNNs,
     equal to its own arithmetic and within the profile's accuracy budget of model.onnx; the record is
     `c_int8_export`."""
     from .convert import export_run

@@ -37,7 +37,7 @@ def export(
     target also writes RUN/model.int8.onnx if it keeps test accuracy within the target's budget and runs faster
     than fp32 at batch 1 on this machine (else one line says why, and fp32 is kept). `--target c` (or
     mcu-cortex-m4) writes RUN/c/, a C99 pair checked against RUN/model.onnx; `--target c-int8` (or
-    mcu-cortex-m4-int8, mcu-cortex-m0plus-int8) writes RUN/c-int8/, integer-only C for MLPs within the target's
+    mcu-cortex-m4-int8, mcu-cortex-m0plus-int8) writes RUN/c-int8/, integer-only C (MLPs, CNNs) within the target's
     accuracy budget of RUN/model.onnx."""
     from ..convert.profiles import load_profile
     from ..errors import require
