@@ -138,7 +138,6 @@ def _fold(conv, bn, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _conv(name: str, weight: np.ndarray, bias: np.ndarray, inp: Shape):
     co, ci, kh, kw = weight.shape
-    ph, pw = kh // 2, kw // 2
     h, w, k = inp.h, inp.w, ci * kh * kw
     # per output pixel: its k inputs gathered (zero outside the map), then every output channel's sum over them with
     # the weights stored (k, co) — the innermost loop runs across channels, contiguous and vectorizable, while each
@@ -149,16 +148,7 @@ def _conv(name: str, weight: np.ndarray, bias: np.ndarray, inp: Shape):
         f"static const float {name}_b[{co}] = {c_array(bias)};\n"
         f"static void {name}(const float *in, float *out) {{  /* conv {kh}x{kw} + folded BatchNorm + ReLU */\n"
         f"  float col[{k}], acc[{co}];\n"
-        f"  for (int y = 0; y < {h}; y++)\n"
-        f"    for (int x = 0; x < {w}; x++) {{\n"
-        "      int n = 0;\n"
-        f"      for (int ci = 0; ci < {ci}; ci++)\n"
-        f"        for (int ky = 0; ky < {kh}; ky++)\n"
-        f"          for (int kx = 0; kx < {kw}; kx++) {{\n"
-        f"            const int yy = y + ky - {ph}, xx = x + kx - {pw};\n"
-        f"            const int inside = yy >= 0 && yy < {h} && xx >= 0 && xx < {w};\n"
-        f"            col[n++] = inside ? in[(ci * {h} + yy) * {w} + xx] : 0.0f;\n"
-        "          }\n"
+        f"{pixel_loop_with_gathered_inputs(inp, kh, kw, '')}"
         f"      for (int o = 0; o < {co}; o++) acc[o] = 0.0f;\n"
         f"      for (int i = 0; i < {k}; i++) {{\n"
         f"        const float v = col[i], *wi = {name}_w + i * {co};\n"
@@ -170,6 +160,24 @@ def _conv(name: str, weight: np.ndarray, bias: np.ndarray, inp: Shape):
         "      }\n"
         "    }\n"
         "}\n"
+    )
+
+
+def pixel_loop_with_gathered_inputs(inp: Shape, kh: int, kw: int, cast: str) -> str:
+    """C that opens a loop over the output pixels and fills `col` with each pixel's inputs in (ci, ky, kx) order,
+    zero outside the map (padding KH//2, KW//2); the caller writes the loop's body after it and closes it."""
+    ci, h, w = inp.c, inp.h, inp.w
+    return (
+        f"  for (int y = 0; y < {h}; y++)\n"
+        f"    for (int x = 0; x < {w}; x++) {{\n"
+        "      int n = 0;\n"
+        f"      for (int ci = 0; ci < {ci}; ci++)\n"
+        f"        for (int ky = 0; ky < {kh}; ky++)\n"
+        f"          for (int kx = 0; kx < {kw}; kx++) {{\n"
+        f"            const int yy = y + ky - {kh // 2}, xx = x + kx - {kw // 2};\n"
+        f"            const int inside = yy >= 0 && yy < {h} && xx >= 0 && xx < {w};\n"
+        f"            col[n++] = inside ? {cast}in[(ci * {h} + yy) * {w} + xx] : 0;\n"
+        "          }\n"
     )
 
 

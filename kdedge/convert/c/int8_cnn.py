@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import ExportError
 from ...students.neural import CNNStudent
-from .fp32_cnn import Shape, cnn_plan
+from .fp32_cnn import Shape, cnn_plan, pixel_loop_with_gathered_inputs
 from .generators import CCore, c_array, c_generator
 from .int8_mlp import HIDDEN_MAX, INPUT_MAX, WEIGHT_MAX, _fixed_point, _scale, quantize_input
 from .mlp_layers import normalization
@@ -173,8 +173,7 @@ def int8_cnn_c(model: Int8CNN, prefix: str) -> str:
 def _conv(name: str, st: QStep, in_type: str, out_type: str) -> str:
     co, k = st.weights.shape
     kh, kw = st.kernel
-    ph, pw = kh // 2, kw // 2
-    ci, h, w = st.inp.c, st.inp.h, st.inp.w
+    h, w = st.inp.h, st.inp.w
     columns = np.ascontiguousarray(st.weights.T)  # (k, C_out): the inner loop runs across output channels
     return (
         f"static const int8_t {name}_w[{columns.size}] = {c_array(columns, 'int', 16)};\n"
@@ -183,16 +182,7 @@ def _conv(name: str, st: QStep, in_type: str, out_type: str) -> str:
         f"static const uint8_t {name}_s[{co}] = {c_array(st.shift, 'int', 16)};\n"
         f"static void {name}(const {in_type} *in, {out_type} *out) {{  /* int8 conv {kh}x{kw} + ReLU */\n"
         f"  int32_t col[{k}], acc[{co}];\n"
-        f"  for (int y = 0; y < {h}; y++)\n"
-        f"    for (int x = 0; x < {w}; x++) {{\n"
-        "      int n = 0;\n"
-        f"      for (int ci = 0; ci < {ci}; ci++)\n"
-        f"        for (int ky = 0; ky < {kh}; ky++)\n"
-        f"          for (int kx = 0; kx < {kw}; kx++) {{\n"
-        f"            const int yy = y + ky - {ph}, xx = x + kx - {pw};\n"
-        f"            const int inside = yy >= 0 && yy < {h} && xx >= 0 && xx < {w};\n"
-        f"            col[n++] = inside ? (int32_t)in[(ci * {h} + yy) * {w} + xx] : 0;\n"
-        "          }\n"
+        f"{pixel_loop_with_gathered_inputs(st.inp, kh, kw, '(int32_t)')}"
         f"      for (int o = 0; o < {co}; o++) acc[o] = {name}_b[o];\n"
         f"      for (int i = 0; i < {k}; i++) {{\n"
         f"        const int32_t v = col[i];\n"
