@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_input_rounding_is_half_away_from_zero_and_clamped():
-    x = np.array([[0.5, -0.5, 1.4999, -2.5, 300.0, -300.0, 0.0]], np.float32)
-    assert quantize_input(x, np.float32(1.0)).tolist() == [[1, -1, 1, -3, 127, -127, 0]]
+    x = np.array([[0.5, -0.5, 1.4999, -2.5, 300.0, -300.0, 0.0, np.nan, np.inf]], np.float32)
+    assert quantize_input(x, np.float32(1.0)).tolist() == [[1, -1, 1, -3, 127, -127, 0, 0, 127]]
 
 
 def test_fixed_point_multiplier_and_shift_reproduce_the_factor():
@@ -97,7 +97,8 @@ def test_int8_c_export_through_the_cli(kd_mlp_run, digits, tmp_path):
     from kdedge.convert.c import c_core
     from kdedge.students import load_student
 
-    x = digits.split("test")[0]
+    x = digits.split("test")[0].copy()
+    x[0, 0, 3, 3], x[1, 0, 0, 0] = np.nan, np.inf  # defined in C too: NaN counts as 0, inf is clamped
     exe = c_harness.build(run_dir / "c-int8" / "kdedge_mlp_int8.c", "kdedge_mlp_int8", 64, 10, tmp_path)
     scores, labels = c_harness.predict(exe, x, 10)
     core = c_core(run, load_student(run), "int8", 256)

@@ -18,7 +18,7 @@ from ...errors import ExportError
 from ...students.neural import CNNStudent
 from .fp32_cnn import Shape, cnn_plan, pixel_loop_with_gathered_inputs
 from .generators import CCore, c_array, c_generator
-from .int8_mlp import HIDDEN_MAX, INPUT_MAX, WEIGHT_MAX, _fixed_point, _scale, quantize_input
+from .int8_mlp import HIDDEN_MAX, INPUT_MAX, WEIGHT_MAX, _fixed_point, _scale, input_rounding_c, quantize_input
 from .mlp_layers import normalization
 
 
@@ -136,7 +136,6 @@ def int8_cnn_c(model: Int8CNN, prefix: str) -> str:
     first = model.steps[0].inp
     maps = [st.out.size for st in model.steps if st.kind in ("conv", "pool")]
     sizes = [max(maps[parity::2], default=1) for parity in (0, 1)]
-    inv = c_array([model.input_inv_scale]).strip("{}\n ")
     parts = [
         "#include <stdint.h>\n",
         f"static int8_t {prefix}_q[{first.size}];  /* the input, rounded to int8 */\n",
@@ -158,12 +157,7 @@ def int8_cnn_c(model: Int8CNN, prefix: str) -> str:
         source, in_type = target, out_type
     parts.append(
         f"static void {prefix}_core(const float *features, float *scores) {{\n"
-        f"  for (int i = 0; i < {first.size}; i++) {{  /* round half away from zero, clamped to [-127, 127] */\n"
-        f"    float t = features[i] * {inv};\n"
-        f"    if (t > {INPUT_MAX}.0f) t = {INPUT_MAX}.0f;\n"
-        f"    if (t < -{INPUT_MAX}.0f) t = -{INPUT_MAX}.0f;\n"
-        f"    {prefix}_q[i] = (int8_t)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));\n"
-        "  }\n"
+        f"{input_rounding_c(f'{prefix}_q', first.size, model.input_inv_scale)}"
         f"{''.join(calls)}"
         "}\n"
     )

@@ -58,10 +58,26 @@ class Int8MLP:
 
 
 def quantize_input(features: np.ndarray, inv_scale: np.float32) -> np.ndarray:
-    """Round half away from zero, in float32 as the C does (t + 0.5f then truncation), clamped first."""
+    """Round half away from zero, in float32 as the C does (t + 0.5f then truncation), clamped first; NaN -> 0
+    (`input_rounding_c` is the same in C)."""
     t = np.clip(features * np.float32(inv_scale), np.float32(-INPUT_MAX), np.float32(INPUT_MAX))
+    t = np.where(np.isnan(t), np.float32(0), t).astype(np.float32)
     half = np.where(t >= 0, np.float32(0.5), np.float32(-0.5)).astype(np.float32)
     return np.trunc(t + half).astype(np.int32)
+
+
+def input_rounding_c(target: str, n: int, inv_scale: np.float32) -> str:
+    """C filling int8 `target[n]` from `features` as `quantize_input` does (a NaN would make the cast undefined)."""
+    inv = c_array([inv_scale]).strip("{}\n ")
+    return (
+        f"  for (int i = 0; i < {n}; i++) {{  /* round half away from zero, clamped to [-127, 127]; NaN -> 0 */\n"
+        f"    float t = features[i] * {inv};\n"
+        "    if (t != t) t = 0.0f;\n"
+        f"    if (t > {INPUT_MAX}.0f) t = {INPUT_MAX}.0f;\n"
+        f"    if (t < -{INPUT_MAX}.0f) t = -{INPUT_MAX}.0f;\n"
+        f"    {target}[i] = (int8_t)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));\n"
+        "  }\n"
+    )
 
 
 def quantize_mlp(weights: list[np.ndarray], biases: list[np.ndarray], calibration: np.ndarray) -> Int8MLP:
@@ -163,16 +179,10 @@ def int8_c(model: Int8MLP, prefix: str) -> str:
         target = "scores" if layer.out_scale is not None else f"{prefix}_hidden[{i % 2}]"
         calls.append(f"  {name}({source}, {target});\n")
     n_in = model.layers[0].weights.shape[1]
-    inv = c_array([model.input_inv_scale]).strip("{}\n ")
     parts.append(
         f"static void {prefix}_core(const float *features, float *scores) {{\n"
         f"  int8_t q[{n_in}];\n"
-        f"  for (int i = 0; i < {n_in}; i++) {{  /* round half away from zero, clamped to [-127, 127] */\n"
-        f"    float t = features[i] * {inv};\n"
-        f"    if (t > {INPUT_MAX}.0f) t = {INPUT_MAX}.0f;\n"
-        f"    if (t < -{INPUT_MAX}.0f) t = -{INPUT_MAX}.0f;\n"
-        "    q[i] = (int8_t)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));\n"
-        "  }\n"
+        f"{input_rounding_c('q', n_in, model.input_inv_scale)}"
         f"{''.join(calls)}"
         "}\n"
     )
