@@ -67,34 +67,43 @@ def train_teacher(
     overwrite: bool = False,
     threads: int | None = None,
     device: str | None = None,
+    augment: str | None = None,
+    say=None,
     **options,
 ) -> Run:
     """Train a built-in teacher (`cnn`, `resnet` or `mlp`, with its options: channels, depth, width, epochs...)
     on the labels of `data` (a name, a path or a Dataset), selected on val, and write it as a run directory.
-    Without `arch`, the data's layout decides: a CNN for images (2-D) and sequences (1-D), an MLP for vectors.
+    What is left out comes from the data (`kdedge.defaults.TEACHER_RECIPES`): the layout picks the net (a CNN for
+    images and sequences, an MLP for vectors) and the size the schedule — tens of thousands of images get a wider
+    CNN, AdamW with a cosine schedule, label smoothing and random shifts (`augment="shift"`; "none" to train on the
+    split as it is). The choice is recorded in the run (`defaults`) and, with `say` (a callable), said in one line.
     `threads`: CPU threads for training, `device`: auto (default), cpu, cuda[:N] or mps — both from here on in this
     process."""
     from .compute import set_device, set_training_threads
-    from .defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
     from .distillation.run import fit_run
     from .outputs import check_out_dir
+    from .teachers.recipe import plan_teacher
 
     check_out_dir(out, overwrite)  # before the data is read
     set_training_threads(threads)
     set_device(device)
     dataset, source = _dataset_and_source(data, seed)
-    arch = teacher_arch(arch, dataset.layout)
-    routed = _route(arch, "hard", "train", {**TEACHER_TRAINING, **TEACHER_ARCH_OPTIONS.get(arch, {}), **options})
+    plan = plan_teacher(arch, dataset, augment, options)
+    routed = _route(plan.arch, "hard", plan.transfer, plan.options)
+    if say is not None and plan.line():
+        say(plan.line())
     return fit_run(
         out=out,
         kind="teacher",
-        family=arch,
+        family=plan.arch,
         options=routed.family_options,
         method=routed.method,
         dataset=dataset,
         data_source=source,
         seed=seed,
         overwrite=overwrite,
+        transfer=routed.transfer,
+        defaults=plan.record,
     )
 
 

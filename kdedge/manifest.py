@@ -58,6 +58,7 @@ class Manifest(_Record):
     data: DataRecord
     teacher: dict[str, Any] | None = None
     transfer: dict[str, Any] | None = None
+    defaults: dict[str, Any] | None = None  # the default recipe behind the options left out (kdedge.defaults)
     weights: list[str] = Field(default_factory=list)
     weights_sha256: str = ""
     metrics: dict[str, Any] = Field(default_factory=dict)

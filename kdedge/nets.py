@@ -48,17 +48,29 @@ def _conv_ops(dims: int):
 
 
 @architecture("cnn")
-def build_cnn(sample_shape, n_classes, mean, std, channels: tuple[int, ...] = (32, 64, 64)) -> nn.Module:
-    """A small VGG-style CNN: conv-BN-ReLU blocks, one 2x max-pool while the map is large enough, global average."""
+def build_cnn(
+    sample_shape,
+    n_classes,
+    mean,
+    std,
+    channels: tuple[int, ...] = (32, 64, 64),
+    convs: int = 1,
+    pool_after: tuple[int, ...] = (2,),
+) -> nn.Module:
+    """A VGG-style CNN: blocks of `convs` conv-BN-ReLU layers, a 2x max-pool after the blocks in `pool_after`
+    (1-based; skipped once the map is under 4 wide), global average pooling, a linear layer. The defaults are the
+    small CNN (one conv per block, one pool after the second: 8x8 digits keep a 4x4 map); the teacher for
+    tens of thousands of images uses two convs per block and pools after blocks 1 and 2 (28x28 -> 14 -> 7)."""
     conv, bn, pool, gap = _conv_ops(len(sample_shape) - 1)
     layers: list[nn.Module] = [Normalize(mean, std)]
     in_ch, size = sample_shape[0], min(sample_shape[1:])
-    for i, out_ch in enumerate(channels):
-        layers += [conv(in_ch, out_ch, 3, padding=1), bn(out_ch), nn.ReLU()]
-        if i == 1 and size >= 4:  # pool once, after the second block: 8x8 digits keep a 4x4 map
+    for block, out_ch in enumerate(channels, start=1):
+        for _ in range(convs):
+            layers += [conv(in_ch, out_ch, 3, padding=1), bn(out_ch), nn.ReLU()]
+            in_ch = out_ch
+        if block in pool_after and size >= 4:
             layers.append(pool(2))
             size //= 2
-        in_ch = out_ch
     layers += [gap(1), nn.Flatten(), nn.Linear(in_ch, n_classes)]
     return nn.Sequential(*layers)
 

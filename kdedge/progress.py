@@ -1,6 +1,9 @@
 """Progress bars on stderr (rich), so stdout stays clean for tables and --json.
 
-Silent when stderr is not a terminal or KDEDGE_QUIET is set (`--quiet` sets it). Bars opened while another is shown
+Off a terminal (a log file, a pipe, a worker process) the same steps become plain timestamped lines, so a long job
+speaks in its log: one line per step when steps are slower than KDEDGE_LOG_EVERY seconds (default 5; an epoch of a
+real teacher is tens of seconds), else one every that many seconds, and the last state at the end. Nothing at all
+when KDEDGE_QUIET is set (`--quiet` sets it). Bars opened while another is shown
 are drawn in the same display, under it (rich allows one live display at a time), and vanish when done; an outermost
 bar stays if `transient=False`: the outer count (models, combinations, trials) stays, the inner ones (epochs,
 batches, a trial's bench) go.
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 
 _active = None  # the rich Progress on screen, if any
 
@@ -66,12 +70,52 @@ def _stepper(progress, task):
     return advance
 
 
+def _quiet() -> bool:
+    return bool(os.environ.get("KDEDGE_QUIET"))
+
+
+def _log_every() -> float:
+    try:
+        return max(0.0, float(os.environ.get("KDEDGE_LOG_EVERY", "5")))
+    except ValueError:
+        return 5.0
+
+
+@contextlib.contextmanager
+def _log_lines(label: str, total: int):
+    """`advance` for a log: '09:41:07 teacher · hard 3/60 val accuracy 0.9012 ...' on stderr, throttled."""
+    every, state = _log_every(), {"done": 0, "status": "", "printed_at": None, "printed_done": 0}
+
+    def emit() -> None:
+        line = f"{time.strftime('%H:%M:%S')} {label} {state['done']}/{total}"
+        print(f"{line} {state['status']}".rstrip(), file=sys.stderr, flush=True)
+        state["printed_at"], state["printed_done"] = time.monotonic(), state["done"]
+
+    def advance(status: str = "", completed: int | None = None) -> None:
+        state["done"] = state["done"] + 1 if completed is None else completed
+        state["status"] = status
+        last = state["printed_at"]
+        if last is None or time.monotonic() - last >= every:
+            emit()
+
+    try:
+        yield advance
+    finally:
+        if state["done"] != state["printed_done"]:
+            emit()  # the last state, whatever the throttle skipped
+
+
 @contextlib.contextmanager
 def progress_bar(label: str, total: int, transient: bool = True):
-    """Yield `advance(status="", completed=None)`: one more step (or `completed` steps in all), `status` beside."""
+    """Yield `advance(status="", completed=None)`: one more step (or `completed` steps in all), `status` beside.
+    A rich bar on a terminal, plain lines in a log, nothing with KDEDGE_QUIET."""
     global _active
-    if silent():
+    if _quiet():
         yield lambda status="", completed=None: None
+        return
+    if silent():
+        with _log_lines(label, total) as advance:
+            yield advance
         return
     if _active is not None:  # nested: one more task in the display already on screen
         progress = _active

@@ -82,3 +82,17 @@ def test_kd_gradient_is_the_closed_form():
 def test_bad_method_options_name_the_option(name, options, message):
     with pytest.raises(OptionError, match=message):
         make_method(name, **options)
+
+
+def test_label_smoothing_by_hand():
+    """ε = 0.1 over K = 3: target (1 − ε)·onehot + ε/3, so the loss is −Σ_k target_k · log p_k; unlabelled rows
+    (y = −1) still count nothing, smoothing term included."""
+    p = _softmax(STUDENT, 1.0)
+    target = [0.1 / 3, 0.9 + 0.1 / 3, 0.1 / 3]
+    expected = -sum(t * math.log(q) for t, q in zip(target, p, strict=True))
+    assert expected == pytest.approx(0.5076059, rel=1e-6)
+    got = hard_loss(torch.tensor([STUDENT, TEACHER]), torch.tensor([1, -1]), label_smoothing=0.1)
+    assert float(got) == pytest.approx(expected, rel=1e-6)
+    assert make_method("hard", label_smoothing=0.1).loss(torch.tensor([STUDENT]), None, torch.tensor([1])).item() == (
+        pytest.approx(expected, rel=1e-6)
+    )

@@ -111,3 +111,28 @@ def test_parallel_search_counts_the_workers_trials(terminal, tmp_path, capsys):
     search_study._wait_showing_trials(tmp_path, 2, *search_study._joining([Worker(), Worker()]), every_seconds=0)
     err = capsys.readouterr().err
     assert "search: trial" in err and "2/2" in err and "best val acc 0.9000" in err
+
+
+def test_a_log_gets_plain_lines_per_slow_step_and_the_last_state(monkeypatch, capsys):
+    """Off a terminal a long job still speaks: timestamped lines, throttled to KDEDGE_LOG_EVERY seconds."""
+    monkeypatch.delenv("KDEDGE_QUIET", raising=False)
+    monkeypatch.setattr(progress, "_stderr_is_terminal", lambda: False)
+    monkeypatch.setenv("KDEDGE_LOG_EVERY", "0")
+    with progress.progress_bar("teacher · hard", 3) as advance:
+        advance("val accuracy 0.5")
+        advance("val accuracy 0.7")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "teacher · hard 1/3 val accuracy 0.5",
+        "teacher · hard 2/3 val accuracy 0.7",
+    ]
+    monkeypatch.setenv("KDEDGE_LOG_EVERY", "3600")  # fast steps: the first line, then only the last state
+    with progress.progress_bar("x", 5) as advance:
+        for i in range(4):
+            advance(f"step {i}")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["x 1/5 step 0", "x 4/5 step 3"]
+    monkeypatch.setenv("KDEDGE_QUIET", "1")
+    with progress.progress_bar("x", 2) as advance:
+        advance("one")
+    assert capsys.readouterr().err == ""

@@ -33,7 +33,7 @@ def test_vectors_get_an_mlp_teacher(tmp_path, vectors):
     out = tmp_path / "teacher"
     r = runner.invoke(app, ["teacher", "train", "--data", str(vectors), "--epochs", "2", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "teacher: mlp, from the data's layout (vectors); --arch to choose" in r.stderr
+    assert "teacher: mlp from the data's layout (vectors); --arch to choose; --augment none, --patience 20" in r.stderr
     manifest = json.loads((out / "kdedge.json").read_text())
     assert manifest["family"] == "mlp" and manifest["data"]["layout"] == "vector"
 

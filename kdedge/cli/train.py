@@ -51,26 +51,45 @@ def teacher_train(
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
     device: Device = None,
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            help="Training-time augmentation: shift (random shifts, new every batch) or none. Default: shift for "
+            "10,000+ training images, none for smaller sets and other layouts; never flips (they break digits, text)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     **options,
 ):
-    """Train a built-in teacher on labels: by default a small CNN (2-D for images, 1-D for sequences) or an MLP
-    (vectors), picked from the data's layout; --arch cnn, resnet or mlp to choose."""
-    from ..api import load_data, teacher_arch, train_teacher
+    """Train a built-in teacher on labels. What you leave out comes from the data and is printed: the layout picks
+    the net (a 2-D CNN for images, 1-D for sequences, an MLP for vectors), the size its schedule (10,000+ training
+    images: a wider CNN, AdamW + cosine, label smoothing, random shifts); --arch, --epochs, --augment... to choose."""
+    from ..api import load_data, train_teacher
 
     read, options = split_reader_options(options)
     dataset = load_data(data, seed=seed, format=data_format, **read)
-    chosen = teacher_arch(arch, dataset.layout)
+    say = None if as_json else (lambda line: typer.echo(line, err=True))
     run = train_teacher(
-        dataset, out=out, arch=chosen, seed=seed, overwrite=overwrite, threads=threads, device=device, **options
+        dataset,
+        out=out,
+        arch=arch,
+        seed=seed,
+        overwrite=overwrite,
+        threads=threads,
+        device=device,
+        augment=augment,
+        say=say,
+        **options,
     )
-    if arch is None and not as_json:  # after training: a failure stays one line
-        typer.echo(f"teacher: {chosen}, from the data's layout ({dataset.layout}s); --arch to choose", err=True)
     _summary(run, as_json)
 
 
+TEACHER_EXTRA_OPTIONS = ("label_smoothing", "max_shift")  # the hard loss's smoothing, the shift augmentation's size
+
+
 def _neural_family_option(spec) -> bool:
-    return any(owner in {f"--student {f}" for f in NEURAL_FAMILIES} for owner in spec.owners)
+    owned = any(owner in {f"--student {f}" for f in NEURAL_FAMILIES} for owner in spec.owners)
+    return owned or spec.name in TEACHER_EXTRA_OPTIONS
 
 
 teacher_app.command("train")(

@@ -26,11 +26,14 @@ def kd_loss(student_logits, teacher_logits, labels, temperature: float, alpha: f
     return loss
 
 
-def hard_loss(student_logits, labels):
+def hard_loss(student_logits, labels, label_smoothing: float = 0.0):
     """Cross-entropy on labels, averaged over the labelled samples; unlabeled ones (y < 0) are ignored. A sum over
     ignore_index divided by the count: no boolean indexing and no host sync per step, and 0 (not NaN) for a batch
-    with no labels."""
-    total = F.cross_entropy(student_logits, labels.clamp(min=-1), ignore_index=-1, reduction="sum")
+    with no labels. `label_smoothing` ε: the target is (1 − ε) on the label plus ε/K on every class (Szegedy et al.
+    2016), which keeps a long-trained teacher's logits from growing without bound."""
+    total = F.cross_entropy(
+        student_logits, labels.clamp(min=-1), ignore_index=-1, reduction="sum", label_smoothing=label_smoothing
+    )
     return total / (labels >= 0).sum().clamp(min=1)
 
 

@@ -76,11 +76,14 @@ class Hard(Method):
     summary: ClassVar[str] = "baseline: train on the labels, no teacher"
     needs_teacher: ClassVar[bool] = False
     trains: ClassVar[frozenset[str]] = frozenset({NEURAL, NONNEURAL})
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="hard, neural: move this much of each label's weight to a uniform spread"
+    )
 
     def loss(self, student_logits, teacher_logits, labels):
         from .losses import hard_loss
 
-        return hard_loss(student_logits, labels)
+        return hard_loss(student_logits, labels, self.label_smoothing)
 
     def regression_targets(self, teacher_logits):
         return None

@@ -17,6 +17,7 @@ from ..params import check_seed
 from ..runs import METRICS, Run, now, sha256_files, versions
 from ..students import make_params, student_class
 from .batches import Batches
+from .checkpoint import resumable
 from .methods import Method, check_method
 from .online import OnlineViews
 from .targets import teacher_logits
@@ -95,6 +96,7 @@ def fit_run(
     teacher=None,
     overwrite: bool = False,
     transfer: TransferSet | None = None,
+    defaults: dict | None = None,
 ) -> Run | None:
     """Train `family` with `method` on `dataset`'s train split (selection on val), then write `out` (and return
     it; None in a DDP process other than rank 0, which writes nothing)."""
@@ -131,7 +133,20 @@ def fit_run(
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
         # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
         extra = {"teacher": teacher} if method.needs_features else {}
-        fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
+        key = {
+            "kind": kind,
+            "family": family,
+            "params": params.model_dump(mode="json"),
+            "method": method.describe(),
+            "data": dataset.fingerprint,
+            "transfer": fit_set.info,
+            "teacher": None if teacher is None else teacher.describe(),
+            "seed": seed,
+        }
+        # A killed neural training resumes from its last checkpoint when the same command runs again (one process;
+        # a DDP run starts over).
+        with resumable(out, key, enabled=student.neural and distributed.world_size() == 1):
+            fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
         history = fit_info.pop("history", None)
         if t_val is not None and "val_agreement" not in fit_info:  # non-neural students: fidelity on val too
             fit_info["val_agreement"] = float(np.mean(student.predict(x_val) == np.asarray(t_val).argmax(1)))
@@ -153,6 +168,7 @@ def fit_run(
             data=data_spec(dataset, data_source),
             teacher=None if teacher is None else _describe_teacher(teacher, same_task),
             transfer=fit_set.info,
+            defaults=defaults,
             weights=weight_files,
             weights_sha256=sha256_files(tmp, weight_files),
             metrics=metrics,

@@ -61,23 +61,14 @@ def load_data(recipe: Recipe):
 
 def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
     """Train and export the recipe's teacher into `out` (a run directory)."""
-    from ..defaults import TEACHER_ARCH_OPTIONS, TEACHER_TRAINING
-    from ..distillation.methods import make_method
-    from ..distillation.run import fit_run
+    from ..api import train_teacher as train_builtin_teacher
 
     plan = recipe.plan
     dataset = dataset if dataset is not None else load_data(recipe)
     log(f"teacher: training {plan.teacher.arch} -> {out}")
-    run = fit_run(
-        out=out,
-        kind="teacher",
-        family=plan.teacher.arch,
-        options={**TEACHER_TRAINING, **TEACHER_ARCH_OPTIONS.get(plan.teacher.arch, {}), **plan.teacher.options},
-        method=make_method("hard"),
-        dataset=dataset,
-        data_source=plan.data.spec,
-        seed=plan.seed,
-        overwrite=True,
+    # the same decisions as `kdedge teacher train`: what the recipe leaves out comes from the data
+    run = train_builtin_teacher(
+        dataset, out=out, arch=plan.teacher.arch, seed=plan.seed, overwrite=True, say=log, **plan.teacher.options
     )
     _record(run, recipe, TEACHER)
     _summary(run, log)

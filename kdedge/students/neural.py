@@ -145,8 +145,10 @@ class MLPStudent(NeuralStudent):
 
 class CNNParams(TrainConfig):
     channels: tuple[int, ...] = Field((32, 64, 64), description="channels per conv block, e.g. 16,32,32")
+    convs: int = Field(1, ge=1, le=4, description="conv-BN-ReLU layers per block")
+    pool_after: tuple[int, ...] = Field((2,), description="blocks (1-based) followed by a 2x max-pool, e.g. 1,2")
 
-    _parse_channels = field_validator("channels", mode="before")(_int_tuple)
+    _parse_channels = field_validator("channels", "pool_after", mode="before")(_int_tuple)
 
 
 @register

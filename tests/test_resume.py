@@ -1,0 +1,67 @@
+"""A killed training resumes from its checkpoint when the same command runs again, to the very same weights."""
+
+from pathlib import Path
+
+import pytest
+
+import kdedge
+from kdedge.distillation import checkpoint, loop
+
+OPTIONS = {"hidden": 32, "epochs": 5, "patience": 5, "transfer": "shift+mixup", "teacher_mode": "online"}
+
+
+class Killed(Exception):
+    pass
+
+
+def _killed_at_epoch(monkeypatch, epoch: int):
+    calls = {"n": 0}
+    real = loop.evaluate
+
+    def evaluate(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == epoch:
+            raise Killed  # as a kill would, after epochs 1..epoch-1 were saved
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", evaluate)
+
+
+def test_a_killed_distill_resumes_to_the_same_weights(tmp_path, monkeypatch, teacher_run, capsys):
+    monkeypatch.setenv("KDEDGE_CHECKPOINT_EVERY", "0")  # save every epoch
+    reference = kdedge.distill(teacher_run.path, out=tmp_path / "whole", **OPTIONS)
+
+    out = tmp_path / "mlp"
+    with monkeypatch.context() as patch:
+        _killed_at_epoch(patch, 4)
+        with pytest.raises(Killed):
+            kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    assert not out.exists()  # nothing half-written where the run goes
+    saved = checkpoint.resume_folder(out)
+    assert (saved / "stage1.pt").is_file() and checkpoint.load(saved / "stage1.pt")["epoch"] == 3
+
+    monkeypatch.delenv("KDEDGE_QUIET")
+    resumed = kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    assert "resuming from epoch 3/5" in capsys.readouterr().err
+    assert (out / "weights.safetensors").read_bytes() == (reference.path / "weights.safetensors").read_bytes()
+    assert resumed.manifest.metrics["test_accuracy"] == reference.manifest.metrics["test_accuracy"]
+    assert not saved.exists()  # gone once the run is in place
+
+
+def test_a_checkpoint_of_another_command_is_not_resumed(tmp_path, monkeypatch, teacher_run, capsys):
+    monkeypatch.setenv("KDEDGE_CHECKPOINT_EVERY", "0")
+    out = tmp_path / "mlp"
+    with monkeypatch.context() as patch:
+        _killed_at_epoch(patch, 3)
+        with pytest.raises(Killed):
+            kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    monkeypatch.delenv("KDEDGE_QUIET")
+    kdedge.distill(teacher_run.path, out=out, **{**OPTIONS, "hidden": 16})  # another student: starts over
+    assert "resuming" not in capsys.readouterr().err
+    assert not checkpoint.resume_folder(out).exists()
+
+
+def test_a_damaged_checkpoint_starts_the_stage_over(tmp_path):
+    path = Path(tmp_path) / "stage1.pt"
+    path.write_bytes(b"not a checkpoint")
+    assert checkpoint.load(path) is None
