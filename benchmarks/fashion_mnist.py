@@ -228,17 +228,28 @@ def report(prepared: dict, teacher: dict, cells, results: dict, rows: dict, args
         size = _ratio(t_row.get("size_kb"), b.get("size_kb"))
         kb = f"{t_row['size_kb']:,.0f} / {b['size_kb']:,.0f}" if b and t_row else ""
         agree = m.get("test_agreement_with_teacher")
+        setting = cell.setting + (
+            " (**no ONNX**: the export's parity gate refused it)" if r.get("export_error") else ""
+        )
         lines.append(
-            f"| {cell.family} | {cell.setting} | {100 * m.get('val_accuracy', float('nan')):.2f} | {100 * acc:.2f} "
+            f"| {cell.family} | {setting} | {100 * m.get('val_accuracy', float('nan')):.2f} | {100 * acc:.2f} "
             f"| {gain} | "
-            f"{'' if agree is None else f'{100 * agree:.1f}'} | {speed} | {kb} ({size}) | {r['seconds']:.0f} | "
-            f"{r['peak_rss_mb']} | {PUBLISHED[cell.family] if cell.hard else ''} |"
+            f"{'' if agree is None else f'{100 * agree:.1f}'} | {speed} | {kb} ({size}) | {_figure(r['seconds'])} | "
+            f"{_figure(r['peak_rss_mb'])} | {PUBLISHED[cell.family] if cell.hard else ''} |"
         )
     lines += ["", "Commands (each followed by `kdedge export RUN`; `T` = the teacher run, `D` = train.npz):", ""]
     for cell in cells:
         lines.append(f"- {cell.name}: `kdedge distill {'--data D' if cell.hard else '--teacher T'} {cell.args}`")
+    errors = [f"- {c.name}: {results[c.name]['export_error']}" for c in cells if results[c.name].get("export_error")]
+    if errors:
+        lines += ["", "Exports refused by the parity gate:", "", *errors]
     lines += ["", f"Reproduce: `.venv/bin/python benchmarks/fashion_mnist.py --seed {args.seed} --out OUT.md`."]
     return "\n".join(lines) + "\n"
+
+
+def _figure(value) -> str:
+    """A measured figure, or blank where none was recorded (0/None: a cell restored by hand)."""
+    return f"{value:.0f}" if value else ""
 
 
 def _ratio(a, b) -> str:

@@ -81,6 +81,7 @@ def train_teacher(
     process."""
     from .compute import set_device, set_training_threads
     from .distillation.run import fit_run
+    from .errors import require
     from .outputs import check_out_dir
     from .teachers.recipe import plan_teacher
 
@@ -91,6 +92,7 @@ def train_teacher(
     plan = plan_teacher(arch, dataset, augment, options)
     routed = _route(plan.arch, "hard", plan.transfer, plan.options)
     if say is not None and plan.line():
+        require("torch")  # a missing extra is the one line, not after the plan's
         say(plan.line())
     return fit_run(
         out=out,

@@ -38,6 +38,7 @@ def test_a_killed_distill_resumes_to_the_same_weights(tmp_path, monkeypatch, tea
             kdedge.distill(teacher_run.path, out=out, **OPTIONS)
     assert not out.exists()  # nothing half-written where the run goes
     saved = checkpoint.resume_folder(out)
+    # epochs 1-3 were saved (a stage's last epoch never is: the run itself is written next)
     assert (saved / "stage1.pt").is_file() and checkpoint.load(saved / "stage1.pt")["epoch"] == 3
 
     monkeypatch.delenv("KDEDGE_QUIET")

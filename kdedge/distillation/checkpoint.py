@@ -2,11 +2,12 @@
 
 A long training (a teacher on 60,000 images is tens of minutes) must survive a kill, a reboot or Ctrl-C. While
 `fit_run` writes `runs/x`, the loop saves its whole state — weights, optimizer, schedule, the random streams, the
-best-on-val weights and the history — to `runs/.x.resume/` at most every KDEDGE_CHECKPOINT_EVERY seconds (default 30)
-and after the last epoch. Run the same command again and it starts from the last saved epoch; the result is the same
-as an uninterrupted run with the same seed (tested). A checkpoint only resumes the run it was made for: its key is a
-hash of everything that decides the training (data fingerprint, family, options, method, transfer set, teacher,
-seed); another command replaces it. The folder is removed once the run is in place.
+best-on-val weights and the history — to `runs/.x.resume/` every KDEDGE_CHECKPOINT_EVERY seconds (default 30) of
+training; a run shorter than that writes nothing there. Run the same command again and it starts from the last
+saved epoch; the result is the same as an uninterrupted run with the same seed (tested). A checkpoint only resumes
+the run it was made for: its key is a hash of everything that decides the training (data fingerprint, family,
+options, method, transfer set, teacher, seed); another command replaces it. The folder is removed once the run
+is in place.
 
 Checkpoints are read with `torch.load(weights_only=True)`: tensors and plain containers only, never pickled code.
 """
@@ -47,8 +48,9 @@ def run_key(parts: dict) -> str:
 
 @contextlib.contextmanager
 def resumable(out: Path, key_parts: dict, enabled: bool = True) -> Iterator[None]:
-    """Inside the block, `stage()` hands each training stage its checkpoint file in `.OUT.resume/`. A folder with
-    another key (an older command's) is replaced. On success the folder goes; on any failure it stays."""
+    """Inside the block, `stage()` hands each training stage its checkpoint file in `.OUT.resume/` (made at the
+    first save). A folder with another key (an older command's) is removed. On success the folder goes; on a
+    failure it stays, for the same command to resume."""
     global _active
     if not enabled:
         yield
@@ -61,9 +63,7 @@ def resumable(out: Path, key_parts: dict, enabled: bool = True) -> Iterator[None
             same = False
         if not same:
             shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / KEY, {"key": key, "parts": key_parts})
-    _active = {"folder": folder, "stage": 0}
+    _active = {"folder": folder, "stage": 0, "key": {"key": key, "parts": key_parts}}
     try:
         yield
     finally:
@@ -97,6 +97,9 @@ def save(path: Path, state: dict, extra: dict) -> None:
     """Tensors and containers via torch.save, JSON-only state (numpy bit generators) beside; both atomic."""
     import torch
 
+    if not (path.parent / KEY).is_file():  # the first save of this command: the folder and what it resumes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path.parent / KEY, _active["key"] if _active else {})
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, str(tmp))
     write_json(path.with_suffix(".json"), extra)
@@ -104,13 +107,14 @@ def save(path: Path, state: dict, extra: dict) -> None:
 
 
 class Saver:
-    """Decides when the loop saves: at most every `checkpoint_every()` seconds, and at the end of the stage."""
+    """Decides when the loop saves: every `checkpoint_every()` seconds of training, never after the last epoch (the
+    run itself is written next)."""
 
     def __init__(self, path: Path | None):
         self.path, self.every, self.last = path, checkpoint_every(), time.monotonic()
 
-    def due(self, final: bool) -> bool:
-        return self.path is not None and (final or time.monotonic() - self.last >= self.every)
+    def due(self) -> bool:
+        return self.path is not None and time.monotonic() - self.last >= self.every
 
     def saved(self) -> None:
         self.last = time.monotonic()

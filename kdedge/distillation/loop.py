@@ -114,12 +114,6 @@ def prefetched(data, index_batches):
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
 
-def channels_last(module: torch.nn.Module) -> bool:
-    """2-D convolutions train faster with NHWC tensors on the CPU (measured: 6-10 % per step for the images
-    teacher); nets without them keep the default layout."""
-    return any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
-
-
 def _autocast(device: torch.device):
     """Mixed precision on CUDA (bfloat16: no loss scaling needed); full precision elsewhere."""
     if device.type == "cuda":
@@ -148,9 +142,6 @@ def train(
         raise OptionError("--select-by agreement needs the teacher's outputs on val; use a teacher method (kd, logits)")
     gen = seed_everything(seed)
     device = next(module.parameters()).device  # batches follow the module (kdedge.compute.training_device)
-    nhwc = channels_last(module)
-    if nhwc:
-        module.to(memory_format=torch.channels_last)
     model, processes = distributed.wrap(module), distributed.world_size()  # DDP in a `--nproc` worker
     n = len(train_data)
     opt = OPTIMIZERS[config.optimizer](
@@ -174,9 +165,8 @@ def train(
         best, history, done, spent = saved["best"], saved["history"], saved["epoch"], saved["seconds"]
         checkpoint.say_resumed(saver.path, done, config.epochs)
     start = time.perf_counter() - spent
-    finished = saved is not None and saved["finished"]
     with progress_bar(label, total=config.epochs) as advance:
-        for epoch in range(done + 1, 0 if finished else config.epochs + 1):
+        for epoch in range(done + 1, config.epochs + 1):
             model.train()
             order = torch.randperm(n, generator=gen).numpy()
             # BatchNorm cannot train on a single sample: a last batch of one (per process) is skipped
@@ -189,8 +179,6 @@ def train(
             for (x, y, t), weight in zip(local_batches, shares, strict=True):
                 if device.type != "cpu":
                     x, y, t = on_device((x, y, t), device)
-                if nhwc:
-                    x = x.contiguous(memory_format=torch.channels_last)
                 opt.zero_grad()
                 with _autocast(device):
                     loss = loss_fn(model(x).float(), t, y)
@@ -207,7 +195,7 @@ def train(
             status = f"val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch})"
             advance(f"{status} · {per_epoch:.1f} s/epoch", completed=epoch)
             stop = epoch - best_epoch >= config.patience or epoch == config.epochs
-            if saver.due(final=stop) and distributed.is_writer():
+            if not stop and saver.due() and distributed.is_writer():
                 state = {
                     "model": module.state_dict(),
                     "optimizer": opt.state_dict(),
@@ -221,15 +209,12 @@ def train(
                     "history": history,
                     "epoch": epoch,
                     "seconds": time.perf_counter() - start,
-                    "finished": stop,
                 }
                 rng = getattr(train_data, "rng", None)
                 checkpoint.save(saver.path, state, {"views_rng": rng.bit_generator.state} if rng is not None else {})
                 saver.saved()
             if stop:
                 break
-    if nhwc:
-        module.to(memory_format=torch.contiguous_format)
     module.load_state_dict(best_state)
     module.eval()
     return {
