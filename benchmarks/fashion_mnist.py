@@ -243,7 +243,11 @@ def report(prepared: dict, teacher: dict, cells, results: dict, rows: dict, args
     errors = [f"- {c.name}: {results[c.name]['export_error']}" for c in cells if results[c.name].get("export_error")]
     if errors:
         lines += ["", "Exports refused by the parity gate:", "", *errors]
-    lines += ["", f"Reproduce: `.venv/bin/python benchmarks/fashion_mnist.py --seed {args.seed} --out OUT.md`."]
+    names = ",".join(c.name for c in cells)
+    lines += [
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/fashion_mnist.py --seed {args.seed} --cells {names} --out OUT.md`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -255,7 +259,8 @@ def _figure(value) -> str:
 def _ratio(a, b) -> str:
     if not a or not b:
         return ""
-    return f"{a / b:.1f}×"
+    r = a / b
+    return f"{r:.0f}×" if r >= 10 else f"{r:.2g}×"
 
 
 if __name__ == "__main__":
