@@ -66,3 +66,15 @@ def test_a_damaged_checkpoint_starts_the_stage_over(tmp_path):
     path = Path(tmp_path) / "stage1.pt"
     path.write_bytes(b"not a checkpoint")
     assert checkpoint.load(path) is None
+
+
+def test_a_folder_the_user_made_where_the_checkpoint_goes_is_left_alone(tmp_path, teacher_run):
+    from kdedge.errors import RunError
+
+    out = tmp_path / "mlp"
+    theirs = checkpoint.resume_folder(out)
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    with pytest.raises(RunError, match="is not a kdedge checkpoint"):
+        kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    assert (theirs / "notes.txt").read_text() == "mine" and not out.exists()

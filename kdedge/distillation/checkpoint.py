@@ -27,7 +27,7 @@ from pathlib import Path
 from .._io import write_json
 
 KEY = "key.json"
-_active: dict | None = None  # {"folder": Path, "stage": int} while fit_run trains a neural model
+_active: dict | None = None  # {"folder", "stage", "key"} while fit_run trains a neural model
 
 
 def resume_folder(out: Path) -> Path:
@@ -56,6 +56,12 @@ def resumable(out: Path, key_parts: dict, enabled: bool = True) -> Iterator[None
         yield
         return
     folder, key = resume_folder(out), run_key(key_parts)
+    if folder.exists() and not (folder / KEY).is_file() and any(folder.iterdir()):
+        from ..errors import RunError  # not a checkpoint kdedge wrote: never removed
+
+        raise RunError(
+            f"{folder} exists and is not a kdedge checkpoint (no {KEY}); move it away or choose another --out"
+        )
     if folder.exists():
         try:
             same = json.loads((folder / KEY).read_text()).get("key") == key
