@@ -72,6 +72,7 @@ CELLS = (
     Cell("mlp-set", "mlp", "kd T=1 on shift 5x (cached), 40 ep", f"{MLP} {SET_KD} --epochs 40 --patience 40"),
     Cell("cnn-hard", "cnn", "labels", f"{CNN} --method hard --epochs 60 --patience 15", hard=True),
     Cell("cnn-online", "cnn", "online shift+mixup, 30 ep", f"{CNN} {ONLINE} --epochs 30 --patience 30"),
+    Cell("cnn-set", "cnn", "kd T=1 on shift 5x (cached), 8 ep", f"{CNN} {SET_KD} --epochs 8 --patience 8"),
     Cell("tree-hard", "tree", "labels", f"{TREE} --method hard", hard=True),
     Cell("tree-set", "tree", "logits on shift 5x", f"{TREE} {CACHED_SET}"),
     Cell("tree-set-2px", "tree", "logits on shift 5x, --max-shift 2", f"{TREE} {CACHED_SET} --max-shift 2"),

@@ -34,8 +34,10 @@ def test_metadata_describes_the_model(kd_mlp_run, teacher_run):
     assert json.loads(meta["kdedge.input_shape"]) == ["N", 1, 8, 8]
     norm = json.loads(meta["kdedge.normalization"])
     assert "inside" in norm["applied"] and len(norm["mean"]) == 1
-    assert meta["kdedge.source_run"].endswith("mlp")
-    assert json.loads(meta["kdedge.teacher"])["fingerprint"] == teacher_run.manifest.weights_sha256
+    assert meta["kdedge.run"] == "mlp" and meta["kdedge.run_fingerprint"] == kd_mlp_run.manifest.weights_sha256
+    teacher = json.loads(meta["kdedge.teacher"])
+    assert teacher["fingerprint"] == teacher_run.manifest.weights_sha256 and teacher["name"] == "teacher"
+    assert "path" not in teacher  # a shipped file holds names, never the workstation's paths
     assert int(meta["kdedge.n_params"]) == kd_mlp_run.manifest.student.n_params
     assert meta["kdedge.version"]
     assert kd_mlp_run.manifest.export["parity"]["label_agreement"] == 1.0

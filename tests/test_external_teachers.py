@@ -225,4 +225,4 @@ def test_onnx_teacher_whose_recorded_data_is_gone_asks_for_data(files, tmp_path)
     path = tmp_path / "teacher.onnx"
     onnx.save(model, path)
     r = kdedge("teacher", "eval", path, "--min-runs", 5, "--min-seconds", 0)
-    assert r.exit_code == 2 and "moved-away.npz, which is not here; pass --data" in r.output, r.output
+    assert r.exit_code == 2 and "moved-away.npz', which is not beside it; pass --data" in r.output, r.output

@@ -7,6 +7,7 @@ RUN/model.onnx is always the fp32 graph; RUN/model.int8.onnx is written beside i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from .. import __version__
 from .._io import atomic_path
@@ -25,7 +26,9 @@ def metadata(
 ) -> dict[str, str]:
     """metadata_props: enough for an app (and `kdedge bench --model`, `kdedge predict`) to use the graph alone.
 
-    `normalization` is informational: the graph applies it itself and takes raw inputs.
+    `normalization` is informational: the graph applies it itself and takes raw inputs. A shipped file names its
+    run, teacher and data and gives their fingerprints, never a path: absolute paths would disclose the
+    workstation's user names and folders to anyone who opens the app (the run record beside keeps the paths).
     """
     m = run.manifest
     data = m.data
@@ -39,11 +42,12 @@ def metadata(
         "input_layout": data.layout,
         "normalization": json.dumps(data.normalization),
         "n_params": str(n_params),
-        "source_run": str(run.path.resolve()),
-        "teacher": json.dumps(m.teacher),
+        "run": run.name,
+        "run_fingerprint": m.weights_sha256,
+        "teacher": json.dumps(_without_paths(m.teacher)),
         "method": json.dumps(m.method),
         "dataset_fingerprint": data.fingerprint,
-        "data_source": str(data.source),
+        "data_source": _data_name(data),
         "data_seed": str(data.seed),
         "target": profile.name,
         "precision": precision,
@@ -51,6 +55,30 @@ def metadata(
         # logits: softmax(scores) are class probabilities (bench's KL to the teacher); regression: scores only rank
         "scores": scores,
     }
+
+
+def _without_paths(record):
+    """A record (the teacher's: one model, an average, a chain) with every path reduced to its last name; a key
+    `path` becomes `name`."""
+    if isinstance(record, dict):
+        out = {k: _without_paths(v) for k, v in record.items() if k != "path"}
+        if "path" in record:
+            out.setdefault("name", Path(str(record["path"])).name)
+        return out
+    if isinstance(record, list):
+        return [_without_paths(v) for v in record]
+    if isinstance(record, str) and (record.startswith(("/", "~")) or ":\\" in record[:3]):
+        return Path(record).name
+    return record
+
+
+def _data_name(data) -> str:
+    """A built-in data set by its name; a file or folder by its name only (`kdedge.dataset_fingerprint` says which
+    data exactly; tools that need the file read the run record beside the model, or ask for --data)."""
+    from ..data import BUILTINS
+
+    source = str(data.source)
+    return source if source in BUILTINS else Path(source).name
 
 
 def _scores_kind(student) -> str:
@@ -107,6 +135,7 @@ def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> d
 
     from ..students import load_student
     from .converters import to_onnx
+    from .graph import strip_build_traces
 
     student = load_student(run)
     if profile.format == "c":
@@ -119,6 +148,7 @@ def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> d
     _check_opset(model, profile, run)
     model.producer_name, model.producer_version = "kdedge", __version__
     model.graph.name = f"kdedge_{run.family}"  # skl2onnx names graphs by a random uuid: same seed, same bytes
+    strip_build_traces(model)
     model.doc_string = (
         f"kdedge {run.kind} '{run.family}': input (N, {', '.join(map(str, student.sample_shape))}) "
         "raw float32 -> scores (N, K) float32, label (N,) int64"

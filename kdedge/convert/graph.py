@@ -128,3 +128,31 @@ def finish(
     flat = flatten.graph.output[0].name
     model = merge(flatten, core, io_map=[(flat, core.graph.input[0].name)], prefix2=CORE_PREFIX)
     return merge(model, outputs, io_map=[(CORE_PREFIX + scores, "raw_scores")])
+
+
+def strip_build_traces(model) -> None:
+    """Remove what the converters record about the build, in every graph and node (subgraphs included): doc
+    strings (onnx.compose writes "Graph combining ... Extracted from {uuid}", a fresh random id per export: same
+    seed, different bytes) and metadata_props (torch.onnx writes each node's Python stack trace, with the
+    workstation's absolute paths). The model's own metadata_props (kdedge.*) are written after this."""
+
+    def strip(graph) -> None:
+        graph.doc_string = ""
+        del graph.metadata_props[:]
+        for node in graph.node:
+            node.doc_string = ""
+            del node.metadata_props[:]
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    strip(attr.g)
+                for sub in attr.graphs:
+                    strip(sub)
+        for info in (*graph.input, *graph.output, *graph.value_info):
+            del info.metadata_props[:]
+
+    strip(model.graph)
+    for function in model.functions:
+        function.doc_string = ""
+        for node in function.node:
+            node.doc_string = ""
+            del node.metadata_props[:]

@@ -5,6 +5,7 @@ Like the rest of kdedge.measure this needs only numpy and onnxruntime (run manif
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -107,16 +108,28 @@ def _teacher_changed(loaded, entries) -> list[str]:
 
 
 def recorded_data(model: Path, meta: dict) -> str:
-    """`kdedge.data_source` of a kdedge export: a built-in name, or a path that still exists."""
+    """The data a kdedge export came from: a built-in name as recorded, else the run record beside the model (an
+    export names its data file but never holds its path), else an older export's path that still exists."""
     from ..data import BUILTINS
     from ..errors import OptionError
+    from ..manifest import MANIFEST
 
     source = meta.get("data_source")
     if source is None:
         raise OptionError(f"{model} does not say what data it came from; pass --data (e.g. --data test.npz)")
-    if source not in BUILTINS and not Path(source).exists():
-        raise OptionError(f"{model} came from {source}, which is not here; pass --data to measure on")
-    return source
+    if source in BUILTINS:
+        return source
+    record = Path(model).parent / MANIFEST
+    if record.is_file():
+        try:
+            recorded = json.loads(record.read_text())["data"]
+            if recorded.get("fingerprint") == meta.get("dataset_fingerprint") and Path(recorded["source"]).exists():
+                return recorded["source"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    if Path(source).is_absolute() and Path(source).exists():
+        return source
+    raise OptionError(f"{model} came from data {source!r}, which is not beside it; pass --data to measure on")
 
 
 def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
