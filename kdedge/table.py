@@ -10,6 +10,36 @@ DEFAULT_WIDTH = 100  # what the key columns fit in
 FULL_WIDTH = 220  # what every column fits in
 
 
+def available_width(widest: int = FULL_WIDTH) -> int:
+    """How wide output may be: $COLUMNS when set, else the terminal's width, else `widest` (a file or a pipe)."""
+    import os
+    import shutil
+    import sys
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+        if columns > 0:
+            return columns
+    except ValueError:
+        pass
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    return widest
+
+
+def console_for(renderable=None, preferred: int = DEFAULT_WIDTH, widest: int = FULL_WIDTH, **options):
+    """A rich Console for printing `renderable` to stdout: as wide as it needs (at least `preferred`, at most
+    `widest`), never wider than the terminal or $COLUMNS; rich then shrinks the table's wrapping columns to fit."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    width = preferred
+    if renderable is not None:
+        wide = Console(width=widest)
+        width = max(Measurement.get(wide, wide.options, renderable).maximum, preferred)
+    return Console(width=min(width, widest, available_width(widest)), **options)
+
+
 def _fmt(value, spec: str, missing: str = "—") -> str:
     return missing if value is None else format(value, spec)
 
@@ -157,26 +187,29 @@ def legend(result: dict, columns: list[str]) -> str:
 def bench_table(result: dict, console=None, columns: list[str] | None = None) -> None:
     """The bench table, its legend, any sweep table, notes and a busy-machine warning, on `console` (default:
     stdout, 100 columns wide for the key columns)."""
-    from rich.console import Console
-    from rich.table import Table
 
     from .measure.load import busy_warning
 
     columns = columns or key_columns()
-    table = Table(title=title(result), title_justify="left")
-    for name in columns:
-        column = COLUMNS[name]
-        table.add_column(column.header, justify="left" if column.left else "right")
-    for row in result["rows"]:
-        table.add_row(*(COLUMNS[name].cell(row) for name in columns))
-    if console is None:  # 100 columns unless the table needs more (--columns all), then as wide as it needs
-        from rich.measure import Measurement
-
-        wide = Console(width=FULL_WIDTH)
-        needed = Measurement.get(wide, wide.options, table).maximum
-        console = Console(width=min(max(needed, DEFAULT_WIDTH), FULL_WIDTH))
+    if console is None:  # 100 columns unless the table needs more (--columns all); never wider than the terminal
+        console = console_for(_bench_rich_table(result, columns))
+    table = _bench_rich_table(result, columns)
+    hidden: list[str] = []
+    if console.width < _needed(table):
+        table = _bench_rich_table(result, columns, compact=True)
+        # still too narrow for every figure: the last columns go (named below) rather than cut figures
+        while _needed(_bench_rich_table(result, columns, True, 14), "minimum") > console.width and len(columns) > 2:
+            hidden.insert(0, COLUMNS[columns[-1]].header.replace("\n", " "))
+            columns = columns[:-1]
+            table = _bench_rich_table(result, columns, compact=True)
     console.print(table)
     console.print(legend(result, columns), markup=False, highlight=False)
+    if hidden:
+        console.print(
+            f"not shown at {console.width} columns: {', '.join(hidden)} (a wider terminal, or --json)",
+            markup=False,
+            highlight=False,
+        )
     if len(result["rows"]) and len(result["rows"][0].get("latencies", [])) > 1:
         console.print(sweep_table(result))
     for note in result.get("notes", []):
@@ -184,6 +217,39 @@ def bench_table(result: dict, console=None, columns: list[str] | None = None) ->
     warning = busy_warning(result)
     if warning:
         console.print(warning, markup=False, highlight=False)
+
+
+def _needed(table, bound: str = "maximum") -> int:
+    """The width `table` takes when it has room (maximum), or squeezed as far as it goes (minimum)."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    wide = Console(width=FULL_WIDTH)
+    return getattr(Measurement.get(wide, wide.options, table), bound)
+
+
+def _bench_rich_table(result: dict, columns: list[str], compact: bool = False, cut_names: int = 0):
+    """The bench table; `compact` (it does not fit the terminal): no vertical rules and a model column that keeps
+    at least 14 characters, folding long names onto more lines; figures are never broken. `cut_names` shortens
+    the names, only to measure how narrow the table can go."""
+    from rich import box
+    from rich.table import Table
+
+    style = {"box": box.SIMPLE_HEAD, "padding": (0, 1), "pad_edge": False, "collapse_padding": True} if compact else {}
+    table = Table(title=title(result), title_justify="left", **style)
+    for name in columns:
+        column = COLUMNS[name]
+        table.add_column(
+            column.header,
+            justify="left" if column.left else "right",
+            overflow="fold",
+            no_wrap=name != "model",
+            min_width=14 if name == "model" else None,
+        )
+    for row in result["rows"]:
+        cells = [COLUMNS[name].cell(row) for name in columns]
+        table.add_row(*([cells[0][:cut_names], *cells[1:]] if cut_names else cells))
+    return table
 
 
 def sweep_table(result: dict):

@@ -49,23 +49,71 @@ def test_a_killed_distill_resumes_to_the_same_weights(tmp_path, monkeypatch, tea
     assert not saved.exists()  # gone once the run is in place
 
 
-def test_a_checkpoint_of_another_command_is_not_resumed(tmp_path, monkeypatch, teacher_run, capsys):
+def _kill_at_epoch_3(monkeypatch, teacher_run, out):
     monkeypatch.setenv("KDEDGE_CHECKPOINT_EVERY", "0")
-    out = tmp_path / "mlp"
     with monkeypatch.context() as patch:
         _killed_at_epoch(patch, 3)
         with pytest.raises(Killed):
             kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    return checkpoint.resume_folder(out)
+
+
+def test_another_command_is_refused_in_one_line_and_overwrite_discards_the_checkpoint(
+    tmp_path, monkeypatch, teacher_run
+):
+    from typer.testing import CliRunner
+
+    from kdedge.cli import app
+
+    out = tmp_path / "mlp"
+    saved = _kill_at_epoch_3(monkeypatch, teacher_run, out)
+    monkeypatch.delenv("KDEDGE_DEBUG", raising=False)
+    other = [
+        "distill",
+        "--teacher",
+        str(teacher_run.path),
+        "--out",
+        str(out),
+        "--hidden",
+        "16",
+        "--epochs",
+        "5",
+        "--transfer",
+        "shift+mixup",
+        "--teacher-mode",
+        "online",
+    ]  # another student than the killed one
+    refused = CliRunner().invoke(app, other)
+    assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output
+    assert "belongs to another command" in refused.output and "--overwrite" in refused.output
+    assert (saved / "stage1.pt").is_file() and not out.exists()  # nothing discarded, nothing half-written
+
     monkeypatch.delenv("KDEDGE_QUIET")
-    kdedge.distill(teacher_run.path, out=out, **{**OPTIONS, "hidden": 16})  # another student: starts over
-    assert "resuming" not in capsys.readouterr().err
-    assert not checkpoint.resume_folder(out).exists()
+    started = CliRunner().invoke(app, [*other, "--overwrite"])
+    assert started.exit_code == 0, started.output
+    assert "resuming" not in started.output and not saved.exists() and (out / "kdedge.json").is_file()
 
 
-def test_a_damaged_checkpoint_starts_the_stage_over(tmp_path):
+def test_a_checkpoint_from_another_kdedge_version_is_refused(tmp_path, monkeypatch, teacher_run):
+    import json
+
+    from kdedge.errors import RunError
+
+    out = tmp_path / "mlp"
+    saved = _kill_at_epoch_3(monkeypatch, teacher_run, out)
+    key = json.loads((saved / "key.json").read_text())
+    (saved / "key.json").write_text(json.dumps({**key, "version": "0.0.1"}))
+    with pytest.raises(RunError, match=r"written by kdedge 0\.0\.1 \(this is .*--overwrite"):
+        kdedge.distill(teacher_run.path, out=out, **OPTIONS)
+    assert (saved / "stage1.pt").is_file()
+
+
+def test_a_damaged_checkpoint_starts_the_stage_over_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("KDEDGE_QUIET", raising=False)
     path = Path(tmp_path) / "stage1.pt"
     path.write_bytes(b"not a checkpoint")
     assert checkpoint.load(path) is None
+    assert "cannot be read" in capsys.readouterr().err
 
 
 def test_a_folder_the_user_made_where_the_checkpoint_goes_is_left_alone(tmp_path, teacher_run):

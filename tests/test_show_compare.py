@@ -78,3 +78,31 @@ def test_compare_and_show_errors(benched, tmp_path):
     assert r.exit_code == 2 and "two or more" in r.output and r.output.count("\n") == 1
     r = kdedge("show", tmp_path / "nothing")
     assert r.exit_code == 2 and "no such run directory" in r.output
+
+
+@pytest.fixture(scope="module")
+def long_names(tmp_path_factory, kd_mlp_run, teacher_run):
+    """The same runs under 40-character names (what a sweep or a recipe makes), benched."""
+    root = tmp_path_factory.mktemp("long")
+    names = ("mlp-hidden-64-kd-temperature-4-alpha-0.9", "teacher-cnn-channels-8-16-32-seed-0-full1")
+    for run, name in zip((kd_mlp_run, teacher_run), names, strict=True):
+        assert len(name) >= 40
+        shutil.copytree(run.path, root / name)
+    return root, [root / n for n in names]
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_tables_fit_the_terminal_whatever_the_run_names(long_names, width, monkeypatch):
+    """bench, compare and show respect $COLUMNS: long names fold onto more lines, no line is wider."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    root, runs = long_names
+    outputs = {
+        "bench": kdedge("bench", *runs, "--min-runs", 3, "--min-seconds", 0, "--no-memory"),
+        "compare": kdedge("compare", *runs, "--all"),
+        "show": kdedge("show", runs[0]),
+    }
+    for command, result in outputs.items():
+        assert result.exit_code == 0, result.output
+        widest = max(len(line) for line in result.stdout.splitlines())
+        assert widest <= width, f"{command}: a {widest}-character line at COLUMNS={width}\n{result.stdout}"
+    assert "mlp-hi" in outputs["bench"].stdout  # the name is folded, not dropped

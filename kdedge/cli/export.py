@@ -123,8 +123,9 @@ def targets(as_json: JsonFlag = False):
     if as_json:
         _print_json([p.model_dump() for p in profiles])
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from ..table import console_for
 
     table = Table(title="export targets (kdedge export RUN --target NAME)")
     for col in ("name", "precision", "opset", "threads", "batch", "description"):
@@ -139,4 +140,4 @@ def targets(as_json: JsonFlag = False):
             ",".join(map(str, p.batch_sizes)),
             p.description,
         )
-    Console(width=160).print(table)
+    console_for(table, widest=160).print(table)

@@ -34,8 +34,9 @@ def teacher_layers(
     if as_json:
         _print_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from ..table import console_for
 
     table = Table(title=f"layers of {teacher} (output shape per sample)")
     for col in ("layer", "type", "output shape", "params"):
@@ -43,4 +44,4 @@ def teacher_layers(
     for r in rows:
         shape = "—" if r["output_shape"] is None else " × ".join(map(str, r["output_shape"]))
         table.add_row(r["layer"], r["type"], shape, f"{r['params']:,}")
-    Console(width=120).print(table)
+    console_for(table, widest=120).print(table)

@@ -68,15 +68,16 @@ def recipes(as_json: JsonFlag = False):
     if as_json:
         _print_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from ..table import console_for
 
     table = Table(title="shipped recipes (kdedge run NAME --out runs/NAME)")
     table.add_column("name")
     table.add_column("description")
     for row in rows:
         table.add_row(row["name"], row["description"])
-    Console(width=160).print(table)
+    console_for(table, widest=160).print(table)
 
 
 @app.command("sweep")

@@ -18,12 +18,12 @@ def show(
 ):
     """What a run is: kind, family, teacher, method, options, data, metrics, files with sizes, export and any
     bench figures stored beside it."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from ..describe import describe, fields
     from ..runs import Run
+    from ..table import console_for
 
     described = describe(Run.load(run))
     if as_json:
@@ -34,7 +34,7 @@ def show(
     table.add_column(overflow="fold")
     for label, text in fields(described).items():
         table.add_row(Text(label), Text(text))  # Text: a path or "[bench.json]" is not markup
-    console = Console(width=100, highlight=False)
+    console = console_for(None, widest=100, highlight=False)
     console.print(f"run {described['run']}", markup=False)
     console.print(table)
 
@@ -48,13 +48,13 @@ def compare(
 ):
     """Runs side by side: options, metrics, sizes and stored bench figures; by default only the rows that differ
     (and the kind, family and test accuracy, always)."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from ..describe import describe, fields, ordered
     from ..errors import OptionError
     from ..runs import Run
+    from ..table import console_for
 
     if len(runs) < 2:
         raise OptionError("compare needs two or more run directories (kdedge show RUN describes one)")
@@ -73,7 +73,7 @@ def compare(
         table.add_column(Text(Path(d["run"]).name), overflow="fold")
     for label in shown:
         table.add_row(Text(label), *(Text(column.get(label, "—")) for column in columns))
-    console = Console(width=max(100, 30 + 40 * len(runs)), highlight=False)
+    console = console_for(table, widest=max(100, 30 + 40 * len(runs)), highlight=False)
     console.print(table)
     for d in described:
         console.print(f"{Path(d['run']).name}: {d['run']}", markup=False)

@@ -66,8 +66,9 @@ teacher_app.command("eval")(fails_cleanly(with_reader_options(teacher_eval)))
 
 
 def _render(result: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from ..table import console_for
 
     lat, t = result["latency"], result["teacher"]
     typer.echo(
@@ -81,4 +82,4 @@ def _render(result: dict) -> None:
     for row in result["per_class"]:
         acc = "—" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f}"
         table.add_row(row["class"], str(row["samples"]), acc)
-    Console(width=100).print(table)
+    console_for(table, widest=100).print(table)

@@ -6,8 +6,10 @@ best-on-val weights and the history — to `runs/.x.resume/` every KDEDGE_CHECKP
 training; a run shorter than that writes nothing there. Run the same command again and it starts from the last
 saved epoch; the result is the same as an uninterrupted run with the same seed (tested). A checkpoint only resumes
 the run it was made for: its key is a hash of everything that decides the training (data fingerprint, family,
-options, method, transfer set, teacher, seed); another command replaces it. The folder is removed once the run
-is in place.
+options, method, transfer set, teacher, seed) and it records the kdedge version that wrote it. Another command,
+or another version, is refused in one line (rerun the first command to resume it, or add --overwrite to discard
+the checkpoint): runs are never mixed and nothing is discarded silently. The folder is removed once the run is in
+place.
 
 Checkpoints are read with `torch.load(weights_only=True)`: tensors and plain containers only, never pickled code.
 """
@@ -47,34 +49,59 @@ def run_key(parts: dict) -> str:
 
 
 @contextlib.contextmanager
-def resumable(out: Path, key_parts: dict, enabled: bool = True) -> Iterator[None]:
+def resumable(out: Path, key_parts: dict, enabled: bool = True, overwrite: bool = False) -> Iterator[None]:
     """Inside the block, `stage()` hands each training stage its checkpoint file in `.OUT.resume/` (made at the
-    first save). A folder with another key (an older command's) is removed. On success the folder goes; on a
-    failure it stays, for the same command to resume."""
+    first save). On success the folder goes; on a failure it stays, for the same command to resume."""
     global _active
     if not enabled:
         yield
         return
     folder, key = resume_folder(out), run_key(key_parts)
-    if folder.exists() and not (folder / KEY).is_file() and any(folder.iterdir()):
-        from ..errors import RunError  # not a checkpoint kdedge wrote: never removed
-
-        raise RunError(
-            f"{folder} exists and is not a kdedge checkpoint (no {KEY}); move it away or choose another --out"
-        )
-    if folder.exists():
-        try:
-            same = json.loads((folder / KEY).read_text()).get("key") == key
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            shutil.rmtree(folder, ignore_errors=True)
-    _active = {"folder": folder, "stage": 0, "key": {"key": key, "parts": key_parts}}
+    _check_resumable(folder, key, overwrite)
+    _active = {"folder": folder, "stage": 0, "key": {"key": key, "version": _version(), "parts": key_parts}}
     try:
         yield
     finally:
         _active = None
     shutil.rmtree(folder, ignore_errors=True)  # reached only when the block succeeded
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _check_resumable(folder: Path, key: str, overwrite: bool) -> None:
+    """A checkpoint of this very command (same key, same kdedge) resumes; any other is refused unless --overwrite,
+    which discards it. A folder kdedge did not write (no key.json) is never removed."""
+    from ..errors import RunError
+
+    if not folder.exists():
+        return
+    if not (folder / KEY).is_file():
+        if not any(folder.iterdir()):
+            return
+        raise RunError(
+            f"{folder} exists and is not a kdedge checkpoint (no {KEY}); move it away or choose another --out"
+        )
+    try:
+        recorded = json.loads((folder / KEY).read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    if recorded.get("key") == key and recorded.get("version") == _version():
+        return
+    if overwrite:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    if recorded.get("key") == key:
+        why = f"was written by kdedge {recorded.get('version', 'unknown')} (this is {_version()})"
+    else:
+        why = "belongs to another command (other options, data, teacher or seed)"
+    raise RunError(
+        f"the checkpoint {folder} {why}; run that command again to resume it, or add --overwrite to discard it "
+        "and start this one"
+    )
 
 
 def stage() -> Path | None:
@@ -92,7 +119,8 @@ def load(path: Path | None) -> dict | None:
 
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception:  # a checkpoint cut off by a crash mid-write cannot resume: start the stage again
+    except Exception as exc:  # a checkpoint cut off by a crash mid-write cannot resume: start the stage again
+        say(f"checkpoint {path} cannot be read ({type(exc).__name__}); this stage starts again from its first epoch")
         return None
     side = path.with_suffix(".json")
     state["extra"] = json.loads(side.read_text()) if side.is_file() else {}
@@ -126,6 +154,10 @@ class Saver:
         self.last = time.monotonic()
 
 
-def say_resumed(path: Path, epoch: int, total: int) -> None:
+def say(line: str) -> None:
     if not os.environ.get("KDEDGE_QUIET"):
-        print(f"resuming from epoch {epoch}/{total} ({path.parent})", file=sys.stderr, flush=True)
+        print(line, file=sys.stderr, flush=True)
+
+
+def say_resumed(path: Path, epoch: int, total: int) -> None:
+    say(f"resuming from epoch {epoch}/{total} ({path.parent})")

@@ -145,7 +145,7 @@ def fit_run(
         }
         # A killed neural training resumes from its last checkpoint when the same command runs again (one process;
         # a DDP run starts over).
-        with resumable(out, key, enabled=student.neural and distributed.world_size() == 1):
+        with resumable(out, key, student.neural and distributed.world_size() == 1, overwrite):
             fit_info = student.fit(method, train_data, Batches(x_val, y_val, t_val), seed, **extra)
         history = fit_info.pop("history", None)
         if t_val is not None and "val_agreement" not in fit_info:  # non-neural students: fidelity on val too

@@ -75,6 +75,33 @@ def test_teacher_train_killed_then_trained_again(tmp_path):
     assert (out / "kdedge.json").is_file() and leftovers(out) == []
 
 
+def test_teacher_killed_mid_epoch_resumes_to_an_uninterrupted_runs_bytes(tmp_path):
+    """kill -9 mid-epoch after checkpoints were saved: the same command resumes (and says so), and its weights are
+    byte for byte those of a run that was never killed."""
+    args = ("teacher", "train", "--channels", "4,8,8", "--epochs", 40, "--patience", 40, "--seed", 3)
+    every_epoch = {**ENV, "KDEDGE_CHECKPOINT_EVERY": "0"}
+    whole = subprocess.run(
+        [sys.executable, "-m", "kdedge.cli", *map(str, args), "--out", tmp_path / "whole"],
+        env=every_epoch,
+        capture_output=True,
+        text=True,
+    )
+    assert whole.returncode == 0, whole.stderr
+
+    out = tmp_path / "teacher"
+    saved = tmp_path / ".teacher.resume" / "stage1.pt"
+    command = [sys.executable, "-m", "kdedge.cli", *map(str, args), "--out", str(out)]
+    first = subprocess.Popen(command, env=every_epoch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kill_when(first, lambda: saved.is_file() and time.sleep(0.3) is None, "a checkpoint")
+    assert not out.exists() and saved.is_file()
+
+    again = subprocess.run(command, env={**every_epoch, "KDEDGE_QUIET": ""}, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from epoch" in again.stderr
+    assert (out / "weights.safetensors").read_bytes() == (tmp_path / "whole" / "weights.safetensors").read_bytes()
+    assert leftovers(out) == []
+
+
 def test_recipe_run_killed_then_run_again(tmp_path):
     out = tmp_path / "r"
     first = kdedge("run", "quick", *TINY, "--out", out)
