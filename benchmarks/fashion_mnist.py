@@ -84,6 +84,13 @@ CELLS = (
     Cell("forest-set", "forest", "logits on shift 5x", f"{FOREST} {CACHED_SET}"),
     Cell("forest-set-2px", "forest", "logits on shift 5x, --max-shift 2", f"{FOREST} {CACHED_SET} --max-shift 2"),
     Cell("gbdt-hard", "gbdt", "labels", f"{GBDT} --method hard", hard=True),
+    Cell("gbdt-kd", "gbdt", "kd T=2 a=0.5 on the training split", f"{GBDT} --method kd --temperature 2 --alpha 0.5"),
+    Cell(
+        "gbdt-kd-set",
+        "gbdt",
+        "kd T=2 a=0.5 on shift 5x, --max-shift 2",
+        f"{GBDT} --method kd --temperature 2 --alpha 0.5 --transfer shift --transfer-size 5x --max-shift 2",
+    ),
     Cell("gbdt-set", "gbdt", "logits on shift 5x", f"{GBDT} {CACHED_SET}"),
     Cell("gbdt-set-2px", "gbdt", "logits on shift 5x, --max-shift 2", f"{GBDT} {CACHED_SET} --max-shift 2"),
 )

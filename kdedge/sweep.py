@@ -31,7 +31,7 @@ import numpy as np
 
 from ._io import atomic_path, read_json, read_run_file, write_json
 from .compute import set_training_threads, share
-from .errors import KdedgeError, OptionError, RunError
+from .errors import KdedgeError, OptionError, RunError, file_system_refusal
 from .outputs import check_out_dir, writing
 from .recipes import Recipe, from_record, is_done, run_recipe
 from .recipes.loader import parse
@@ -132,6 +132,9 @@ def run_job(job: dict) -> dict:
         except KdedgeError as exc:
             return {"name": job["name"], "ok": False, "error": str(exc)}
         except Exception as exc:  # a bug or a library's error in one combination must not stop the others
+            refused = file_system_refusal(exc)
+            if refused is not None:  # a full disk fails every combination alike: the sweep stops (_run_sweep)
+                return {"name": job["name"], "ok": False, "error": refused, "refused_write": True}
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             return {
                 "name": job["name"],
@@ -265,6 +268,7 @@ def _check_plan_file(plan: SweepPlan, overwrite: bool) -> None:
         if created:
             shutil.rmtree(plan.out, ignore_errors=True)
         raise
+    return created
 
 
 def run_sweep(
@@ -292,7 +296,7 @@ def run_sweep(
 
 
 def _run_sweep(plan: SweepPlan, n_jobs: int, backend, scheduler, overwrite: bool, log, trust_code: bool) -> dict:
-    _check_plan_file(plan, overwrite)
+    created = _check_plan_file(plan, overwrite)
 
     teacher_dirs: dict[str, Path] = {}
     teacher_jobs = []
@@ -318,6 +322,7 @@ def _run_sweep(plan: SweepPlan, n_jobs: int, backend, scheduler, overwrite: bool
         results, ran = _run_all(
             plan, n_jobs, backend, scheduler, tally, teacher_jobs, pending, teacher_dirs, trust_code
         )
+    _stop_on_refused_write(plan, results, created)
 
     table = results_table(plan)
     csv_path, md_path = plan.out / RESULTS_CSV, plan.out / RESULTS_MD
@@ -339,6 +344,21 @@ def _run_sweep(plan: SweepPlan, n_jobs: int, backend, scheduler, overwrite: bool
         "markdown": markdown,
         "rows": table["rows"],
     }
+
+
+def _stop_on_refused_write(plan: SweepPlan, results: list[dict], created: bool) -> None:
+    """A write the file system refused (a full disk): one line, no results files; the folder goes if this call
+    made it and no combination finished, else the finished ones stay for the same command to skip."""
+    refused = next((r for r in results if r.get("refused_write")), None)
+    if refused is None:
+        return
+    finished = [c for c in plan.combos if is_done(plan.out / c.name, c.recipe)]
+    if created and not finished:
+        shutil.rmtree(plan.out, ignore_errors=True)
+        kept = "nothing was kept"
+    else:
+        kept = f"{len(finished)} finished combination(s) kept in {plan.out}, skipped by the same command"
+    raise RunError(f"{refused['error']} ({refused['name']}); {kept}")
 
 
 def _run_all(

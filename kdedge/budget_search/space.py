@@ -104,7 +104,7 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
             raise OptionError(f"--space {path}: not valid TOML ({exc})") from None
         if not space:
             raise OptionError(f"--space {path}: no families; give one table per family, e.g. [mlp] hidden = [32, 64]")
-    from ..distillation.methods import METHODS
+    from ..distillation.methods import METHODS, methods_for
     from ..options import catalog
     from ..students import student_class
 
@@ -129,6 +129,12 @@ def load_space(path: str | Path | None, families: list[str] | None) -> dict[str,
         for method in choices.get("method", ["kd"]):
             if method not in METHODS:
                 raise OptionError(f"search space [{family}] method {method!r}: choose from {', '.join(METHODS)}")
+            accepted = methods_for(student_class(family))
+            if method not in accepted:  # every trial drawing it would fail: refused before the study exists
+                raise OptionError(
+                    f"search space [{family}] method {method!r}: {family} students do not take it; choose from "
+                    f"{', '.join(accepted)}"
+                )
         _check_choices(family, choices)
     return space
 

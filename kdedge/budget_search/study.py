@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, read_json, read_run_file, write_json
 from ..compute import set_training_threads, share
-from ..errors import BoardError, KdedgeError, OptionError, RunError
+from ..errors import BoardError, KdedgeError, OptionError, RunError, file_system_refusal
 from ..options import route
 from ..outputs import writing
 from ..students import student_class
@@ -435,8 +435,26 @@ def start_search(
         with atomic_dir(out, overwrite=overwrite) as tmp:
             write_json(tmp / CONFIG, asdict(config))
             _study(tmp, config)  # creates study.db
-        run_trials(out, trials, jobs, backend=backend, scheduler=scheduler)
-        return finish(out)
+        with _refused_writes_end_in_one_line(out, new=True):
+            run_trials(out, trials, jobs, backend=backend, scheduler=scheduler)
+            return finish(out)
+
+
+@contextlib.contextmanager
+def _refused_writes_end_in_one_line(out: Path, new: bool):
+    """A full disk (any write the file system refuses) mid-search: one line. A new search without a finished
+    trial leaves nothing; otherwise the study stays, for --resume once there is space."""
+    try:
+        yield
+    except Exception as exc:
+        refused = file_system_refusal(exc)
+        if refused is None:
+            raise
+        finished = list((out / "trials").glob("*/kdedge.json")) if (out / "trials").is_dir() else []
+        if new and not finished:
+            shutil.rmtree(out, ignore_errors=True)
+            raise RunError(f"{refused} (search {out}: nothing was kept)") from None
+        raise RunError(f"{refused}; {len(finished)} finished trial(s) kept: kdedge search --resume {out}") from None
 
 
 def _absolute(spec: str) -> str:
@@ -461,8 +479,9 @@ def resume_search(
     _check_study_file(out / STUDY_DB)
     with writing(out):
         done = fail_abandoned(out, config)
-        run_trials(out, trials, jobs, resumed_at=done, backend=backend, scheduler=scheduler)
-        return finish(out)
+        with _refused_writes_end_in_one_line(out, new=False):
+            run_trials(out, trials, jobs, resumed_at=done, backend=backend, scheduler=scheduler)
+            return finish(out)
 
 
 _REMAKE = "start a new search with kdedge search --out (this one cannot be resumed)"

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import os
-import re
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import KdedgeError, missing_extra
+from ..errors import KdedgeError, file_system_refusal, missing_extra
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # subcommands inherit it from the group's context
 app = typer.Typer(
@@ -58,31 +57,6 @@ def _root(
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]
 
 
-# What a file system can refuse that the user, not kdedge, has to fix (errno -> the fix), reported as one line.
-_FS_FIXES = {
-    errno.ENOSPC: "free space or write elsewhere",
-    errno.EDQUOT: "free space or write elsewhere",
-    errno.EROFS: "write to a writable folder",
-    errno.EACCES: "fix the permissions or choose another path",
-    errno.EPERM: "fix the permissions or choose another path",
-    errno.EISDIR: "give a file path, not a folder",
-    errno.ENOTDIR: "a part of the path is a file; fix the path",
-    errno.ENAMETOOLONG: "choose a shorter path",
-}
-
-
-_PARTIAL = re.compile(r"(?<![^/])\.([^/]+)\.[a-z0-9_]{8}\.partial(?=/|$)")  # kdedge._io's temporary names
-
-
-def _fs_error(exc: OSError) -> str | None:
-    fix = _FS_FIXES.get(exc.errno)
-    if fix is None:
-        return None
-    # a file of a folder being built atomically is named as the folder the user asked for, not its temporary name
-    where = "" if exc.filename is None else _PARTIAL.sub(lambda m: m.group(1), str(exc.filename)) + ": "
-    return f"{where}{exc.strerror or errno.errorcode[exc.errno]}; {fix}"
-
-
 def fails_cleanly(fn):
     """A KdedgeError, or a file system refusing a write (full, read-only, no permission), becomes one line on stderr
     and exit code 2. Writes are atomic (`kdedge._io`), so nothing is half-written. Anything else is a bug: one line
@@ -90,18 +64,31 @@ def fails_cleanly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if type(exc).__module__.split(".")[0] in ("typer", "click"):  # Exit, Abort, usage errors: theirs
-                raise
-            line, code = _one_line(exc)
-            if code == 1 and os.environ.get("KDEDGE_DEBUG"):
-                raise
-            typer.echo(f"error: {line}", err=True)
-            raise typer.Exit(code) from None
+        # Library warnings (numpy, torch) are held while the command runs: shown once it ends, dropped when it
+        # ends in an error line, so that line stays the only one (all of them under --debug).
+        with warnings.catch_warnings(record=True) as held:
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:
+                if type(exc).__module__.split(".")[0] in ("typer", "click"):  # Exit, Abort, usage errors: theirs
+                    _show(held)
+                    raise
+                line, code = _one_line(exc)
+                if os.environ.get("KDEDGE_DEBUG"):
+                    _show(held)
+                    if code == 1:
+                        raise
+                typer.echo(f"error: {line}", err=True)
+                raise typer.Exit(code) from None
+        _show(held)
+        return result
 
     return wrapper
+
+
+def _show(held: list) -> None:
+    for w in held:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _one_line(exc: Exception) -> tuple[str, int]:
@@ -110,8 +97,9 @@ def _one_line(exc: Exception) -> tuple[str, int]:
         return str(exc), 2
     if isinstance(exc, ModuleNotFoundError) and missing_extra(exc) is not None:  # a core-only install
         return str(missing_extra(exc)), 2
-    if isinstance(exc, OSError) and _fs_error(exc) is not None:
-        return _fs_error(exc), 2
+    refused = file_system_refusal(exc)
+    if refused is not None:
+        return refused, 2
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return (
         f"unexpected {type(exc).__name__}: {first} (a bug: rerun with kdedge --debug for the traceback and report it)",

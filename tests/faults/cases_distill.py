@@ -8,6 +8,12 @@ import numpy as np
 from .kit import Case, digits_x, given, swap_teacher_weights
 
 
+def _version() -> str:
+    from kdedge import __version__
+
+    return __version__
+
+
 def distill(ws, *extra, out="s"):
     return ["distill", "--teacher", ws.run("teacher"), "--epochs", 1, "--out", ws.root / out, *extra]
 
@@ -21,7 +27,43 @@ def pool(ws, *extra, **arrays):
     return distill(ws, "--transfer", "pool", "--pool", ws.npz("pool.npz", **arrays), *extra)
 
 
+def checkpoint(ws, key: str, version: str):
+    """A checkpoint beside the run `distill` writes, of another command or another kdedge version."""
+    ws.file(".s.resume/key.json", f'{{"key": "{key}", "version": "{version}", "parts": {{}}}}')
+    ws.file(".s.resume/stage1.pt", b"saved epochs")
+    return distill(ws)
+
+
+def _this_commands_key(ws) -> str:
+    """The key `distill(ws)` resumes under (what a kill of that very command would have left)."""
+    import kdedge
+    from kdedge.distillation import checkpoint, run
+
+    seen = {}
+    real = run.resumable
+
+    def spy(out, parts, *args, **kwargs):
+        seen["key"] = checkpoint.run_key(parts)
+        raise KeyboardInterrupt  # only the key was wanted: stop before training
+
+    run.resumable = spy
+    try:
+        kdedge.distill(ws.run("teacher"), out=ws.root / "probe", epochs=1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        run.resumable = real
+    return seen["key"]
+
+
 CASES = [
+    # -- a checkpoint left by a killed run --------------------------------------------------------------------------
+    Case("checkpoint-of-another-command", lambda ws: checkpoint(ws, "0" * 24, _version()), "another command"),
+    Case(
+        "checkpoint-from-another-version",
+        lambda ws: checkpoint(ws, _this_commands_key(ws), "0.0.1"),
+        "written by kdedge 0.0.1",
+    ),
     # -- student, method, transfer set ------------------------------------------------------------------------------
     Case("student-bogus", lambda ws: distill(ws, "--student", "transformer"), "transformer"),
     Case("method-bogus", lambda ws: distill(ws, "--method", "osmosis"), "osmosis"),

@@ -58,6 +58,7 @@ CASES = [
     Case("space-bad-value", lambda ws: space(ws, "[mlp]\nhidden = [0]\n"), "hidden"),
     Case("space-not-a-table", lambda ws: space(ws, "mlp = 3\n"), "mlp"),
     Case("space-no-choices", lambda ws: space(ws, "[tree]\nmax_depth = []\n"), "non-empty list"),
+    Case("space-method-the-family-cannot-take", lambda ws: space(ws, '[tree]\nmethod = ["kd"]\n'), "do not take"),
     # -- outputs and resumes ----------------------------------------------------------------------------------------
     Case("out-existing", lambda ws: given(ws.run("mlp"), search(ws, out="runs/mlp")), "already exists"),
     Case("out-is-the-teacher", lambda ws: search(ws, "--overwrite", out="runs/teacher"), "--teacher"),
