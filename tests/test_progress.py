@@ -136,3 +136,18 @@ def test_a_log_gets_plain_lines_per_slow_step_and_the_last_state(monkeypatch, ca
     with progress.progress_bar("x", 2) as advance:
         advance("one")
     assert capsys.readouterr().err == ""
+
+
+def test_a_booster_speaks_per_round_through_a_pipe(tmp_path):
+    """A LightGBM fit (tens of minutes on a 5x transfer set) prints its rounds when stderr is a pipe."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KDEDGE_QUIET": "", "KDEDGE_LOG_EVERY": "0", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "kdedge.cli", "distill", "--data", "digits", "--student", "gbdt", "--method",
+               "hard", "--n-estimators", "4", "--out", str(tmp_path / "g")]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rounds = [line.split(" ", 1)[1] for line in result.stderr.splitlines() if "gbdt · hard round" in line]
+    assert rounds == [f"gbdt · hard round {i}/4" for i in range(1, 5)], result.stderr

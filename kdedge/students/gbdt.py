@@ -6,6 +6,7 @@ Stored in LightGBM's own text format (no pickle), one model file per booster.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import ClassVar
 
@@ -75,7 +76,8 @@ class GBDTStudent(NonNeuralStudent):
     def fit_classifier(self, x, y, seed):
         from lightgbm import LGBMClassifier
 
-        return Boosters([LGBMClassifier(**self._args(seed)).fit(x, y).booster_])
+        with _rounds("gbdt · hard", self.params.n_estimators) as each_round:
+            return Boosters([LGBMClassifier(**self._args(seed)).fit(x, y, callbacks=[each_round]).booster_])
 
     def fit_soft(self, x, soft, y, method, seed):
         import lightgbm
@@ -96,7 +98,8 @@ class GBDTStudent(NonNeuralStudent):
             "verbose": -1,
         }
         data = lightgbm.Dataset(x, label=np.argmax(soft, axis=1))  # labels unused by a custom objective
-        booster = lightgbm.train(params, data, num_boost_round=args["n_estimators"])
+        with _rounds(f"gbdt · {method.name}", args["n_estimators"]) as each_round:
+            booster = lightgbm.train(params, data, num_boost_round=args["n_estimators"], callbacks=[each_round])
         # Its raw scores are a multiclass booster's: said so in its own text, it predicts probabilities (softmax of
         # the raw scores, as the hard classifier does) and converts to ONNX and C like one.
         return Boosters([lightgbm.Booster(model_str=as_multiclass(booster.model_to_string(), k))])
@@ -104,9 +107,14 @@ class GBDTStudent(NonNeuralStudent):
     def fit_regressor(self, x, targets, seed):
         from lightgbm import LGBMRegressor
 
-        return Boosters(
-            LGBMRegressor(**self._args(seed)).fit(x, targets[:, k]).booster_ for k in range(targets.shape[1])
-        )
+        k = targets.shape[1]
+        with _rounds(f"gbdt · one booster per class ({k})", k * self.params.n_estimators) as each_round:
+            return Boosters(
+                [
+                    LGBMRegressor(**self._args(seed)).fit(x, targets[:, c], callbacks=[each_round]).booster_
+                    for c in range(k)
+                ]
+            )
 
     def model_scores(self, x):
         if self.is_classifier:
@@ -137,3 +145,13 @@ class GBDTStudent(NonNeuralStudent):
 
     def export_parts(self):
         return list(self.model)
+
+
+@contextlib.contextmanager
+def _rounds(label: str, total: int):
+    """A LightGBM callback that advances one progress bar (or log line, off a terminal) per boosting round: a fit on
+    a 5x transfer set takes tens of minutes."""
+    from ..progress import progress_bar
+
+    with progress_bar(f"{label} round", total) as advance:
+        yield lambda env: advance()
