@@ -84,15 +84,22 @@ def _log_every() -> float:
 @contextlib.contextmanager
 def _log_lines(label: str, total: int):
     """`advance` for a log: '09:41:07 teacher · hard 3/60 val accuracy 0.9012 ...' on stderr, throttled."""
-    every, state = _log_every(), {"done": 0, "status": "", "printed_at": None, "printed_done": 0}
+    every, state = _log_every(), {"done": 0, "status": "", "printed_at": None, "printed_done": 0, "first": None}
+    started = time.monotonic()
 
     def emit() -> None:
-        line = f"{time.strftime('%H:%M:%S')} {label} {state['done']}/{total}"
-        print(f"{line} {state['status']}".rstrip(), file=sys.stderr, flush=True)
+        line = f"{time.strftime('%H:%M:%S')} {label} {state['done']}/{total} {state['status']}".rstrip()
+        elapsed = time.monotonic() - started
+        # the pace of the steps done in this process (a resumed training starts past 0)
+        eta = eta_text(state["done"] - state["first"] + 1, total - state["first"] + 1, elapsed)
+        timing = f"{_duration(elapsed)} elapsed" + (f", {eta}" if eta else "")
+        print(f"{line} · {timing}", file=sys.stderr, flush=True)
         state["printed_at"], state["printed_done"] = time.monotonic(), state["done"]
 
     def advance(status: str = "", completed: int | None = None) -> None:
         state["done"] = state["done"] + 1 if completed is None else completed
+        if state["first"] is None:
+            state["first"] = state["done"]
         state["status"] = status
         last = state["printed_at"]
         if last is None or time.monotonic() - last >= every:
@@ -143,6 +150,11 @@ def progress_bar(label: str, total: int, transient: bool = True):
             yield _stepper(progress, task)
         finally:
             _active = None
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
 
 
 def eta_text(done: int, total: int, elapsed: float) -> str:

@@ -176,6 +176,7 @@ def train(
             # the rows, so the averaged gradient is the whole batch's (1 in one process).
             shares = [len(distributed.shard(idx)) * processes / len(idx) for idx in index_batches]
             local_batches = prefetched(train_data, [distributed.shard(idx) for idx in index_batches])
+            summed, steps = torch.zeros((), device=device), 0  # the epoch's mean training loss, for the log line
             for (x, y, t), weight in zip(local_batches, shares, strict=True):
                 if device.type != "cpu":
                     x, y, t = on_device((x, y, t), device)
@@ -185,14 +186,18 @@ def train(
                 (loss * weight if weight != 1 else loss).backward()
                 opt.step()
                 schedule.step()
+                summed, steps = summed + loss.detach(), steps + 1
+            train_loss = float(summed) / max(steps, 1)
             figures = evaluate(module, val_data, loss_fn)
-            history.append({"epoch": epoch, **{f"val_{k}": v for k, v in figures.items()}})
+            history.append({"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in figures.items()}})
             key = selection_key(figures, config.select_by)
             if best_key is None or key > best_key:
                 best_key, best_epoch, best = key, epoch, figures
                 best_state = copy.deepcopy(module.state_dict())
             per_epoch = (time.perf_counter() - start) / epoch
-            status = f"val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch})"
+            status = (
+                f"loss {train_loss:.4f} · val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch})"
+            )
             advance(f"{status} · {per_epoch:.1f} s/epoch", completed=epoch)
             stop = epoch - best_epoch >= config.patience or epoch == config.epochs
             if not stop and saver.due() and distributed.is_writer():
