@@ -227,3 +227,33 @@ def test_cli_distill_export_and_errors(tmp_path, teacher_run):
         assert result.exit_code == 2, (options, result.output)
         assert expected in result.output
         assert not (tmp_path / "bad").exists()
+
+
+def test_nystroem_with_duplicate_components_is_conditioned_and_exports(tmp_path, teacher_run):
+    """A shifted transfer set holds exact copies of its inputs (the zero shift), so Nystroem draws duplicate
+    components; scikit-learn's 1e-12 eigenvalue floor then gives weights near 1e6 and float32 ONNX scores 0.1 away
+    from the native ones (the parity gate refused a Fashion-MNIST SVM). Conditioned, it exports."""
+    from sklearn.kernel_approximation import Nystroem
+
+    import kdedge
+    from kdedge.convert import export_run
+    from kdedge.students.svm import NYSTROEM_RCOND, condition_nystroem
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6))
+    x = np.concatenate([x, x[:10]])  # ten exact duplicates
+    features = Nystroem(gamma=0.2, n_components=len(x), random_state=0).fit(x)
+    assert np.abs(features.normalization_).max() > 1e4  # what scikit-learn leaves
+    condition_nystroem(features)
+    c = features.components_
+    eigen = np.linalg.eigvalsh(np.exp(-0.2 * ((c[:, None] - c[None]) ** 2).sum(-1)))
+    assert np.abs(features.normalization_).max() <= 1 / np.sqrt(NYSTROEM_RCOND * eigen.max()) + 1e-6
+    # the conditioned map still reproduces the kernel between the inputs: k(a, b) ≈ φ(a)·φ(b)
+    phi = features.transform(x)
+    kernel = np.exp(-0.2 * ((x[:, None] - x[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(phi @ phi.T, kernel, atol=1e-6)
+
+    run = kdedge.distill(teacher_run.path, out=tmp_path / "svm", student="svm", approx="nystroem", n_components=600,
+                         method="logits", transfer="shift", transfer_size="5x")  # fmt: skip
+    info = export_run(run.path)
+    assert info["parity"]["max_abs_diff"] < 1e-3
