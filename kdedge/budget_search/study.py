@@ -93,14 +93,13 @@ class _Trials:
     """What every trial of one worker shares: the data, the teacher and its labels on the val split."""
 
     def __init__(self, out: Path, config: SearchConfig):
-        from ..teachers import load_teacher
+        from ..api import load_teacher
 
         self.out, self.config = out, config
         self.budget = Budget(**config.budget)
         self.measure = MEASURERS[target_format(config.target)]
-        self.teacher = load_teacher(config.teacher)
-        self.dataset = self.teacher.run.dataset(config.data)
-        self.data_source = config.data or self.teacher.run.manifest.data.source
+        # the resolver `distill` uses: a run, an ONNX or TorchScript file, with the data it names or is given
+        self.teacher, self.dataset, self.data_source = load_teacher(config.teacher, data=config.data, seed=config.seed)
         self.x_val, self.y_val = self.dataset.split("val")
         self.space = fit_to_data(config.space, self.dataset.sample_shape)
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
@@ -562,21 +561,18 @@ def finish(out: Path) -> dict:
 
 def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
     """Copy the winner to best/ and measure it beside the teacher on the test split (the only time test is used)."""
-    from ..convert import export_run
+    from ..api import load_teacher
     from ..measure import Entry, bench
-    from ..runs import Run
-
-    teacher_run = Run.load(config.teacher)
-    if not teacher_run.onnx_path.is_file():
-        export_run(teacher_run.path)
-    with atomic_dir(out / "best", overwrite=True) as tmp:
-        shutil.copytree(best["run"], tmp, dirs_exist_ok=True)
-    dataset = teacher_run.dataset(config.data)
-    x_test, y_test = dataset.split("test")
     from ..measure.runs import c_entries
 
+    teacher, dataset, _ = load_teacher(config.teacher, data=config.data, seed=config.seed)
+    graph = _teacher_graph(teacher, config.teacher)
+    with atomic_dir(out / "best", overwrite=True) as tmp:
+        shutil.copytree(best["run"], tmp, dirs_exist_ok=True)
+    x_test, y_test = dataset.split("test")
     c_found, _ = c_entries([out / "best"], names=["best"])  # a C search's winner: its C row (timed in C) too
-    entries = [Entry("best", out / "best" / "model.onnx"), Entry("teacher", teacher_run.onnx_path, "teacher")]
+    entries = [Entry("best", out / "best" / "model.onnx")]
+    entries += [Entry("teacher", graph, "teacher")] if graph is not None else []
     if config.board is not None:  # the winner's test figures on the board its budget was measured on
         from ..measure.board import bench_models_on
 
@@ -586,3 +582,16 @@ def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
     result["data"] = dataset.describe()
     write_json(out / "best" / "bench.json", result)
     return result
+
+
+def _teacher_graph(teacher, spec: str) -> Path | None:
+    """The teacher's ONNX graph for the final bench: a run's (exported now if it has none), an .onnx teacher
+    itself; None for a TorchScript or weights teacher (the winner is then benched alone)."""
+    from ..convert import export_run
+
+    run = getattr(teacher, "run", None)
+    if run is not None:
+        if not run.onnx_path.is_file():
+            export_run(run.path)
+        return run.onnx_path
+    return Path(spec) if Path(spec).suffix == ".onnx" else None
