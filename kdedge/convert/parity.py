@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ExportError
+from ..onnx_run import run_batched
 from ..students.base import Tolerance  # students declare their tolerance; the gate applies it
 
 
@@ -14,7 +15,7 @@ def run_onnx(model_bytes: bytes, x: np.ndarray, threads: int = 1) -> tuple[np.nd
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
-    scores, label = session.run(["scores", "label"], {"input": np.asarray(x, np.float32)})
+    scores, label = run_batched(session, ["scores", "label"], x)
     return scores, label
 
 
@@ -37,7 +38,6 @@ def check_parity(model_bytes: bytes, x: np.ndarray, native_scores: np.ndarray, t
 def compare_outputs(scores, labels, ref_scores, ref_labels, tol: Tolerance, what: str, against: str, artifact: str):
     """The gate itself: `scores` within rtol/atol of `ref_scores`, labels agreeing on min_label_agreement.
     `what` does not match `against` -> ExportError saying no `artifact` was written."""
-    """The gate itself: `scores` within rtol/atol of `ref_scores`, labels agreeing on min_label_agreement."""
     ref_scores = np.asarray(ref_scores, np.float32)
     if scores.shape != ref_scores.shape:
         raise ExportError(f"{what}: scores have shape {scores.shape}, the reference {ref_scores.shape}")

@@ -10,13 +10,11 @@ from .latency import make_session
 def predict(
     model_path: str, x: np.ndarray, threads: int = 1, batch_size: int = 1024, optimization: str = "all"
 ) -> tuple[np.ndarray, np.ndarray]:
+    from ..onnx_run import run_batched
+
     session = make_session(str(model_path), threads, optimization=optimization)
-    scores, labels = [], []
-    for i in range(0, len(x), batch_size):
-        s, lab = session.run(["scores", "label"], {"input": np.ascontiguousarray(x[i : i + batch_size], np.float32)})
-        scores.append(s)
-        labels.append(lab)
-    return np.concatenate(scores), np.concatenate(labels)
+    scores, labels = run_batched(session, ["scores", "label"], x, batch_size=batch_size)
+    return scores, labels
 
 
 def accuracy(labels: np.ndarray, y: np.ndarray) -> float:

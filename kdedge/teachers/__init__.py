@@ -62,7 +62,9 @@ class RunTeacher:
     def logits(self, x: np.ndarray) -> np.ndarray:
         session = getattr(self, "_session", None)
         if session is not None:
-            return session.run(["scores"], {"input": np.ascontiguousarray(x, np.float32)})[0]
+            from ..onnx_run import run_batched
+
+            return run_batched(session, ["scores"], x)[0]
         return self.student.scores(x)
 
     def __getstate__(self) -> dict:
