@@ -7,7 +7,7 @@ the same method isolates augmentation.
     KDEDGE_QUIET=1 .venv/bin/python benchmarks/fukui_table.py --out benchmarks/results/fukui_table.md
     ... --main-only   # only the main tables (accuracy; agreement, latency, size, fit time; gain split), no sweeps
 
-Every cell goes through the library calls the CLI makes: `fit_run` (= `kdedge distill`), `export_run`
+Every cell goes through the library calls the CLI makes: `kdedge.jobs.execute` (= `kdedge distill`), `export_run`
 (= `kdedge export`, parity gate included) and `bench.bench` (= `kdedge bench`). One CNN teacher is trained per seed
 and shared by every student of that seed. Runs are kept under --runs, so an interrupted benchmark resumes.
 """
@@ -33,10 +33,9 @@ from kdedge import measure as bench  # noqa: E402
 from kdedge.convert import export_run  # noqa: E402
 from kdedge.data import load_dataset  # noqa: E402
 from kdedge.distillation.methods import make_method  # noqa: E402
-from kdedge.distillation.run import fit_run  # noqa: E402
 from kdedge.distillation.transfer import make_transfer  # noqa: E402
+from kdedge.jobs import Job, execute, resolve  # noqa: E402
 from kdedge.runs import Run  # noqa: E402
-from kdedge.teachers import load_teacher  # noqa: E402
 
 METHODS = {  # column label -> (method, options)
     "hard": ("hard", {}),
@@ -84,16 +83,18 @@ class Cell:
 def teacher_for(root: Path, seed: int):
     out = root / f"seed{seed}" / "teacher"
     if not (out / "model.onnx").is_file():
-        run = fit_run(
-            out=out,
-            kind="teacher",
-            family="cnn",
-            options=TEACHER_OPTIONS,
-            method=make_method("hard"),
-            dataset=load_dataset("digits", seed=seed),
-            data_source="digits",
-            seed=seed,
-            overwrite=True,
+        run = execute(
+            Job(
+                out=out,
+                kind="teacher",
+                family="cnn",
+                options=TEACHER_OPTIONS,
+                method=make_method("hard"),
+                dataset=load_dataset("digits", seed=seed),
+                data_source="digits",
+                seed=seed,
+                overwrite=True,
+            )
         )
         export_run(run.path)
     return Run.load(out)
@@ -111,18 +112,20 @@ def measure(root: Path, cell: Cell, teacher_run: Run, dataset) -> dict:
         return json.loads(cached.read_text())
     method, method_options = METHODS[cell.method]
     kind, transfer_options = TRANSFERS[cell.transfer]
-    run = fit_run(
-        out=out,
-        kind="student",
-        family=cell.family,
-        options=cell.options,
-        method=make_method(method, **method_options),
-        dataset=dataset,
-        data_source="digits",
-        seed=cell.seed,
-        teacher=load_teacher(teacher_run.path),
-        overwrite=True,
-        transfer=make_transfer(kind, **transfer_options),
+    run = execute(
+        Job(
+            out=out,
+            kind="student",
+            family=cell.family,
+            options=cell.options,
+            method=make_method(method, **method_options),
+            dataset=dataset,
+            data_source="digits",
+            seed=cell.seed,
+            teacher=resolve(teacher_run.path, data=dataset).teacher,
+            overwrite=True,
+            transfer=make_transfer(kind, **transfer_options),
+        )
     )
     export_run(run.path)
     x_test, y_test = dataset.split("test")

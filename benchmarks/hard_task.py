@@ -12,7 +12,8 @@ onnxruntime's floor and ONNX size against the teacher's. A lever table (seed 0) 
     ... --seeds 0 --only teachers        # just the teachers (e.g. one process per seed, then the rest)
     ... --jobs 2                         # cells in 2 processes (one torch thread each)
 
-Every cell goes through the calls the CLI makes: `fit_run` (= `kdedge distill`), `export_run` (= `kdedge export`,
+Every cell goes through the calls the CLI makes: `kdedge.jobs.execute` (= `kdedge distill`), `export_run`
+(= `kdedge export`,
 parity gate included) and `bench.bench` (= `kdedge bench`). Runs and their figures are kept under --runs, so an
 interrupted benchmark resumes where it stopped. Test figures are read once per cell, after selection on val.
 """
@@ -196,20 +197,22 @@ def train_teacher(root: Path, seed: int) -> dict:
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
     from kdedge.distillation.methods import make_method
-    from kdedge.distillation.run import fit_run
+    from kdedge.jobs import Job, execute
 
     out = teacher_path(root, seed)
     if not (out / "model.onnx").is_file():
-        run = fit_run(
-            out=out,
-            kind="teacher",
-            family=TEACHER["family"],
-            options=TEACHER["options"],
-            method=make_method("hard"),
-            dataset=load_dataset(DATA, seed=seed, **DATA_OPTIONS),
-            data_source=DATA,
-            seed=seed,
-            overwrite=True,
+        run = execute(
+            Job(
+                out=out,
+                kind="teacher",
+                family=TEACHER["family"],
+                options=TEACHER["options"],
+                method=make_method("hard"),
+                dataset=load_dataset(DATA, seed=seed, **DATA_OPTIONS),
+                data_source=DATA,
+                seed=seed,
+                overwrite=True,
+            )
         )
         export_run(run.path)
     return measure_onnx(root, seed, out, "teacher")
@@ -223,10 +226,9 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
     from kdedge.distillation.methods import make_method
-    from kdedge.distillation.run import fit_run
     from kdedge.distillation.transfer import make_transfer
+    from kdedge.jobs import Job, execute, resolve
     from kdedge.runs import Run
-    from kdedge.teachers import load_teacher
 
     cached = cell_figures(root, seed, family, setting)
     name, out = cached.parent.name, cached.parent
@@ -238,20 +240,24 @@ def run_cell(root: Path, seed: int, family: str, setting: Setting) -> dict:
         if figures.get("student_options", options) == options:  # a cell of other student options is redone
             return figures
     dataset = load_dataset(DATA, seed=seed, **DATA_OPTIONS)
-    teacher = load_teacher(teacher_path(root, seed))  # its outputs on a transfer set are shared by kdedge's cache
+    teacher = resolve(
+        teacher_path(root, seed), data=dataset
+    ).teacher  # its outputs on a transfer set are shared by kdedge's cache
     start = time.perf_counter()
-    run = fit_run(
-        out=out,
-        kind="student",
-        family=family,
-        options={**student, **setting.train_options},
-        method=make_method(setting.method, **setting.method_options),
-        dataset=dataset,
-        data_source=DATA,
-        seed=seed,
-        teacher=teacher if setting.method != "hard" else None,
-        overwrite=True,
-        transfer=make_transfer(setting.transfer, **setting.transfer_options),
+    run = execute(
+        Job(
+            out=out,
+            kind="student",
+            family=family,
+            options={**student, **setting.train_options},
+            method=make_method(setting.method, **setting.method_options),
+            dataset=dataset,
+            data_source=DATA,
+            seed=seed,
+            teacher=teacher if setting.method != "hard" else None,
+            overwrite=True,
+            transfer=make_transfer(setting.transfer, **setting.transfer_options),
+        )
     )
     fit_seconds = time.perf_counter() - start
     export_run(run.path)

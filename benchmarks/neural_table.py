@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/neural_table.py --seeds 0 1 2 --out benchmarks/results/neural_table.md
 
 Per seed (the seed fixes the data split, the initial weights and the batch order), through the library API the
-CLI uses (fit_run, born_again, build_ensemble, export_run, bench):
+CLI uses (kdedge.jobs: Job, execute, born_again; build_ensemble, export_run, bench):
 - a ResNet-14 teacher (width 16) and, as a second teacher, the built-in CNN;
 - ResNet-8 students (width 16, Yim et al.'s shallow net): hard labels, KD, FitNets (hint stage2 -> stage2), FSP
   (stage boundaries, stage 2 on labels);
@@ -64,25 +64,25 @@ def one_seed(root: Path, seed: int) -> dict:
     from kdedge.convert import export_run
     from kdedge.data import load_dataset
     from kdedge.distillation.methods import make_method
-    from kdedge.distillation.run import fit_run
-    from kdedge.distillation.strategies import AveragedTeacher, born_again, chain_through
+    from kdedge.distillation.strategies import AveragedTeacher, chain_through
+    from kdedge.jobs import Job, execute, resolve
+    from kdedge.jobs.born_again import born_again
     from kdedge.measure import Entry, bench
     from kdedge.students.ensemble import build_ensemble
-    from kdedge.teachers import load_teacher
 
     torch.set_num_threads(1)  # small nets: one thread is faster than two on a busy machine
     dataset = load_dataset("digits", seed=seed)
     runs: dict = {}
 
     def fit(name, family, options, method, teacher=None, run_seed=seed, kind="student"):
-        runs[name] = fit_run(
+        runs[name] = execute(Job(
             out=root / name, kind=kind, family=family, options=options, method=method, dataset=dataset,
             data_source="digits", seed=run_seed, teacher=teacher,
-        )  # fmt: skip
+        ))  # fmt: skip
         return runs[name]
 
     hard, kd4 = make_method("hard"), make_method("kd", temperature=4.0, alpha=0.9)
-    teacher = load_teacher(fit("teacher", "resnet", TEACHER, hard, kind="teacher").path)
+    teacher = resolve(fit("teacher", "resnet", TEACHER, hard, kind="teacher").path, data=dataset).teacher
     fit("cnn-teacher", "cnn", {"epochs": 40, "patience": 10}, hard, kind="teacher")
 
     fit("r8-hard", "resnet", RESNET8, hard)
@@ -100,16 +100,17 @@ def one_seed(root: Path, seed: int) -> dict:
     for name, group in members.items():
         runs[name] = build_ensemble(group, "mean", root / name)
 
-    ban = born_again(
-        teacher=teacher, generations=2, method=kd4, dataset=dataset, data_source="digits", seed=seed,
-        out=root / "ban", options={"epochs": TEACHER["epochs"], "patience": TEACHER["patience"]},
+    ban_job = Job(
+        out=root / "ban", family="resnet", method=kd4, dataset=dataset, data_source="digits", seed=seed,
+        teacher=teacher, options={"epochs": TEACHER["epochs"], "patience": TEACHER["patience"]},
     )  # fmt: skip
+    ban = born_again(ban_job, generations=2)
     runs["ban/gen1"], runs["ban/gen2"] = ban["generations"]
     runs["ban/ensemble"] = ban["ensemble"]
 
     fit("mlp-direct", "mlp", MLP, kd4, teacher)
     fit("mlp-via", "mlp", MLP, kd4, chain_through(teacher, [runs["r8-kd"].path]))
-    fit("mlp-avg", "mlp", MLP, kd4, AveragedTeacher([teacher, load_teacher(runs["cnn-teacher"].path)]))
+    fit("mlp-avg", "mlp", MLP, kd4, AveragedTeacher([teacher, resolve(runs["cnn-teacher"].path, data=dataset).teacher]))
     temps = [
         runs["mlp-direct"] if t == 4.0 else fit(f"mlp-T{t:g}", "mlp", MLP, make_method("kd", temperature=t), teacher)
         for t in TEMPERATURES

@@ -57,18 +57,17 @@ def main(argv=None) -> int:
     from kdedge.distillation.loop import Batches
     from kdedge.distillation.methods import make_method
     from kdedge.distillation.online import OnlineViews
-    from kdedge.distillation.run import fit_run
     from kdedge.distillation.transfer import make_transfer
-    from kdedge.teachers import load_teacher
+    from kdedge.jobs import Job, execute, resolve
 
     dataset = load_dataset("digits", seed=0)
     x_train, y_train = dataset.split("train")
     x_val, _ = dataset.split("val")
     with tempfile.TemporaryDirectory() as tmp:
-        run = fit_run(out=Path(tmp) / "teacher", kind="teacher", family="cnn", options={"epochs": 20},
-                      method=make_method("hard"), dataset=dataset, data_source="digits", seed=0)  # fmt: skip
+        run = execute(Job(out=Path(tmp) / "teacher", kind="teacher", family="cnn", options={"epochs": 20},
+                      method=make_method("hard"), dataset=dataset, data_source="digits", seed=0))  # fmt: skip
         export_run(run.path)
-        torch_teacher, ort_teacher = load_teacher(run.path), load_teacher(run.path)
+        torch_teacher, ort_teacher = (resolve(run.path, data=dataset).teacher for _ in range(2))
         ort_teacher.use_onnxruntime(rows=0)  # the exported model.onnx
         t_train, t_val = torch_teacher.logits(x_train), torch_teacher.logits(x_val)
         hard, kd = make_method("hard"), make_method("kd", temperature=1.0, alpha=1.0)

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
 
     import kdedge
     from kdedge.distillation.transfer import make_transfer
-    from kdedge.teachers import load_teacher
+    from kdedge.jobs import resolve
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         size = int(args.pool.rstrip("x"))
         pool = make_transfer("augment", transfer_size=args.pool).build(x_train, y_train, 0).x
         pool = np.ascontiguousarray(pool, np.float32)
-        teacher = load_teacher(teacher_path)
+        teacher = resolve(teacher_path, data=dataset).teacher
         rates: dict = {"here, 1 thread": []}
         clusters = {n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                     dashboard_address=None, env={"KDEDGE_THREADS": "1"},

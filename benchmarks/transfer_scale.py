@@ -105,14 +105,14 @@ def measure(n: int, folder: Path, teacher_path: Path, mode: str) -> dict:
     from kdedge.distillation.loop import Batches, TrainConfig, train
     from kdedge.distillation.methods import make_method
     from kdedge.distillation.targets import teacher_logits
+    from kdedge.jobs import resolve
     from kdedge.nets import build
     from kdedge.target_cache import TargetCache
-    from kdedge.teachers import load_teacher
 
     torch.set_num_threads(1)  # with other jobs on the cores, 2 threads spin-wait: ~20x slower per step here
     x_val, y_val = sample(VAL, np.random.default_rng(2), centroids())
     validation = Dataset("synthetic-val", x_val, y_val, [str(k) for k in range(CLASSES)], seed=0)
-    teacher = load_teacher(teacher_path).bind(validation)  # shape and classes checked on labelled data
+    teacher = resolve(teacher_path, data=validation).teacher  # shape and classes checked on labelled data
     baseline = status_kb("VmRSS")["VmRSS"]
 
     x_rows = open_rows(folder / "x.npy")

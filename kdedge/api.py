@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .measure.timing import MIN_RUNS, MIN_SECONDS
 from .outputs import writes_out
 from .runs import Run
 
@@ -48,15 +49,6 @@ def load_data(source="digits", *, seed: int = 0, format: str | None = None, **re
     return load_dataset(str(source), seed=seed, fmt=format, **reader_options)
 
 
-def _dataset_and_source(data, seed: int, data_format=None, reader_options=None):
-    """(dataset, how the run records its source) from a Dataset or a spec string."""
-    from .data import Dataset
-
-    if isinstance(data, Dataset):
-        return data, (data.origin or {}).get("source", data.name)
-    return load_data(data, seed=seed, format=data_format, **(reader_options or {})), str(data)
-
-
 @writes_out
 def train_teacher(
     data="digits",
@@ -80,87 +72,33 @@ def train_teacher(
     `threads`: CPU threads for training, `device`: auto (default), cpu, cuda[:N] or mps — both from here on in this
     process."""
     from .compute import set_device, set_training_threads
-    from .distillation.run import fit_run
     from .errors import require
+    from .jobs import dataset_and_source, execute, teacher_job
     from .outputs import check_out_dir
-    from .teachers.recipe import plan_teacher
 
     check_out_dir(out, overwrite)  # before the data is read
     set_training_threads(threads)
     set_device(device)
-    dataset, source = _dataset_and_source(data, seed)
-    plan = plan_teacher(arch, dataset, augment, options)
-    routed = _route(plan.arch, "hard", plan.transfer, plan.options)
+    dataset, source = dataset_and_source(data, seed)
+    job, plan = teacher_job(
+        dataset, source, out=out, arch=arch, augment=augment, options=options, seed=seed, overwrite=overwrite
+    )
     if say is not None and plan.line():
         require("torch")  # a missing extra is the one line, not after the plan's
         say(plan.line())
-    return fit_run(
-        out=out,
-        kind="teacher",
-        family=plan.arch,
-        options=routed.family_options,
-        method=routed.method,
-        dataset=dataset,
-        data_source=source,
-        seed=seed,
-        overwrite=overwrite,
-        transfer=routed.transfer,
-        defaults=plan.record,
-    )
-
-
-def teacher_arch(arch: str | None, layout: str) -> str:
-    """`arch` checked against the built-in teachers, or the one for this data layout."""
-    from .defaults import TEACHER_ARCH_BY_LAYOUT, TEACHER_ARCHES
-    from .errors import OptionError
-
-    if arch is None:
-        return TEACHER_ARCH_BY_LAYOUT[layout]
-    if arch not in TEACHER_ARCHES:
-        raise OptionError(f"--arch {arch!r}: choose from {', '.join(TEACHER_ARCHES)}")
-    if arch != "mlp" and layout == "vector":
-        raise OptionError(f"--arch {arch} needs images or sequences; these data are vectors: use --arch mlp")
-    return arch
+    return execute(job)
 
 
 def load_teacher(teacher, *, data=None, factory: str | None = None, via=(), seed: int = 0, method=None):
     """A teacher, checked against its data: a run directory (or `Run`), a TorchScript `.pt`, an `.onnx`, weights
     with `factory`, or a list of those (their averaged logits teach). `via` runs distill through assistants.
 
-    Returns (teacher, dataset, data_source): the data is `data`, else the first run teacher's own data and split.
-    This is the one place teachers and data are resolved (CLI distill and teacher eval, the API, search).
+    Returns `kdedge.jobs.Bound` (unpacks as teacher, dataset, data_source): the data is `data`, else the first
+    teacher's own data and split. Every surface resolves teachers through `kdedge.jobs.resolve`, which this is.
     """
-    from .distillation import strategies
-    from .distillation.run import check_teacher_fits
-    from .errors import OptionError
-    from .teachers import load_teacher as load_one
+    from .jobs import resolve
 
-    specs = teacher if isinstance(teacher, list | tuple) else [teacher]
-    loaded = [load_one(t.path if isinstance(t, Run) else t, factory=factory) for t in specs if t is not None]
-    if data is None:
-        if not loaded:
-            raise OptionError("without a teacher, pass --data (e.g. --data digits; data='digits' in Python)")
-        run = getattr(loaded[0], "run", None)
-        recorded = getattr(loaded[0], "recorded_data", lambda: None)() if run is None else None
-        if run is not None:
-            dataset, source = run.dataset(), run.manifest.data.source
-        elif recorded is not None:  # a kdedge-exported graph: its kdedge.data_source and split seed
-            dataset, source = _dataset_and_source(recorded[0], recorded[1])
-        else:
-            raise OptionError(
-                f"teacher {loaded[0].name} does not say what data it was trained on; pass --data (data= in Python)"
-            )
-    else:
-        dataset, source = _dataset_and_source(data, seed)
-    for t in loaded:
-        t.bind(dataset, classes=False)  # input shape and a 2-sample forward pass, before any training
-        check_teacher_fits(t, dataset, method)  # the classes only where the method reads the teacher's outputs
-    if not loaded:
-        if via:
-            raise OptionError("--via needs --teacher: the chain starts at the teacher")
-        return None, dataset, source
-    combined = strategies.chain_through(strategies.combine_teachers(loaded), [Path(v) for v in via or ()])
-    return combined, dataset, source
+    return resolve(teacher, data=data, factory=factory, via=via, seed=seed, method=method)
 
 
 def distill(
@@ -287,9 +225,9 @@ def _distill(
     **options,
 ):
     from .compute import set_device, set_training_threads
-    from .distillation.run import fit_run
     from .distributed import is_writer
     from .errors import OptionError
+    from .jobs import Job, dataset_and_source, execute, resolve
     from .outputs import check_not_input, check_out_dir
 
     if generations is None and is_writer():  # born-again resumes inside an existing OUT; each generation checks
@@ -305,42 +243,21 @@ def _distill(
         raise OptionError("--generations needs --teacher RUN: each generation has the teacher's architecture")
     chosen = _route(student, method, transfer, options).method  # refuse bad options before loading anything
     if data is not None:
-        data = _dataset_and_source(data, seed, data_format, reader_options)[0]
-    teacher_obj, dataset, source = load_teacher(teacher, data=data, factory=factory, via=via, seed=seed, method=chosen)
+        data = dataset_and_source(data, seed, data_format, reader_options)[0]
+    teacher_obj, dataset, source = resolve(teacher, data=data, factory=factory, via=via, seed=seed, method=chosen)
     if generations is not None:
         student = (getattr(teacher_obj, "run", None) and teacher_obj.run.family) or student
-    routed = _route(student, method, transfer, options)
-    if method != "hard" and teacher_obj is None and routed.method.needs_teacher:
+    job = Job.of(
+        out=out, family=student, method=method, transfer=transfer, options=options, dataset=dataset,
+        data_source=source, seed=seed, teacher=teacher_obj, overwrite=overwrite,
+    )  # fmt: skip
+    if method != "hard" and teacher_obj is None and job.method.needs_teacher:
         raise OptionError(f"--method {method} needs a teacher; pass --teacher RUN (or use --method hard)")
-    if generations is not None:
-        from .distillation.strategies import born_again
+    if generations is not None:  # every generation learns from the same transfer set
+        from .jobs.born_again import born_again
 
-        return born_again(
-            teacher=teacher_obj,
-            generations=generations,
-            method=routed.method,
-            dataset=dataset,
-            data_source=source,
-            seed=seed,
-            out=out,
-            options=routed.family_options,
-            overwrite=overwrite,
-            progress=progress,
-            transfer=routed.transfer,  # every generation learns from the same transfer set
-        )
-    return fit_run(
-        out=out,
-        kind="student",
-        family=student,
-        options=routed.family_options,
-        method=routed.method,
-        dataset=dataset,
-        data_source=source,
-        seed=seed,
-        teacher=teacher_obj,
-        overwrite=overwrite,
-        transfer=routed.transfer,
-    )
+        return born_again(job, generations, progress)
+    return execute(job)
 
 
 def _route(family, method, transfer, options):
@@ -445,8 +362,8 @@ def bench(
     threads: list[int] | None = None,
     batches: list[int] | None = None,
     memory: bool = True,
-    min_runs: int = 50,
-    min_seconds: float = 1.0,
+    min_runs: int = MIN_RUNS,
+    min_seconds: float = MIN_SECONDS,
     on=None,
 ) -> BenchResult:
     """Accuracy, agreement and KL with the teacher, latency, memory and size of exported runs (and bare ONNX
@@ -497,7 +414,7 @@ def search(
     sampler: str = "nsga2",
     objective: str = "accuracy",
     max_epochs: int = 100,
-    min_seconds: float = 1.0,
+    min_seconds: float = MIN_SECONDS,
     seed: int = 0,
     overwrite: bool = False,
     backend: str = "local",

@@ -85,3 +85,21 @@ def kd_mlp_run(tmp_path_factory, digits, teacher_run):
     )
     export_run(run.path)
     return Run.load(run.path)  # reloaded: export added its record to the manifest
+
+
+@pytest.fixture(scope="session")
+def teacher_files(tmp_path_factory, teacher_run):
+    """`teacher_run` as the files a teacher trained elsewhere comes as: {"onnx": .onnx, "torchscript": .pt}."""
+    import json
+
+    import torch
+
+    from kdedge.students import load_student
+
+    folder = tmp_path_factory.mktemp("teacher-files")
+    module = load_student(teacher_run).module.eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(module, torch.zeros(2, *teacher_run.dataset().sample_shape))
+    names = json.dumps(list(teacher_run.dataset().class_names))
+    torch.jit.save(traced, str(folder / "teacher.pt"), _extra_files={"class_names.json": names})
+    return {"onnx": teacher_run.onnx_path, "torchscript": folder / "teacher.pt"}

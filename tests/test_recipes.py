@@ -309,3 +309,35 @@ min_seconds = 0
     manifest = json.loads((out / "hard" / "kdedge.json").read_text())
     assert manifest["data"]["sample_shape"] == [64] and manifest["teacher"] is None
     assert [row["name"] for row in json.loads((out / "bench.json").read_text())["rows"]] == ["hard", "runtime floor"]
+
+
+@pytest.mark.parametrize("kind", ["onnx", "torchscript"])
+def test_a_recipe_takes_an_onnx_or_torchscript_teacher_as_distill_does(tmp_path, teacher_files, kind):
+    """The recipe's teacher goes through the resolver `kdedge distill` and `kdedge search` use."""
+    text = f"""
+description = "a teacher file"
+[data]
+name = "digits"
+[teacher]
+path = "{teacher_files[kind]}"
+[[students]]
+name = "a"
+family = "mlp"
+method = "kd"
+hidden = [16]
+epochs = 2
+[bench]
+threads = 1
+batch = 1
+memory = false
+min_runs = 5
+min_seconds = 0
+"""
+    out = tmp_path / "out"
+    r = kdedge("run", write(tmp_path, text), "--out", out)
+    assert r.exit_code == 0, r.output
+    rows = json.loads((out / "bench.json").read_text())["rows"]
+    assert "a" in [row["name"] for row in rows]
+    assert any(row["kind"] == "teacher" for row in rows) == (kind == "onnx")  # a TorchScript teacher has no graph
+    record = json.loads((out / "a" / "kdedge.json").read_text())["teacher"]
+    assert record["kind"] == kind

@@ -194,20 +194,9 @@ def test_c_search_times_in_c_and_budgets_flash_and_ram(tmp_path, teacher_run, mo
 
 
 @pytest.mark.parametrize("kind", ["onnx", "torchscript"])
-def test_a_search_takes_an_onnx_or_torchscript_teacher_as_distill_does(tmp_path, teacher_run, kind):
+def test_a_search_takes_an_onnx_or_torchscript_teacher_as_distill_does(tmp_path, teacher_files, kind):
     """One resolver for every surface: a teacher file (not a run) searches like a run teacher, with --data."""
-    import torch
-
-    from kdedge.students import load_student
-
-    if kind == "onnx":
-        teacher = teacher_run.onnx_path
-    else:
-        module = load_student(teacher_run).module.eval()
-        with torch.no_grad():
-            traced = torch.jit.trace(module, torch.zeros(2, 1, 8, 8))
-        teacher = tmp_path / "teacher.pt"
-        torch.jit.save(traced, str(teacher), _extra_files={"class_names.json": json.dumps([str(i) for i in range(10)])})
+    teacher = teacher_files[kind]
     out = tmp_path / "se"
     r = search("--teacher", teacher, "--data", "digits", *FAST, "--trials", 2, "--out", out, "--json")
     assert r.exit_code == 0, r.output

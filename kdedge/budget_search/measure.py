@@ -126,9 +126,9 @@ def check_target(target: str | None, budget, space: dict[str, dict]) -> tuple[di
     budget.check_format(fmt)
     if fmt != "c":
         return space, {}
+    from ..c_variants import variant_of
     from ..convert.c.generators import c_families
     from ..convert.c.mcu import toolchain_missing
-    from ..convert.c.variants import variant_of
     from ..convert.profiles import load_profile
     from ..measure.c_harness import compiler
 

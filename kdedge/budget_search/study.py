@@ -18,6 +18,7 @@ from pathlib import Path
 from .._io import atomic_dir, read_json, read_run_file, write_json
 from ..compute import set_training_threads, share
 from ..errors import BoardError, KdedgeError, OptionError, RunError, file_system_refusal
+from ..measure.timing import MIN_SECONDS
 from ..options import route
 from ..outputs import writing
 from ..students import student_class
@@ -47,7 +48,7 @@ class SearchConfig:
     sampler: str = "nsga2"
     seed: int = 0
     max_epochs: int = 100  # caps neural students' epochs so a trial stays short
-    min_seconds: float = 1.0  # latency timing per trial, as `kdedge bench --min-seconds`
+    min_seconds: float = MIN_SECONDS  # latency timing per trial, as `kdedge bench --min-seconds`
     objective: str = "accuracy"  # or "agreement" with the teacher (fidelity, Stanton et al. 2021)
     skipped_families: dict = field(default_factory=dict)  # family -> why the target cannot take it
     board: dict | None = None  # kdedge.measure.board.Connection: trials measured on this board over SSH
@@ -93,13 +94,13 @@ class _Trials:
     """What every trial of one worker shares: the data, the teacher and its labels on the val split."""
 
     def __init__(self, out: Path, config: SearchConfig):
-        from ..api import load_teacher
+        from ..jobs import resolve
 
         self.out, self.config = out, config
         self.budget = Budget(**config.budget)
         self.measure = MEASURERS[target_format(config.target)]
         # the resolver `distill` uses: a run, an ONNX or TorchScript file, with the data it names or is given
-        self.teacher, self.dataset, self.data_source = load_teacher(config.teacher, data=config.data, seed=config.seed)
+        self.teacher, self.dataset, self.data_source = resolve(config.teacher, data=config.data, seed=config.seed)
         self.x_val, self.y_val = self.dataset.split("val")
         self.space = fit_to_data(config.space, self.dataset.sample_shape)
         self.teacher_val_labels = self.teacher.logits(self.x_val).argmax(1)
@@ -116,7 +117,7 @@ class _Trials:
     def _trial(self, trial):
         import optuna
 
-        from ..distillation.run import fit_run
+        from ..jobs import Job, execute
 
         cand = suggest(trial, self.space)
         trial.set_user_attr("settings", cand.describe())
@@ -129,20 +130,12 @@ class _Trials:
         options = dict(cand.options)
         if student_class(cand.family).neural:
             options.setdefault("epochs", self.config.max_epochs)
-        routed = route(cand.family, cand.method, cand.transfer, options)
-        run = fit_run(
-            out=run_dir,
-            kind="student",
-            family=cand.family,
-            options=routed.family_options,
-            method=routed.method,
-            dataset=self.dataset,
-            data_source=self.data_source,
-            seed=self.config.seed,
-            teacher=self.teacher,
+        job = Job.of(
+            out=run_dir, family=cand.family, method=cand.method, transfer=cand.transfer, options=options,
+            dataset=self.dataset, data_source=self.data_source, seed=self.config.seed, teacher=self.teacher,
             overwrite=True,
-            transfer=routed.transfer,
-        )
+        )  # fmt: skip
+        run = execute(job)
         # exported and measured on the validation split as `kdedge export` and `kdedge bench` do, per format; with a
         # board, the graph's latency and memory are measured there
         on_board = None if self.config.board is None else (lambda entry: self._measure_on_board(trial, entry))
@@ -395,9 +388,9 @@ def start_search(
 ) -> dict:
     """A new search in OUT. `backend="dask"`: trials run on the workers of `scheduler`, which must see OUT, the
     teacher and the data at the same paths (they are recorded absolute)."""
-    from ..api import load_teacher
     from ..cluster import check_backend
     from ..convert.profiles import load_profile
+    from ..jobs import resolve
     from ..outputs import check_not_input
     from ..params import check_seed
 
@@ -419,7 +412,7 @@ def start_search(
     config.skipped_families = skipped
     for family, why in skipped.items():  # said once, here: the sampler never draws them
         _say(f"search: skipping {family}: {why}")
-    load_teacher(config.teacher, data=config.data, seed=config.seed)  # a bad teacher, or data it does not fit
+    resolve(config.teacher, data=config.data, seed=config.seed)  # a bad teacher, or data it does not fit
     check_not_input(out, [config.teacher], "--teacher")
     if config.sampler not in SAMPLERS:
         raise OptionError(f"--sampler {config.sampler!r}: choose from {', '.join(SAMPLERS)}")
@@ -464,8 +457,8 @@ def _absolute(spec: str) -> str:
 def resume_search(
     out: Path, trials: int, jobs: int | None = None, backend: str = "local", scheduler: str | None = None
 ) -> dict:
-    from ..api import load_teacher
     from ..cluster import check_backend
+    from ..jobs import resolve
 
     check_backend(backend, scheduler)
     out = Path(out)
@@ -474,7 +467,7 @@ def resume_search(
         raise RunError(f"{out}: not a kdedge search (no {CONFIG} / {STUDY_DB}); start one with kdedge search --out")
     config = read_config(out)
     _check_board(config, jobs)
-    load_teacher(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
+    resolve(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
     _check_study_file(out / STUDY_DB)
     with writing(out):
         done = fail_abandoned(out, config)
@@ -561,11 +554,11 @@ def finish(out: Path) -> dict:
 
 def _final_bench(out: Path, config: SearchConfig, best: dict) -> dict:
     """Copy the winner to best/ and measure it beside the teacher on the test split (the only time test is used)."""
-    from ..api import load_teacher
+    from ..jobs import resolve
     from ..measure import Entry, bench
     from ..measure.runs import c_entries
 
-    teacher, dataset, _ = load_teacher(config.teacher, data=config.data, seed=config.seed)
+    teacher, dataset, _ = resolve(config.teacher, data=config.data, seed=config.seed)
     graph = _teacher_graph(teacher, config.teacher)
     with atomic_dir(out / "best", overwrite=True) as tmp:
         shutil.copytree(best["run"], tmp, dirs_exist_ok=True)

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
+from ..measure.timing import MIN_RUNS, MIN_SECONDS
+from ._bench_options import (
+    BatchSizes,
+    BenchCsv,
+    BenchData,
+    BenchJson,
+    BenchModels,
+    BenchOut,
+    BenchRuns,
+    BenchSeed,
+    BenchTarget,
+    BenchTeacher,
+    Columns,
+    Int8,
+    Memory,
+    MinRuns,
+    MinSeconds,
+    TestSet,
+    Threads,
+)
 from ._board import AcceptNewHost, BoardKdedge, BoardTmp, On, SshConfig
 from ._common import OverwriteFile, Quiet, _print_json, app, fails_cleanly
 from ._data import DataFormat, split_reader_options, with_reader_options
@@ -28,62 +47,31 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
     return values
 
 
+def _profile(target: str | None):
+    from ..convert.profiles import load_profile
+
+    return None if target is None else load_profile(target)
+
+
 def bench(
-    runs: Annotated[
-        list[Path] | None, typer.Argument(help="Exported run directories (students and the teacher).")
-    ] = None,
-    model: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--model",
-            help="A bare ONNX file to bench (repeatable); without runs or --data, on the data its export recorded.",
-        ),
-    ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(help="Data whose test split to measure on (default: the runs' own, or a model's recorded data)."),
-    ] = None,
+    runs: BenchRuns = None,
+    model: BenchModels = None,
+    data: BenchData = None,
     data_format: DataFormat = None,
-    test_set: Annotated[
-        Path | None,
-        typer.Option(
-            help="A test split saved by `kdedge bench --on` (.npz): measure --model files on it as it is, unsplit."
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Split seed for --data with --model only (default: the model's, else 0).")
-    ] = None,
-    teacher: Annotated[
-        Path | None, typer.Option(help="Teacher run or .onnx (default: the run or model of kind 'teacher').")
-    ] = None,
-    threads: Annotated[
-        str | None, typer.Option(help="onnxruntime intra-op threads, one or a sweep: 1,2,4 (default: 1).")
-    ] = None,
-    batch: Annotated[str | None, typer.Option(help="Batch sizes to time, one or a sweep: 1,8,64 (default: 1).")] = None,
-    target: Annotated[
-        str | None,
-        typer.Option(help="Take threads, batch sizes and inter-op threads from this export target's profile."),
-    ] = None,
-    int8: Annotated[bool, typer.Option(help="Also bench RUN/model.int8.onnx where an int8 export made one.")] = True,
-    memory: Annotated[bool, typer.Option(help="Measure peak memory in a fresh process per model.")] = True,
-    min_runs: Annotated[int, typer.Option(help="Timed runs per model and combination, at least.")] = 50,
-    min_seconds: Annotated[float, typer.Option(help="Timed seconds per model and combination, at least.")] = 1.0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print all figures, raw times included, as JSON on stdout (no table).")
-    ] = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Also write all figures as JSON to this file (for kdedge report).")
-    ] = None,
-    csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="Also write one CSV row per model and (threads, batch) to this file.")
-    ] = None,
-    columns: Annotated[
-        str | None,
-        typer.Option(
-            help="Table columns: 'all', or a comma list of ids (model, family, prec, acc, agree, kl, p50, p90, p99, "
-            "first, init, mem, mem_raw, size, params, p50_xT, p50_xT_raw, size_xT, params_xT). Default: the key ones."
-        ),
-    ] = None,
+    test_set: TestSet = None,
+    seed: BenchSeed = None,
+    teacher: BenchTeacher = None,
+    threads: Threads = None,
+    batch: BatchSizes = None,
+    target: BenchTarget = None,
+    int8: Int8 = True,
+    memory: Memory = True,
+    min_runs: MinRuns = MIN_RUNS,
+    min_seconds: MinSeconds = MIN_SECONDS,
+    as_json: BenchJson = False,
+    out: BenchOut = None,
+    csv_path: BenchCsv = None,
+    columns: Columns = None,
     on: On = None,
     accept_new_host: AcceptNewHost = False,
     ssh_config: SshConfig = None,
@@ -115,11 +103,7 @@ def bench(
             check_out_file(csv_path, overwrite, "bench-csv", "--csv")
         if out:
             check_out_file(out, overwrite, "bench-json", "--out")
-        profile = None
-        if target is not None:
-            from ..convert.profiles import load_profile
-
-            profile = load_profile(target)
+        profile = _profile(target)
         # unset: the profile's sweep with --target, else one thread and batch 1 (decided once, in bench_runs)
         thread_counts, batches = _int_list(threads, "--threads"), _int_list(batch, "--batch")
         check_timing(min_runs=min_runs, min_seconds=min_seconds)
@@ -140,20 +124,11 @@ def bench(
             return
         with silence(quiet):
             result = bench_runs(
-                runs,
-                model,
-                data=data,
-                seed=seed,
-                teacher=teacher,
-                int8=int8,
-                data_read=(data_format, split_reader_options(options)[0]),
-                test_set=test_set,
-                profile=profile,
-                threads=thread_counts,
-                batches=batches,
-                memory=memory,
+                runs, model, data=data, seed=seed, teacher=teacher, int8=int8,
+                data_read=(data_format, split_reader_options(options)[0]), test_set=test_set, profile=profile,
+                threads=thread_counts, batches=batches, memory=memory,
                 latency_options={"min_runs": min_runs, "min_seconds": min_seconds},
-            )
+            )  # fmt: skip
         _show(result, csv_path, out, as_json, shown)
 
 

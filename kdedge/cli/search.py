@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..measure.timing import MIN_SECONDS
 from ._board import AcceptNewHost, BoardKdedge, BoardTmp, SearchOn, SshConfig
 from ._common import Backend, JsonFlag, Quiet, Scheduler, _print_json, app, fails_cleanly
 
@@ -32,36 +33,51 @@ def with_budget_options(fn):
     return fn
 
 
+SearchOut = Annotated[Path | None, typer.Option(help="Search directory to create (trials, study, tables, best/).")]
+SearchTeacher = Annotated[str | None, typer.Option(help="Teacher run directory.")]
+SearchData = Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")]
+SearchTarget = Annotated[
+    str | None,
+    typer.Option(
+        help="Export profile for every trial (see `kdedge targets`); c, c-int8 or an mcu-* profile: trials are "
+        "exported to C, timed in C, sized for the profile's microcontroller or a Cortex-M4 (families without "
+        "that C are skipped)."
+    ),
+]
+Families = Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")]
+SpaceFile = Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")]
+Trials = Annotated[int, typer.Option(help="Trials to run (more with --resume).")]
+Jobs = Annotated[
+    int | None,
+    typer.Option(help="Workers sharing the study (default: 1 here; with --backend dask, one per Dask worker)."),
+]
+Sampler = Annotated[str, typer.Option(help="nsga2 or tpe (both multi-objective, budget as constraints).")]
+MaxEpochs = Annotated[int, typer.Option(help="Epoch cap for neural students in trials.")]
+SearchSeed = Annotated[int, typer.Option(help="Seed for the sampler and every trial.")]
+TrialMinSeconds = Annotated[float, typer.Option(help="Timed seconds per trial's latency, at least.")]
+Objective = Annotated[str, typer.Option(help="Maximise val accuracy, or val agreement with the teacher (fidelity).")]
+Resume = Annotated[Path | None, typer.Option(help="Continue the search in this directory.")]
+SearchOverwrite = Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")]
+
+
 def search(
-    out: Annotated[Path | None, typer.Option(help="Search directory to create (trials, study, tables, best/).")] = None,
-    teacher: Annotated[str | None, typer.Option(help="Teacher run directory.")] = None,
-    data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="Export profile for every trial (see `kdedge targets`); c, c-int8 or an mcu-* profile: trials are "
-            "exported to C, timed in C, sized for the profile's microcontroller or a Cortex-M4 (families without that "
-            "C are skipped)."
-        ),
-    ] = None,
-    families: Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")] = None,
-    space: Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")] = None,
-    trials: Annotated[int, typer.Option(help="Trials to run (more with --resume).")] = 30,
-    jobs: Annotated[
-        int | None,
-        typer.Option(help="Workers sharing the study (default: 1 here; with --backend dask, one per Dask worker)."),
-    ] = None,
-    sampler: Annotated[str, typer.Option(help="nsga2 or tpe (both multi-objective, budget as constraints).")] = "nsga2",
-    max_epochs: Annotated[int, typer.Option(help="Epoch cap for neural students in trials.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed for the sampler and every trial.")] = 0,
-    min_seconds: Annotated[float, typer.Option(help="Timed seconds per trial's latency, at least.")] = 1.0,
-    objective: Annotated[
-        str, typer.Option(help="Maximise val accuracy, or val agreement with the teacher (fidelity).")
-    ] = "accuracy",
-    resume: Annotated[Path | None, typer.Option(help="Continue the search in this directory.")] = None,
+    out: SearchOut = None,
+    teacher: SearchTeacher = None,
+    data: SearchData = None,
+    target: SearchTarget = None,
+    families: Families = None,
+    space: SpaceFile = None,
+    trials: Trials = 30,
+    jobs: Jobs = None,
+    sampler: Sampler = "nsga2",
+    max_epochs: MaxEpochs = 100,
+    seed: SearchSeed = 0,
+    min_seconds: TrialMinSeconds = MIN_SECONDS,
+    objective: Objective = "accuracy",
+    resume: Resume = None,
     backend: Backend = "local",
     scheduler: Scheduler = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    overwrite: SearchOverwrite = False,
     on: SearchOn = None,
     accept_new_host: AcceptNewHost = False,
     ssh_config: SshConfig = None,
@@ -91,25 +107,16 @@ def search(
             if out is None or teacher is None:
                 raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
             summary = run_search(
-                teacher,
-                out=out,
-                data=data,
-                trials=trials,
-                jobs=jobs,
-                families=families.split(",") if families else None,
-                space=space,
-                target=target,
-                sampler=sampler,
-                objective=objective,
-                max_epochs=max_epochs,
-                min_seconds=min_seconds,
-                seed=seed,
-                overwrite=overwrite,
-                **budget,
-                backend=backend,
-                scheduler=scheduler,
+                teacher, out=out, data=data, trials=trials, jobs=jobs,
+                families=families.split(",") if families else None, space=space, target=target, sampler=sampler,
+                objective=objective, max_epochs=max_epochs, min_seconds=min_seconds, seed=seed, overwrite=overwrite,
+                **budget, backend=backend, scheduler=scheduler,
                 on=_connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp),
-            )
+            )  # fmt: skip
+    _show_summary(summary, out, as_json)
+
+
+def _show_summary(summary: dict, out: Path, as_json: bool) -> None:
     if as_json:
         _print_json(summary)
         return

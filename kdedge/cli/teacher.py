@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..measure.timing import MIN_RUNS
 from ._common import JsonFlag, Seed, _print_json, fails_cleanly, teacher_app
 from ._data import DataFormat, split_reader_options, with_reader_options
 
@@ -39,7 +40,7 @@ def teacher_eval(
     data_format: DataFormat = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on: train, val or test.")] = "test",
     threads: Annotated[int, typer.Option(help="Threads for the latency measurement.")] = 1,
-    min_runs: Annotated[int, typer.Option(help="Timed batch-1 runs, at least.")] = 50,
+    min_runs: Annotated[int, typer.Option(help="Timed batch-1 runs, at least.")] = MIN_RUNS,
     min_seconds: Annotated[float, typer.Option(help="Timed seconds, at least.")] = 1.0,
     seed: Seed = 0,
     as_json: JsonFlag = False,

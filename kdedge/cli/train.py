@@ -29,6 +29,19 @@ from ._common import (
     teacher_app,
 )
 from ._data import DataFormat, split_reader_options, with_reader_options
+from ._distill_options import (
+    DistillOut,
+    DistillSeed,
+    Factory,
+    Generations,
+    MethodName,
+    StudentFamily,
+    TargetsBackend,
+    TeacherData,
+    Teachers,
+    TransferKind,
+    Via,
+)
 from ._generated import with_registry_options
 
 NEURAL_FAMILIES = ("mlp", "cnn", "resnet")  # what `teacher train --arch` builds
@@ -98,57 +111,24 @@ teacher_app.command("train")(
 
 
 def distill(
-    out: Annotated[Path, typer.Option(help="Run directory to create.")],
-    student: Annotated[str, typer.Option(help="Student family (see `kdedge students`).")] = "mlp",
-    method: Annotated[str, typer.Option(help="Distillation method (see `kdedge methods`).")] = "kd",
-    teacher: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Teacher: a run directory, TorchScript .pt, .onnx, or weights (.safetensors/.pth) with --factory; "
-            "repeat it to distill from their average."
-        ),
-    ] = None,
-    factory: Annotated[
-        str | None, typer.Option(help="For a weights teacher: package.module:build_fn or file.py:build_fn.")
-    ] = None,
-    via: Annotated[
-        list[Path] | None,
-        typer.Option(help="Assistant run(s) between teacher and student, in order; the last one teaches."),
-    ] = None,
-    generations: Annotated[
-        int | None,
-        typer.Option(help="Born-again: N students of the teacher's architecture in sequence, into OUT/gen1..N."),
-    ] = None,
-    data: Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")] = None,
+    out: DistillOut,
+    student: StudentFamily = "mlp",
+    method: MethodName = "kd",
+    teacher: Teachers = None,
+    factory: Factory = None,
+    via: Via = None,
+    generations: Generations = None,
+    data: TeacherData = None,
     data_format: DataFormat = None,
-    transfer: Annotated[
-        str,
-        typer.Option(
-            help="train, augment, munge, pool, or view ops shift, mixup, noise joined by + (shift+mixup).",
-            rich_help_panel="Transfer set",
-        ),
-    ] = "train",
-    seed: Annotated[
-        int,
-        typer.Option(
-            help="Seed for the initial weights, batch order and transfer set. The split stays the teacher run's own "
-            "(so test samples are never trained on); with --data, that data is split with this seed."
-        ),
-    ] = 0,
+    transfer: TransferKind = "train",
+    seed: DistillSeed = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
     device: Device = None,
     nproc: Nproc = 1,
     nnodes: Nnodes = 1,
     rdzv_endpoint: RdzvEndpoint = None,
-    backend: Annotated[
-        str,
-        typer.Option(
-            help="Where the teacher's outputs over the transfer set are computed: local, or dask (the workers of "
-            "--scheduler, chunk by chunk, into the same cache).",
-            rich_help_panel="Processes",
-        ),
-    ] = "local",
+    backend: TargetsBackend = "local",
     scheduler: Scheduler = None,
     cache_dir: CacheDir = None,
     as_json: JsonFlag = False,
@@ -166,35 +146,21 @@ def distill(
             typer.echo(line, err=True)
 
     result = run_distill(
-        teacher or None,
-        data,
-        out=out,
-        student=student,
-        method=method,
-        transfer=transfer,
-        seed=seed,
-        overwrite=overwrite,
-        factory=factory,
-        via=via or (),
-        generations=generations,
-        data_format=data_format,
-        reader_options=read,
-        progress=say if generations is not None else None,
-        threads=threads,
-        device=device,
-        nproc=nproc,
-        nnodes=nnodes,
-        rdzv_endpoint=rdzv_endpoint,
-        backend=backend,
-        scheduler=scheduler,
-        **options,
-    )
+        teacher or None, data, out=out, student=student, method=method, transfer=transfer, seed=seed,
+        overwrite=overwrite, factory=factory, via=via or (), generations=generations, data_format=data_format,
+        reader_options=read, progress=say if generations is not None else None, threads=threads, device=device,
+        nproc=nproc, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, backend=backend, scheduler=scheduler, **options,
+    )  # fmt: skip
     if result is None:  # a machine of --nnodes whose processes did not include rank 0
         say(f"this machine's {nproc} process(es) finished; rank 0, on another machine, wrote {out}")
         return
     if generations is None:
         _summary(result, as_json)
         return
+    _generations_summary(result, as_json)
+
+
+def _generations_summary(result: dict, as_json: bool) -> None:
     rows = [*result["generations"], result["ensemble"]]
     if as_json:
         _print_json({r.name: {"run": str(r.path), **r.metrics} for r in rows})

@@ -141,7 +141,6 @@ def train(
 
         raise OptionError("--select-by agreement needs the teacher's outputs on val; use a teacher method (kd, logits)")
     gen = seed_everything(seed)
-    device = next(module.parameters()).device  # batches follow the module (kdedge.compute.training_device)
     model, processes = distributed.wrap(module), distributed.world_size()  # DDP in a `--nproc` worker
     n = len(train_data)
     opt = OPTIMIZERS[config.optimizer](
@@ -150,50 +149,23 @@ def train(
     steps_per_epoch = math.ceil(n / config.batch_size)
     total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total, warmup, config.schedule))
-    best_key, best_state, best_epoch, best, history, done, spent = None, None, 0, {}, [], 0, 0.0
+    optimizing = _Optimizing(module, model, opt, schedule, gen, train_data)
     saver = checkpoint.Saver(checkpoint.stage())
-    saved = checkpoint.load(saver.path)
-    if saved is not None:
-        module.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        gen.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])
-        if "views_rng" in saved["extra"] and hasattr(train_data, "rng"):
-            train_data.rng.bit_generator.state = saved["extra"]["views_rng"]
-        best_key, best_state, best_epoch = tuple(saved["best_key"]), saved["best_state"], saved["best_epoch"]
-        best, history, done, spent = saved["best"], saved["history"], saved["epoch"], saved["seconds"]
-        checkpoint.say_resumed(saver.path, done, config.epochs)
-    start = time.perf_counter() - spent
+    state = optimizing.resume(saver.path, config.epochs)
+    start = time.perf_counter() - state["seconds"]
     with progress_bar(label, total=config.epochs) as advance:
-        for epoch in range(done + 1, config.epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=gen).numpy()
-            # BatchNorm cannot train on a single sample: a last batch of one (per process) is skipped
-            index_batches = [np.sort(order[i : i + config.batch_size]) for i in range(0, n, config.batch_size)]
-            index_batches = [idx for idx in index_batches if len(idx) >= 2 * processes or (n == 1 and processes == 1)]
-            # Under DDP each process trains on its share of every global batch; its loss counts by its share of
-            # the rows, so the averaged gradient is the whole batch's (1 in one process).
-            shares = [len(distributed.shard(idx)) * processes / len(idx) for idx in index_batches]
-            local_batches = prefetched(train_data, [distributed.shard(idx) for idx in index_batches])
-            summed, steps = torch.zeros((), device=device), 0  # the epoch's mean training loss, for the log line
-            for (x, y, t), weight in zip(local_batches, shares, strict=True):
-                if device.type != "cpu":
-                    x, y, t = on_device((x, y, t), device)
-                opt.zero_grad()
-                with _autocast(device):
-                    loss = loss_fn(model(x).float(), t, y)
-                (loss * weight if weight != 1 else loss).backward()
-                opt.step()
-                schedule.step()
-                summed, steps = summed + loss.detach(), steps + 1
-            train_loss = float(summed) / max(steps, 1)
+        for epoch in range(state["epoch"] + 1, config.epochs + 1):
+            train_loss = optimizing.epoch(loss_fn, config.batch_size, processes)
             figures = evaluate(module, val_data, loss_fn)
-            history.append({"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in figures.items()}})
+            state["history"].append(
+                {"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in figures.items()}}
+            )
             key = selection_key(figures, config.select_by)
-            if best_key is None or key > best_key:
-                best_key, best_epoch, best = key, epoch, figures
-                best_state = copy.deepcopy(module.state_dict())
+            if state["best_key"] is None or key > tuple(state["best_key"]):
+                state.update(
+                    best_key=key, best_epoch=epoch, best=figures, best_state=copy.deepcopy(module.state_dict())
+                )
+            best_key, best_epoch = state["best_key"], state["best_epoch"]
             per_epoch = (time.perf_counter() - start) / epoch
             status = (
                 f"loss {train_loss:.4f} · val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch})"
@@ -201,32 +173,84 @@ def train(
             advance(f"{status} · {per_epoch:.1f} s/epoch", completed=epoch)
             stop = epoch - best_epoch >= config.patience or epoch == config.epochs
             if not stop and saver.due() and distributed.is_writer():
-                state = {
-                    "model": module.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "generator": gen.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "best_key": list(best_key),
-                    "best_state": best_state,
-                    "best_epoch": best_epoch,
-                    "best": best,
-                    "history": history,
-                    "epoch": epoch,
-                    "seconds": time.perf_counter() - start,
-                }
-                rng = getattr(train_data, "rng", None)
-                checkpoint.save(saver.path, state, {"views_rng": rng.bit_generator.state} if rng is not None else {})
+                state.update(epoch=epoch, seconds=time.perf_counter() - start)
+                optimizing.save(saver.path, state)
                 saver.saved()
             if stop:
                 break
-    module.load_state_dict(best_state)
+    module.load_state_dict(state["best_state"])
     module.eval()
     return {
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
+        "best_epoch": state["best_epoch"],
+        "epochs_run": len(state["history"]),
         "selected_by": f"val {config.select_by}",
-        **{f"val_{k}": v for k, v in best.items()},
+        **{f"val_{k}": v for k, v in state["best"].items()},
         "train_seconds": round(time.perf_counter() - start, 3),
-        "history": history,
+        "history": state["history"],
     }
+
+
+class _Optimizing:
+    """What one training's epochs share: the module (and its DDP wrapper), optimizer, schedule, random streams and
+    data; it runs an epoch, and saves and restores all of it as a checkpoint."""
+
+    def __init__(self, module, model, opt, schedule, gen, train_data):
+        self.module, self.model, self.opt, self.schedule, self.gen = module, model, opt, schedule, gen
+        self.train_data = train_data
+        self.device = next(module.parameters()).device  # batches follow the module (compute.training_device)
+
+    def epoch(self, loss_fn: LossFn, batch_size: int, processes: int) -> float:
+        """One pass over the training data; returns its mean training loss (for the log line)."""
+        self.model.train()
+        n = len(self.train_data)
+        order = torch.randperm(n, generator=self.gen).numpy()
+        # BatchNorm cannot train on a single sample: a last batch of one (per process) is skipped
+        index_batches = [np.sort(order[i : i + batch_size]) for i in range(0, n, batch_size)]
+        index_batches = [idx for idx in index_batches if len(idx) >= 2 * processes or (n == 1 and processes == 1)]
+        # Under DDP each process trains on its share of every global batch; its loss counts by its share of the
+        # rows, so the averaged gradient is the whole batch's (1 in one process).
+        shares = [len(distributed.shard(idx)) * processes / len(idx) for idx in index_batches]
+        local_batches = prefetched(self.train_data, [distributed.shard(idx) for idx in index_batches])
+        summed, steps = torch.zeros((), device=self.device), 0
+        for (x, y, t), weight in zip(local_batches, shares, strict=True):
+            if self.device.type != "cpu":
+                x, y, t = on_device((x, y, t), self.device)
+            self.opt.zero_grad()
+            with _autocast(self.device):
+                loss = loss_fn(self.model(x).float(), t, y)
+            (loss * weight if weight != 1 else loss).backward()
+            self.opt.step()
+            self.schedule.step()
+            summed, steps = summed + loss.detach(), steps + 1
+        return float(summed) / max(steps, 1)
+
+    def resume(self, path, epochs: int) -> dict:
+        """The selection state: a fresh one, or the saved stage's with every stream restored to where it was."""
+        state = {"best_key": None, "best_state": None, "best_epoch": 0, "best": {}, "history": [], "epoch": 0,
+                 "seconds": 0.0}  # fmt: skip
+        saved = checkpoint.load(path)
+        if saved is None:
+            return state
+        self.module.load_state_dict(saved["model"])
+        self.opt.load_state_dict(saved["optimizer"])
+        self.schedule.load_state_dict(saved["schedule"])
+        self.gen.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        if "views_rng" in saved["extra"] and hasattr(self.train_data, "rng"):
+            self.train_data.rng.bit_generator.state = saved["extra"]["views_rng"]
+        state.update({k: saved[k] for k in state})
+        state["best_key"] = tuple(saved["best_key"])
+        checkpoint.say_resumed(path, state["epoch"], epochs)
+        return state
+
+    def save(self, path, state: dict) -> None:
+        streams = {
+            "model": self.module.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "generator": self.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        rng = getattr(self.train_data, "rng", None)
+        extra = {"views_rng": rng.bit_generator.state} if rng is not None else {}
+        checkpoint.save(path, {**streams, **state, "best_key": list(state["best_key"])}, extra)

@@ -83,6 +83,13 @@ def _labelled(teacher, x, split: str, used: dict) -> np.ndarray:
     return outputs.logits
 
 
+def _compute_record(family: str) -> dict:
+    """Where and how the training runs: threads, device, processes, and when the work started."""
+    compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
+    compute["device"] = training_device() if student_class(family).neural else "cpu"
+    return {**compute, **distributed.describe()}
+
+
 def fit_run(
     *,
     out: Path,
@@ -103,9 +110,7 @@ def fit_run(
     check_seed(seed)
     params = make_params(family, options)
     check_method(family, method.name)
-    compute = {**apply_training_threads(), "work_started_after_s": seconds_since_start()}
-    compute["device"] = training_device() if student_class(family).neural else "cpu"
-    compute.update(distributed.describe())
+    compute = _compute_record(family)
     if method.needs_teacher and teacher is None:
         raise OptionError(f"--method {method.name} needs a teacher; pass --teacher RUN (or use --method hard)")
     same_task = teacher is not None and check_teacher_fits(teacher, dataset, method)
@@ -133,16 +138,10 @@ def fit_run(
         student = student_class(family)(params, dataset.sample_shape, dataset.n_classes, dataset.normalization)
         # Feature methods (fitnets, fsp) read the teacher's layers during fit; other students never see it.
         extra = {"teacher": teacher} if method.needs_features else {}
-        key = {
-            "kind": kind,
-            "family": family,
-            "params": params.model_dump(mode="json"),
-            "method": method.describe(),
-            "data": dataset.fingerprint,
-            "transfer": fit_set.info,
-            "teacher": None if teacher is None else teacher.describe(),
-            "seed": seed,
-        }
+        # what a checkpoint must match to be resumed: everything that shapes the training
+        key = {"kind": kind, "family": family, "params": params.model_dump(mode="json"), "method": method.describe(),
+               "data": dataset.fingerprint, "transfer": fit_set.info,
+               "teacher": None if teacher is None else teacher.describe(), "seed": seed}  # fmt: skip
         # A killed neural training resumes from its last checkpoint when the same command runs again (one process;
         # a DDP run starts over).
         with resumable(out, key, student.neural and distributed.world_size() == 1, overwrite):
@@ -159,21 +158,12 @@ def fit_run(
             return None
         weight_files = student.save(tmp)
         Manifest(
-            kind=kind,
-            family=family,
-            created=now(),
-            seed=seed,
+            kind=kind, family=family, created=now(), seed=seed,
             student=StudentRecord(family=family, params=params.model_dump(mode="json"), n_params=student.n_params),
-            method=method.describe(),
-            data=data_spec(dataset, data_source),
-            teacher=None if teacher is None else _describe_teacher(teacher, same_task),
-            transfer=fit_set.info,
-            defaults=defaults,
-            weights=weight_files,
-            weights_sha256=sha256_files(tmp, weight_files),
-            metrics=metrics,
-            versions=versions(),
-            compute=compute,
-        ).write(tmp)
+            method=method.describe(), data=data_spec(dataset, data_source),
+            teacher=None if teacher is None else _describe_teacher(teacher, same_task), transfer=fit_set.info,
+            defaults=defaults, weights=weight_files, weights_sha256=sha256_files(tmp, weight_files), metrics=metrics,
+            versions=versions(), compute=compute,
+        ).write(tmp)  # fmt: skip
         write_json(tmp / METRICS, {**metrics, "history": history})
     return Run.load(out)

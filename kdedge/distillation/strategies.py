@@ -1,19 +1,17 @@
 """Strategies that compose runs: several teachers averaged into one, assistant chains, born-again generations.
 
-Each is built from the ordinary pieces (a Teacher, `fit_run`, `build_ensemble`), so every model they make is an
-ordinary run directory that exports, benches and teaches like any other.
+Each is built from the ordinary pieces (Teachers and run directories); born-again generations, which train, are
+jobs (`kdedge.jobs.born_again`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, OptionError
-from ..runs import MANIFEST, Run
+from ..runs import Run
 
 
 class AveragedTeacher:
@@ -107,81 +105,3 @@ def chain_through(teacher, via: list) -> object:
             )
         links.append(RunTeacher(run))
     return teacher if len(links) == 1 else ChainTeacher(links)
-
-
-def born_again(
-    *,
-    teacher,
-    generations: int,
-    method,
-    dataset,
-    data_source: str,
-    seed: int,
-    out,
-    options: dict,
-    overwrite: bool = False,
-    progress=None,
-    **fit_kwargs,
-) -> dict:
-    """Furlanello et al.: `generations` students with the teacher's own architecture, each taught by the previous
-    one (the first by the teacher), written to OUT/gen1..genN, and their mean-vote ensemble to OUT/ensemble.
-
-    Resumable: a generation whose run already exists with the same teacher, method, options and seed is reused,
-    so an interrupted sequence continues where it stopped. Generation k trains with seed + k.
-    """
-    from ..students.ensemble import build_ensemble
-    from .run import fit_run
-
-    if generations < 1:
-        raise OptionError(f"--generations {generations}: give 1 or more")
-    teacher_run = getattr(teacher, "run", None)
-    if teacher_run is None or not (teacher_run.path / MANIFEST).is_file():
-        raise OptionError("--generations needs a kdedge run as --teacher (its architecture is what is reborn)")
-    from ..students import make_params
-    from ..teachers import RunTeacher
-
-    family = teacher_run.family
-    # The teacher's own architecture and training settings, with any option given on the command line on top.
-    params = make_params(family, {**teacher_run.manifest.student.params, **options}).model_dump(mode="json")
-    out = Path(out)
-
-    runs, current = [], teacher
-    for g in range(1, generations + 1):
-        target = out / f"gen{g}"
-        run = _reusable(target, current, method, params, seed + g, fit_kwargs.get("transfer"))
-        if run is None:
-            if progress:
-                progress(f"generation {g}/{generations}: {family} taught by {current.name}")
-            run = fit_run(
-                out=target, kind="student", family=family, options=params, method=method, dataset=dataset,
-                data_source=data_source, seed=seed + g, teacher=current, overwrite=overwrite,
-                **fit_kwargs,
-            )  # fmt: skip
-        elif progress:
-            progress(f"generation {g}/{generations}: reusing {target}")
-        runs.append(run)
-        current = RunTeacher(run)
-    ensemble = build_ensemble(runs, "mean", out / "ensemble", overwrite=True)
-    return {"generations": runs, "ensemble": ensemble}
-
-
-def _reusable(target: Path, teacher, method, params: dict, seed: int, transfer=None) -> Run | None:
-    if not (target / MANIFEST).is_file():
-        return None
-    run = Run.load(target)
-    m = run.manifest
-    wanted = {"kind": "train"} if transfer is None else {"kind": transfer.name, **transfer.model_dump(mode="json")}
-    recorded = m.transfer or {}
-    same = (
-        all(recorded.get(k) == v for k, v in wanted.items() if v is not None)
-        and (m.teacher or {}).get("fingerprint") == teacher.fingerprint
-        and m.method == _jsonish(method.describe())
-        and m.seed == seed
-        and m.student.params == params
-    )
-    return run if same else None
-
-
-def _jsonish(value):
-    """`value` as it reads back from a manifest (tuples become lists)."""
-    return json.loads(json.dumps(value))

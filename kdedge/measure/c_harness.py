@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ExportError
-from .timing import summarize
+from .timing import MIN_RUNS, MIN_SECONDS, summarize
 
 HARNESS_C = r"""
 #define _POSIX_C_SOURCE 199309L
@@ -207,8 +207,8 @@ def time_c(
     floor: bool = False,
     warmup_runs: int = 10,
     warmup_seconds: float = 0.2,
-    min_runs: int = 50,
-    min_seconds: float = 1.0,
+    min_runs: int = MIN_RUNS,
+    min_seconds: float = MIN_SECONDS,
 ) -> dict:
     """Latency of one predict call (batch 1) timed in C, summarized like the ORT rows."""
     mode = "floor" if floor else "time"

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .timing import time_calls
+from .timing import MIN_RUNS, MIN_SECONDS, time_calls
 
 # profile names -> onnxruntime.GraphOptimizationLevel members
 OPTIMIZATION_LEVELS = {
@@ -53,8 +53,8 @@ def measure_latency(
     batch: int = 1,
     warmup_runs: int = 10,
     warmup_seconds: float = 0.2,
-    min_runs: int = 50,
-    min_seconds: float = 1.0,
+    min_runs: int = MIN_RUNS,
+    min_seconds: float = MIN_SECONDS,
     inter_op_threads: int = 1,
     optimization: str = "all",
     fresh_sessions: int = 5,

@@ -137,7 +137,7 @@ def c_entries(runs=(), names=None) -> tuple[list, list[str]]:
     Cortex-M sizes."""
     import shutil
 
-    from ..convert.c.variants import VARIANTS
+    from ..c_variants import VARIANTS
     from ..runs import Run
     from . import CEntry
 

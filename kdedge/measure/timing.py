@@ -9,14 +9,19 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+# How long every latency figure is timed unless the user says otherwise: the one place these defaults live
+# (`kdedge bench`, `kdedge.bench`, boards, C rows, search trials and teacher eval read them from here).
+MIN_RUNS = 50
+MIN_SECONDS = 1.0
+
 
 def time_calls(
     call: Callable,
     inputs: Sequence,
     warmup_runs: int = 10,
     warmup_seconds: float = 0.2,
-    min_runs: int = 50,
-    min_seconds: float = 1.0,
+    min_runs: int = MIN_RUNS,
+    min_seconds: float = MIN_SECONDS,
 ) -> dict:
     n = len(inputs)
     t0 = time.perf_counter_ns()

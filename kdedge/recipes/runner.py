@@ -61,15 +61,19 @@ def load_data(recipe: Recipe):
 
 def train_teacher(recipe: Recipe, out: Path, dataset=None, log: Callable[[str], None] = print) -> Run:
     """Train and export the recipe's teacher into `out` (a run directory)."""
-    from ..api import train_teacher as train_builtin_teacher
+    from ..jobs import execute, teacher_job
 
     plan = recipe.plan
     dataset = dataset if dataset is not None else load_data(recipe)
     log(f"teacher: training {plan.teacher.arch} -> {out}")
-    # the same decisions as `kdedge teacher train`: what the recipe leaves out comes from the data
-    run = train_builtin_teacher(
-        dataset, out=out, arch=plan.teacher.arch, seed=plan.seed, overwrite=True, say=log, **plan.teacher.options
-    )
+    # the same job as `kdedge teacher train`'s: what the recipe leaves out comes from the data
+    job, teacher_plan = teacher_job(
+        dataset, plan.data.spec, out=out, arch=plan.teacher.arch, options=plan.teacher.options, seed=plan.seed,
+        overwrite=True,
+    )  # fmt: skip
+    if teacher_plan.line():
+        log(teacher_plan.line())
+    run = execute(job)
     _record(run, recipe, TEACHER)
     _summary(run, log)
     return _export(run, recipe, log)
@@ -165,7 +169,7 @@ def _run_steps(recipe: Recipe, dataset, out: Path, teacher_run: Path | None, log
     if teacher_run is not None:
         session.use_teacher_run(Path(teacher_run))
     elif plan.teacher is not None and plan.teacher.path is not None:
-        session.load_teacher()
+        session.use_teacher_file()
     elif plan.teacher is not None:
         session.use_teacher_run(train_teacher(recipe, out / TEACHER, dataset, log).path)
     for student in plan.students:
@@ -191,25 +195,26 @@ class _Session:
         self.teacher_model: Path | None = None  # a teacher ONNX file to bench (a teacher loaded from .onnx)
 
     def use_teacher_run(self, path: Path) -> None:
-        from ..teachers import load_teacher
-
         run = Run.load(path)
         if not run.onnx_path.is_file():
             run = _export(run, self.recipe, self.log)
         self.runs[TEACHER] = run
-        self.teacher = load_teacher(path).bind(self.dataset, classes=False)  # classes: fit_run, by method
+        self.teacher = self._resolve(path)
 
-    def load_teacher(self) -> None:
+    def _resolve(self, spec, factory: str | None = None):
+        """The resolver `kdedge distill` uses. Shape now; the classes are checked per student by its method (as
+        `kdedge distill` does), so fsp with alpha 0 can learn from a teacher of another task."""
+        from ..jobs import resolve
+
+        return resolve(spec, data=self.dataset, factory=factory, classes=False).teacher
+
+    def use_teacher_file(self) -> None:
         """A teacher from the recipe's path: a run directory, or a file (TorchScript, ONNX, weights + factory)."""
-        from ..teachers import load_teacher
-
         spec = self.recipe.plan.teacher
         if spec.path.is_dir():
             return self.use_teacher_run(spec.path)
         self.log(f"teacher: loading {spec.path}")
-        # Shape now; the classes are checked by fit_run for methods that read the teacher's outputs (as
-        # `kdedge distill` does), so fsp with alpha 0 can learn from a teacher of another task.
-        self.teacher = load_teacher(spec.path, factory=spec.factory).bind(self.dataset, classes=False)
+        self.teacher = self._resolve(spec.path, spec.factory)
         if spec.path.suffix == ".onnx":
             self.teacher_model = spec.path
         else:
@@ -218,16 +223,15 @@ class _Session:
     def teacher_named(self, name: str):
         """The model called `name` as a teacher. An earlier student teaches as the end of its chain, so a manifest
         records teacher -> assistant -> student (checked by the same `chain_through` that `distill --via` uses)."""
-        from ..distillation.strategies import chain_through
-        from ..teachers import load_teacher
-
         if name == TEACHER:
             return self.teacher
         student = next(s for s in self.recipe.plan.students if s.name == name)
         upstream = self.teachers_of(student)
         if upstream is None or student.generations:  # a born-again student teaches as its generations' ensemble
-            return load_teacher(self.runs[name].path).bind(self.dataset)
-        return chain_through(upstream, [self.runs[name].path])
+            return self._resolve(self.runs[name].path)
+        from ..jobs import resolve
+
+        return resolve(upstream, data=self.dataset, via=[self.runs[name].path], classes=False).teacher
 
     def teachers_of(self, student):
         from ..distillation.strategies import combine_teachers
@@ -235,51 +239,35 @@ class _Session:
         taught_by = [self.teacher_named(n) for n in student.teachers]
         return combine_teachers(taught_by) if taught_by else None
 
-    def distill(self, student) -> Run:
-        from ..distillation.run import fit_run
+    def job(self, student, teacher):
+        from ..jobs import Job
 
         plan = self.recipe.plan
+        return Job(
+            out=self.out / student.name, family=student.family, method=student.method, transfer=student.transfer,
+            options=student.options, dataset=self.dataset, data_source=plan.data.spec, seed=plan.seed,
+            teacher=teacher, overwrite=True,
+        )  # fmt: skip
+
+    def distill(self, student) -> Run:
+        from ..jobs import execute
+
         teacher = self.teachers_of(student)
         if teacher is None and self.teacher is not None:
             teacher = self.teacher  # a hard-label student is still compared with the recipe's teacher
         self.log(f"{student.name}: {student.family} · {student.method.name} · transfer {student.transfer.name}")
         if student.generations:
             return self.born_again(student, teacher)
-        run = fit_run(
-            out=self.out / student.name,
-            kind="student",
-            family=student.family,
-            options=student.options,
-            method=student.method,
-            dataset=self.dataset,
-            data_source=plan.data.spec,
-            seed=plan.seed,
-            teacher=teacher,
-            overwrite=True,
-            transfer=student.transfer,
-        )
+        run = execute(self.job(student, teacher))
         _record(run, self.recipe, student.name)
         _summary(run, self.log)
         return _export(run, self.recipe, self.log)
 
     def born_again(self, student, teacher) -> Run:
         """Generations NAME/gen1..N (benched as NAME/genK) and their ensemble, which is what NAME stands for."""
-        from ..distillation.strategies import born_again
+        from ..jobs.born_again import born_again
 
-        plan = self.recipe.plan
-        made = born_again(
-            teacher=teacher,
-            generations=student.generations,
-            method=student.method,
-            dataset=self.dataset,
-            data_source=plan.data.spec,
-            seed=plan.seed,
-            out=self.out / student.name,
-            options=student.options,
-            overwrite=True,
-            progress=lambda line: self.log(f"  {line}"),
-            transfer=student.transfer,
-        )
+        made = born_again(self.job(student, teacher), student.generations, lambda line: self.log(f"  {line}"))
         for run in made["generations"]:
             _record(run, self.recipe, f"{student.name}/{run.name}")
             _summary(run, self.log)

@@ -38,8 +38,20 @@ def _text(value) -> str:
     return str(value)
 
 
+def teacher_arch(arch: str | None, layout: str) -> str:
+    """`arch` checked against the built-in teachers, or the one for this data layout."""
+    from ..defaults import TEACHER_ARCH_BY_LAYOUT, TEACHER_ARCHES
+
+    if arch is None:
+        return TEACHER_ARCH_BY_LAYOUT[layout]
+    if arch not in TEACHER_ARCHES:
+        raise OptionError(f"--arch {arch!r}: choose from {', '.join(TEACHER_ARCHES)}")
+    if arch != "mlp" and layout == "vector":
+        raise OptionError(f"--arch {arch} needs images or sequences; these data are vectors: use --arch mlp")
+    return arch
+
+
 def plan_teacher(arch: str | None, dataset, augment: str | None, given: dict) -> TeacherPlan:
-    from ..api import teacher_arch
     from ..defaults import TEACHER_ARCH_OPTIONS, TEACHER_AUGMENTS, teacher_max_shift, teacher_recipe
 
     given = {k: v for k, v in given.items() if v is not None}

@@ -19,13 +19,13 @@ import numpy as np
 
 from ... import __version__
 from ..._io import atomic_dir
+from ...c_variants import VARIANTS, variant_of
 from ...errors import ExportError
 from ...runs import Run, now
 from ...students.base import Tolerance
 from ..parity import compare_outputs, run_onnx
 from .generators import to_c
 from .source import c_prefix, header, readme, source
-from .variants import VARIANTS, variant_of
 
 C_DIR = VARIANTS["fp32"].folder
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...c_variants import VARIANTS
 from ...errors import ExportError
 from .mcu import CPUS, GCC
-from .variants import VARIANTS
 
 QEMU = "qemu-system-arm"
 MACHINE = "mps2-an386"  # ARM MPS2 with the AN386 FPGA image: a Cortex-M4 with FPU

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..timing import MIN_RUNS, MIN_SECONDS
 from .devices import device_record, store
 from .remote import BoardSetup, bench_on_board
 from .ssh import Board, Ssh
@@ -20,8 +21,8 @@ def bench_args(
     threads: list[int] | None = None,
     batches: list[int] | None = None,
     memory: bool = True,
-    min_runs: int = 50,
-    min_seconds: float = 1.0,
+    min_runs: int = MIN_RUNS,
+    min_seconds: float = MIN_SECONDS,
 ) -> list[str]:
     """The board's `kdedge bench` options for these settings (its defaults where unset)."""
     args = ["--min-runs", str(min_runs), "--min-seconds", repr(float(min_seconds))]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...convert.c.variants import VARIANTS
+from ...c_variants import VARIANTS
 from ...errors import BoardError
 from .. import Entry
 from ..testset import save_test_set
