@@ -107,8 +107,8 @@ def distill(
     *,
     out,
     student: str = "mlp",
-    method: str = "kd",
-    transfer: str = "train",
+    method: str | None = None,
+    transfer: str | None = None,
     seed: int = 0,
     overwrite: bool = False,
     factory: str | None = None,
@@ -119,6 +119,8 @@ def distill(
     progress=None,
     threads: int | None = None,
     device: str | None = None,
+    baseline: bool | None = None,
+    say=None,
     nproc: int = 1,
     nnodes: int = 1,
     rdzv_endpoint: str | None = None,
@@ -127,6 +129,11 @@ def distill(
     **options,
 ):
     """Train `student` from `teacher` with `method` on a `transfer` set and write the run directory `out`.
+
+    With `method` and `transfer` left out, the teaching is the default measured best for the data's layout and the
+    student's family (`kdedge.defaults.STUDENT_RECIPES`), said through `say` (a callable) and recorded in the run
+    (`defaults`). `baseline=True` also trains the same student on labels alone into OUT/baseline and records the
+    gain on val (`manifest.baseline`); None: as the default recipe says (on for families where teaching has lost).
 
     `options` are the family's (hidden=128, epochs=200...), the method's (temperature=4, alpha=0.9) and the
     transfer set's (transfer_size="5x", teacher_mode="online", max_shift=3...). `method="hard"` needs no teacher
@@ -148,6 +155,8 @@ def distill(
         student=student,
         method=method,
         transfer=transfer,
+        baseline=baseline,
+        say=say,
         seed=seed,
         overwrite=overwrite,
         factory=factory,
@@ -173,7 +182,10 @@ def _distill_on_processes(launch, teacher, data, out, threads, given: dict):
 
     check_threads(threads)
     set_device(given["device"])  # checked here; the workers inherit it
-    routed = _route(given["student"], given["method"], given["transfer"], _options(given))
+    if given.pop("baseline"):
+        raise OptionError("--baseline trains in one process; drop --nproc/--nnodes, or train the baseline apart")
+    given = {**given, "baseline": False, "say": None}  # the workers get plain settings
+    routed = _route(given["student"], given["method"] or "kd", given["transfer"] or "train", _options(given))
     if given["generations"] is not None or not student_class(given["student"]).neural or routed.method.needs_features:
         raise OptionError(
             f"--nproc/--nnodes train one neural student (mlp, cnn, resnet) with kd, logits or hard; not --student "
@@ -190,7 +202,7 @@ def _distill_on_processes(launch, teacher, data, out, threads, given: dict):
 
 def _options(given: dict) -> dict:
     named = ("student", "method", "transfer", "seed", "overwrite", "factory", "via", "generations", "data_format")
-    return {k: v for k, v in given.items() if k not in (*named, "reader_options", "device")}
+    return {k: v for k, v in given.items() if k not in (*named, "reader_options", "device", "baseline", "say")}
 
 
 def _distill_in_process(teacher, data, *, out, **given):
@@ -210,8 +222,8 @@ def _distill(
     *,
     out,
     student: str = "mlp",
-    method: str = "kd",
-    transfer: str = "train",
+    method: str | None = None,
+    transfer: str | None = None,
     seed: int = 0,
     overwrite: bool = False,
     factory: str | None = None,
@@ -222,12 +234,16 @@ def _distill(
     progress=None,
     threads: int | None = None,
     device: str | None = None,
+    baseline: bool | None = None,
+    say=None,
     **options,
 ):
     from .compute import set_device, set_training_threads
     from .distributed import is_writer
     from .errors import OptionError
     from .jobs import Job, dataset_and_source, execute, resolve
+    from .jobs.baseline import execute_with_baseline
+    from .jobs.student_plan import plan_student
     from .outputs import check_not_input, check_out_dir
 
     if generations is None and is_writer():  # born-again resumes inside an existing OUT; each generation checks
@@ -241,23 +257,28 @@ def _distill(
         raise OptionError("--format and reader options apply to --data; pass --data too")
     if generations is not None and teacher is None:
         raise OptionError("--generations needs --teacher RUN: each generation has the teacher's architecture")
-    chosen = _route(student, method, transfer, options).method  # refuse bad options before loading anything
+    chosen = None  # refuse bad options before loading anything, where the user chose the teaching
+    if method is not None or transfer is not None:
+        chosen = _route(student, method or "kd", transfer or "train", options).method
     if data is not None:
         data = dataset_and_source(data, seed, data_format, reader_options)[0]
     teacher_obj, dataset, source = resolve(teacher, data=data, factory=factory, via=via, seed=seed, method=chosen)
     if generations is not None:
         student = (getattr(teacher_obj, "run", None) and teacher_obj.run.family) or student
+    plan = plan_student(student, dataset.layout, method, transfer, options, teacher_obj is not None, baseline)
+    if say is not None and plan.line() and generations is None:
+        say(plan.line())
     job = Job.of(
-        out=out, family=student, method=method, transfer=transfer, options=options, dataset=dataset,
-        data_source=source, seed=seed, teacher=teacher_obj, overwrite=overwrite,
+        out=out, family=student, method=plan.method, transfer=plan.transfer, options=plan.options, dataset=dataset,
+        data_source=source, seed=seed, teacher=teacher_obj, overwrite=overwrite, defaults=plan.record,
     )  # fmt: skip
-    if method != "hard" and teacher_obj is None and job.method.needs_teacher:
-        raise OptionError(f"--method {method} needs a teacher; pass --teacher RUN (or use --method hard)")
+    if plan.method != "hard" and teacher_obj is None and job.method.needs_teacher:
+        raise OptionError(f"--method {plan.method} needs a teacher; pass --teacher RUN (or use --method hard)")
     if generations is not None:  # every generation learns from the same transfer set
         from .jobs.born_again import born_again
 
         return born_again(job, generations, progress)
-    return execute(job)
+    return execute_with_baseline(job, say, plan.select) if plan.baseline else execute(job)
 
 
 def _route(family, method, transfer, options):

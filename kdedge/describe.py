@@ -45,6 +45,8 @@ def describe(run: Run) -> dict:
         "files": files(run.path),
         "export": _export(run),
         "recipe": (m.recipe or {}).get("name"),
+        "defaults": (m.defaults or {}).get("recipe"),
+        "baseline": m.baseline,
         "bench": stored_bench(run),
     }
 
@@ -203,6 +205,15 @@ def fields(d: dict) -> dict[str, str]:
     )
     for key, value in d.get("metrics", {}).items():
         out[f"metric {key}"] = _number(value)
+    if d.get("defaults"):
+        out["teaching default"] = d["defaults"]
+    baseline = d.get("baseline")
+    if baseline and baseline.get("val_gain") is not None:  # whether the teacher helped (--baseline)
+        kept = "labels kept" if baseline.get("kept") == "labels" else "taught kept"
+        out["vs labels (val)"] = (
+            f"{100 * baseline['val_gain']:+.2f} pt (labels {100 * baseline['val_accuracy']:.2f} %, {kept}; "
+            f"{baseline.get('run')}/)"
+        )
     for entry in d.get("files", []):
         extra = f" ({entry['files']} files)" if "files" in entry else ""
         out[f"file {entry['name']}"] = _kb(entry["bytes"]) + extra

@@ -59,6 +59,7 @@ class Manifest(_Record):
     teacher: dict[str, Any] | None = None
     transfer: dict[str, Any] | None = None
     defaults: dict[str, Any] | None = None  # the default recipe behind the options left out (kdedge.defaults)
+    baseline: dict[str, Any] | None = None  # the hard-label twin in RUN/baseline and the gain over it (--baseline)
     weights: list[str] = Field(default_factory=list)
     weights_sha256: str = ""
     metrics: dict[str, Any] = Field(default_factory=dict)

@@ -19,6 +19,24 @@ import time
 _active = None  # the rich Progress on screen, if any
 
 
+_held: list[str] = []  # lines said once a command's work is accepted (see `hold`)
+
+
+def hold(line: str) -> None:
+    """Say `line` on stderr once the work is accepted (a training starts, or the command succeeds); dropped when the
+    command ends in an error first, so that error stays its only line."""
+    _held.append(line)
+
+
+def release_held() -> None:
+    while _held:
+        print(_held.pop(0), file=sys.stderr, flush=True)
+
+
+def drop_held() -> None:
+    _held.clear()
+
+
 def silent() -> bool:
     """No bars: asked for quiet, stderr not a terminal, or a worker process sharing its parent's terminal."""
     return bool(os.environ.get("KDEDGE_QUIET") or os.environ.get("KDEDGE_NO_BARS")) or not _stderr_is_terminal()

@@ -66,10 +66,13 @@ def fails_cleanly(fn):
     def wrapper(*args, **kwargs):
         # Library warnings (numpy, torch) are held while the command runs: shown once it ends, dropped when it
         # ends in an error line, so that line stays the only one (all of them under --debug).
+        from ..progress import drop_held, release_held
+
         with warnings.catch_warnings(record=True) as held:
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:
+                drop_held()
                 if type(exc).__module__.split(".")[0] in ("typer", "click"):  # Exit, Abort, usage errors: theirs
                     _show(held)
                     raise
@@ -80,6 +83,7 @@ def fails_cleanly(fn):
                         raise
                 typer.echo(f"error: {line}", err=True)
                 raise typer.Exit(code) from None
+        release_held()
         _show(held)
         return result
 
@@ -190,8 +194,9 @@ TrainThreads = Annotated[
 
 
 def _summary(run, as_json: bool) -> None:
+    baseline = run.manifest.baseline
     if as_json:
-        _print_json({"run": str(run.path), **run.metrics})
+        _print_json({"run": str(run.path), **run.metrics, **({"baseline": baseline} if baseline else {})})
         return
     m = run.metrics
     # non-neural students have no epochs; they report their fit time instead

@@ -10,7 +10,21 @@ import typer
 
 DistillOut = Annotated[Path, typer.Option(help="Run directory to create.")]
 StudentFamily = Annotated[str, typer.Option(help="Student family (see `kdedge students`).")]
-MethodName = Annotated[str, typer.Option(help="Distillation method (see `kdedge methods`).")]
+MethodName = Annotated[
+    str | None,
+    typer.Option(
+        help="Distillation method (see `kdedge methods`). Left out with --transfer: the default measured best for "
+        "the data's layout and the student's family, said in one line (kdedge.defaults.STUDENT_RECIPES)."
+    ),
+]
+Baseline = Annotated[
+    bool | None,
+    typer.Option(
+        "--baseline/--no-baseline",
+        help="Also train the same student on labels alone (RUN/baseline) and record the gain on val. Default: on "
+        "where the default teaching has lost to labels on a benchmark (trees and SVMs of images).",
+    ),
+]
 Teachers = Annotated[
     list[str] | None,
     typer.Option(
@@ -30,9 +44,10 @@ Generations = Annotated[
 ]
 TeacherData = Annotated[str | None, typer.Option(help="Data (default: the teacher's own data and split).")]
 TransferKind = Annotated[
-    str,
+    str | None,
     typer.Option(
-        help="train, augment, munge, pool, or view ops shift, mixup, noise joined by + (shift+mixup).",
+        help="train, augment, munge, pool, or view ops shift, mixup, noise joined by + (shift+mixup). Left out with "
+        "--method: the default for the data and family (else train, the training split).",
         rich_help_panel="Transfer set",
     ),
 ]

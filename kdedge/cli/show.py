@@ -65,7 +65,7 @@ def compare(
     if as_json:
         _print_json({"runs": described, "differ": differ})
         return
-    always = {"kind", "metric test_accuracy"}
+    always = {"kind", "metric test_accuracy", "vs labels (val)"}
     shown = [label for label in labels if all_rows or label in differ or label in always]
     table = Table(title=f"{len(runs)} runs" + ("" if all_rows else " (rows that differ; --all for every row)"))
     table.add_column("", style="bold", no_wrap=True)

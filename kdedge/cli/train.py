@@ -30,6 +30,7 @@ from ._common import (
 )
 from ._data import DataFormat, split_reader_options, with_reader_options
 from ._distill_options import (
+    Baseline,
     DistillOut,
     DistillSeed,
     Factory,
@@ -113,14 +114,15 @@ teacher_app.command("train")(
 def distill(
     out: DistillOut,
     student: StudentFamily = "mlp",
-    method: MethodName = "kd",
+    method: MethodName = None,
     teacher: Teachers = None,
     factory: Factory = None,
     via: Via = None,
     generations: Generations = None,
     data: TeacherData = None,
     data_format: DataFormat = None,
-    transfer: TransferKind = "train",
+    transfer: TransferKind = None,
+    baseline: Baseline = None,
     seed: DistillSeed = 0,
     overwrite: Overwrite = False,
     threads: TrainThreads = None,
@@ -136,6 +138,7 @@ def distill(
 ):
     """Train a student from a teacher's outputs (or, with --method hard, from labels alone)."""
     from ..api import distill as run_distill
+    from ..progress import hold
     from ..target_cache import set_cache_dir
 
     set_cache_dir(cache_dir)
@@ -143,13 +146,14 @@ def distill(
 
     def say(line: str) -> None:
         if not as_json:
-            typer.echo(line, err=True)
+            hold(line)  # said once the training is accepted: an error stays the only line
 
     result = run_distill(
         teacher or None, data, out=out, student=student, method=method, transfer=transfer, seed=seed,
         overwrite=overwrite, factory=factory, via=via or (), generations=generations, data_format=data_format,
         reader_options=read, progress=say if generations is not None else None, threads=threads, device=device,
-        nproc=nproc, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, backend=backend, scheduler=scheduler, **options,
+        nproc=nproc, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, backend=backend, scheduler=scheduler,
+        baseline=baseline, say=say, **options,
     )  # fmt: skip
     if result is None:  # a machine of --nnodes whose processes did not include rank 0
         say(f"this machine's {nproc} process(es) finished; rank 0, on another machine, wrote {out}")

@@ -53,11 +53,15 @@ def resumable(out: Path, key_parts: dict, enabled: bool = True, overwrite: bool 
     """Inside the block, `stage()` hands each training stage its checkpoint file in `.OUT.resume/` (made at the
     first save). On success the folder goes; on a failure it stays, for the same command to resume."""
     global _active
+    from ..progress import release_held
+
     if not enabled:
+        release_held()  # the job is accepted: what it chose can be said now
         yield
         return
     folder, key = resume_folder(out), run_key(key_parts)
     _check_resumable(folder, key, overwrite)
+    release_held()
     _active = {"folder": folder, "stage": 0, "key": {"key": key, "version": _version(), "parts": key_parts}}
     try:
         yield

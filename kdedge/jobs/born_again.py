@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import OptionError
-from ..runs import MANIFEST, Run
-from .job import Job, execute
+from ..runs import MANIFEST
+from .job import Job, execute, finished_run
 
 
 def born_again(job: Job, generations: int, progress=None) -> dict:
@@ -33,7 +32,7 @@ def born_again(job: Job, generations: int, progress=None) -> dict:
     runs, current = [], job.teacher
     for g in range(1, generations + 1):
         generation = job.but(out=out / f"gen{g}", family=family, options=params, seed=job.seed + g, teacher=current)
-        run = _reusable(generation)
+        run = finished_run(generation)
         if run is None:
             if progress:
                 progress(f"generation {g}/{generations}: {family} taught by {current.name}")
@@ -44,26 +43,3 @@ def born_again(job: Job, generations: int, progress=None) -> dict:
         current = RunTeacher(run)
     ensemble = build_ensemble(runs, "mean", out / "ensemble", overwrite=True)
     return {"generations": runs, "ensemble": ensemble}
-
-
-def _reusable(job: Job) -> Run | None:
-    if not (job.out / MANIFEST).is_file():
-        return None
-    run = Run.load(job.out)
-    m = run.manifest
-    transfer = job.transfer
-    wanted = {"kind": "train"} if transfer is None else {"kind": transfer.name, **transfer.model_dump(mode="json")}
-    recorded = m.transfer or {}
-    same = (
-        all(recorded.get(k) == v for k, v in wanted.items() if v is not None)
-        and (m.teacher or {}).get("fingerprint") == job.teacher.fingerprint
-        and m.method == _jsonish(job.method.describe())
-        and m.seed == job.seed
-        and m.student.params == job.options
-    )
-    return run if same else None
-
-
-def _jsonish(value):
-    """`value` as it reads back from a manifest (tuples become lists)."""
-    return json.loads(json.dumps(value))

@@ -94,3 +94,32 @@ def teacher_job(dataset: Dataset, data_source: str, *, out, arch=None, augment=N
         dataset=dataset, data_source=data_source, defaults=plan.record, **fields,
     )  # fmt: skip
     return job, plan
+
+
+def finished_run(job: Job) -> Run | None:
+    """The run `job` already wrote (same transfer set, teacher, method, options and seed), so an interrupted sequence
+    of jobs continues where it stopped; None when there is none."""
+    import json
+
+    from ..runs import MANIFEST
+
+    if not (job.out / MANIFEST).is_file():
+        return None
+    run = Run.load(job.out)
+    m = run.manifest
+    transfer = job.transfer
+    wanted = {"kind": "train"} if transfer is None else {"kind": transfer.name, **transfer.model_dump(mode="json")}
+    recorded = m.transfer or {}
+    teacher_print = None if job.teacher is None else job.teacher.fingerprint
+    from ..students import make_params
+
+    params = make_params(job.family, job.options).model_dump(mode="json")
+    same = (
+        all(recorded.get(k) == v for k, v in wanted.items() if v is not None)
+        and (m.teacher or {}).get("fingerprint") == teacher_print
+        and m.method == json.loads(json.dumps(job.method.describe()))  # as it reads back (tuples become lists)
+        and m.seed == job.seed
+        and m.student.params == params
+        and m.data.fingerprint == job.dataset.fingerprint
+    )
+    return run if same else None

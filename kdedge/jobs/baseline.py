@@ -1,0 +1,85 @@
+"""Whether the teacher helped: the same student trained on labels alone beside the taught one (`--baseline`).
+
+The twin has the taught job's family and options (architecture, epochs, schedule) but `--method hard` on the
+training split. It trains first, into a hidden folder beside OUT, so a killed command resumes both (a finished twin
+is reused, the student resumes from its checkpoint); it moves to OUT/baseline once the student is written, and
+OUT's manifest records both val accuracies and the gain (`baseline`)."""
+
+from __future__ import annotations
+
+import os
+
+from ..manifest import Manifest
+from ..runs import MANIFEST, Run
+from .job import Job, execute, finished_run
+
+BASELINE = "baseline"
+TAUGHT = "taught"  # where the taught student goes when its hard-label twin won on val and was kept
+
+
+def hard_twin(job: Job) -> Job:
+    from ..distillation.methods import make_method
+
+    return job.but(out=job.out.parent / f".{job.out.name}.baseline", method=make_method("hard"), transfer=None,
+                   overwrite=True, defaults=None)  # fmt: skip
+
+
+def execute_with_baseline(job: Job, say=None, select: bool = False) -> Run:
+    """Train the hard-label twin, then `job`; OUT/baseline holds the twin and OUT's manifest the comparison.
+    `select`: where labels alone did better on val, OUT becomes that student and the taught one moves to
+    OUT/taught (selection on val, as every other choice kdedge makes), so the default is never the worse of the two."""
+    twin = hard_twin(job)
+    if say is not None:
+        say(f"baseline: the same {job.family} on labels alone, kept beside it in {job.out} when both are done")
+    labels = finished_run(twin) or execute(twin)
+    taught = execute(job)
+    record = comparison(taught, labels)
+    if select and record.get("val_gain", 0) < 0:
+        kept, other, record["kept"] = _swap(taught.path, labels.path), TAUGHT, "labels"
+    else:
+        kept, other, record["kept"] = taught.path, BASELINE, "taught"
+        os.replace(labels.path, kept / BASELINE)
+    record["run"] = other
+    update = {"baseline": record} if record["kept"] == "taught" else {"baseline": record, "defaults": job.defaults}
+    manifest = Manifest.read(kept / MANIFEST).model_copy(update=update)
+    manifest.write(kept)
+    if say is not None:
+        say(gain_line(record, kept))
+    return Run.load(kept)
+
+
+def _swap(taught, labels):
+    """OUT <- the labels student, OUT/taught <- the taught one (OUT's lock is held by the distill command)."""
+    aside = taught.parent / f".{taught.name}.taught"
+    os.replace(taught, aside)
+    os.replace(labels, taught)
+    os.replace(aside, taught / TAUGHT)
+    return taught
+
+
+def comparison(taught: Run, labels: Run) -> dict:
+    t, b = taught.metrics, labels.metrics
+    record = {
+        "method": "hard",
+        "val_accuracy": b.get("val_accuracy"),
+        "test_accuracy": b.get("test_accuracy"),
+    }
+    if t.get("val_accuracy") is not None and b.get("val_accuracy") is not None:
+        record["val_gain"] = t["val_accuracy"] - b["val_accuracy"]
+    if t.get("test_accuracy") is not None and b.get("test_accuracy") is not None:
+        record["test_gain"] = t["test_accuracy"] - b["test_accuracy"]
+    return record
+
+
+def gain_line(record: dict, kept) -> str:
+    gain = record.get("val_gain")
+    if gain is None:
+        return "vs labels: no val accuracy to compare"
+    labels = f"labels alone {100 * record['val_accuracy']:.2f} %"
+    if record["kept"] == "labels":
+        return (
+            f"vs labels on val: {100 * gain:+.2f} points ({labels}): labels did better on these data, so {kept} is "
+            f"the student on labels; the taught one is in {kept}/{TAUGHT}"
+        )
+    verdict = "the teacher helped" if gain > 0 else "labels did as well: consider --method hard"
+    return f"vs labels on val: {100 * gain:+.2f} points ({verdict}; {labels}, in {kept}/{BASELINE})"
