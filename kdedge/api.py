@@ -257,6 +257,8 @@ def _distill(
         raise OptionError("--format and reader options apply to --data; pass --data too")
     if generations is not None and teacher is None:
         raise OptionError("--generations needs --teacher RUN: each generation has the teacher's architecture")
+    if generations is not None and baseline:
+        raise OptionError("--baseline compares one student with its hard-label twin; drop it with --generations")
     chosen = None  # refuse bad options before loading anything, where the user chose the teaching
     if method is not None or transfer is not None:
         chosen = _route(student, method or "kd", transfer or "train", options).method

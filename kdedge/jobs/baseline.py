@@ -50,10 +50,14 @@ def execute_with_baseline(job: Job, say=None, select: bool = False) -> Run:
 
 def _swap(taught, labels):
     """OUT <- the labels student, OUT/taught <- the taught one (OUT's lock is held by the distill command)."""
-    aside = taught.parent / f".{taught.name}.taught"
-    os.replace(taught, aside)
+    import tempfile
+    from pathlib import Path
+
+    holder = Path(tempfile.mkdtemp(prefix=f".{taught.name}.", suffix=".taught", dir=taught.parent))  # never taken
+    os.replace(taught, holder / "run")
     os.replace(labels, taught)
-    os.replace(aside, taught / TAUGHT)
+    os.replace(holder / "run", taught / TAUGHT)
+    holder.rmdir()
     return taught
 
 

@@ -107,6 +107,11 @@ CASES = [
     ),
     Case("generations-0", lambda ws: distill(ws, "--generations", 0), "--generations 0"),
     Case(
+        "baseline-with-generations",
+        lambda ws: distill(ws, "--generations", 2, "--baseline"),
+        "drop it with --generations",
+    ),
+    Case(
         "out-holds-the-teacher",
         lambda ws: given(
             ws.file("runs/kdedge.json", "{}"),
