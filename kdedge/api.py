@@ -429,7 +429,9 @@ def search(
     *,
     out,
     data=None,
-    trials: int = 30,
+    trials: int | None = None,
+    time_budget=None,
+    prune: bool = True,
     jobs: int | None = None,
     families: list[str] | None = None,
     space=None,
@@ -452,10 +454,15 @@ def search(
     workers of `scheduler` (tcp://HOST:PORT), `jobs` of them at a time (default: one per worker).
 
     `on`: a board ("ssh://user@host[:port]" or a kdedge.measure.board.Connection) on which every trial's latency
-    and memory (and the winner's test figures) are measured, so the budget is the board's; training stays here."""
+    and memory (and the winner's test figures) are measured, so the budget is the board's; training stays here.
+
+    `time_budget` ("30m", "2h" or seconds): no trial starts after it, and a neural trial training past it stops at
+    its next epoch; without `trials` the search runs until then (else 30 trials). `prune`: neural trials outside the
+    top third at 1/9 and 1/3 of `max_epochs` stop there (asynchronous successive halving)."""
     from dataclasses import asdict
 
-    from .budget_search.study import SearchConfig, start_search
+    from .budget_search.pruning import parse_duration
+    from .budget_search.study import DEFAULT_TRIALS, SearchConfig, start_search
     from .measure.board import Connection
 
     config = SearchConfig(
@@ -469,7 +476,11 @@ def search(
         min_seconds=min_seconds,
         objective=objective,
         board=asdict(Connection.of(on)) if on is not None else None,
+        prune=prune,
+        time_budget_s=None if time_budget is None else parse_duration(time_budget),
     )
+    if trials is None and time_budget is None:
+        trials = DEFAULT_TRIALS
     return start_search(
         Path(out), config, trials, jobs, families, space, overwrite=overwrite, backend=backend, scheduler=scheduler
     )

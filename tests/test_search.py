@@ -9,7 +9,15 @@ from typer.testing import CliRunner
 from kdedge.cli import app
 
 runner = CliRunner()
-FAST = ["--families", "mlp", "--max-epochs", "3", "--min-seconds", "0.05"]
+FAST = [
+    "--families",
+    "mlp",
+    "--max-epochs",
+    "3",
+    "--min-seconds",
+    "0.05",
+    "--no-prune",
+]  # pruning: test_search_budget.py
 
 
 def search(*args):

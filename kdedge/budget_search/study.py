@@ -24,12 +24,14 @@ from ..outputs import writing
 from ..students import student_class
 from .budget import Budget
 from .measure import MEASURERS, check_target, profile_budgets, second_cost, target_format
+from .pruning import EpochWatch, TrialStopped, parse_duration, time_left
 from .space import Candidate, fit_to_data, load_space, suggest
 
 CONFIG = "search.json"
 STUDY_DB = "study.db"
 STUDY_NAME = "kdedge-search"
 SAMPLERS = ("nsga2", "tpe")
+DEFAULT_TRIALS = 30  # without --trials or --time-budget
 # What the study maximises besides the two costs: the figure a trial is judged by on the validation split.
 OBJECTIVES = {"accuracy": "val_accuracy", "agreement": "agreement"}
 
@@ -52,6 +54,9 @@ class SearchConfig:
     objective: str = "accuracy"  # or "agreement" with the teacher (fidelity, Stanton et al. 2021)
     skipped_families: dict = field(default_factory=dict)  # family -> why the target cannot take it
     board: dict | None = None  # kdedge.measure.board.Connection: trials measured on this board over SSH
+    prune: bool = True  # stop bad neural trials at rungs of --max-epochs (pruning.py)
+    time_budget_s: float | None = None  # --time-budget, in seconds
+    deadline: float | None = None  # when this run of the search stops (time.time()); set at start and at --resume
 
 
 def _storage(out: Path):
@@ -107,8 +112,14 @@ class _Trials:
         self.board_error: BoardError | None = None
 
     def __call__(self, trial):
+        import optuna
+
         try:
             return self._trial(trial)
+        except TrialStopped as stopped:  # not a failure: the rung rule or the clock ended it
+            trial.set_user_attr("reason", str(stopped))
+            _say(f"trial {trial.number}: {stopped}")
+            raise optuna.TrialPruned(str(stopped)) from None
         except KdedgeError as exc:  # the trial is recorded as failed; keep why, for the tables
             trial.set_user_attr("reason", str(exc))
             _say(f"trial {trial.number}: failed: {exc}")
@@ -117,6 +128,8 @@ class _Trials:
     def _trial(self, trial):
         import optuna
 
+        from ..distillation.checkpoint import resume_folder
+        from ..distillation.loop import watching_epochs
         from ..jobs import Job, execute
 
         cand = suggest(trial, self.space)
@@ -135,7 +148,14 @@ class _Trials:
             dataset=self.dataset, data_source=self.data_source, seed=self.config.seed, teacher=self.teacher,
             overwrite=True,
         )  # fmt: skip
-        run = execute(job)
+        epochs = options.get("epochs", self.config.max_epochs)
+        watch = EpochWatch(trial, epochs, self.config.deadline, self.config.prune)
+        try:
+            with watching_epochs(watch):
+                run = execute(job)
+        except TrialStopped:
+            shutil.rmtree(resume_folder(run_dir), ignore_errors=True)  # a stopped trial is not resumed
+            raise
         # exported and measured on the validation split as `kdedge export` and `kdedge bench` do, per format; with a
         # board, the graph's latency and memory are measured there
         on_board = None if self.config.board is None else (lambda entry: self._measure_on_board(trial, entry))
@@ -246,14 +266,37 @@ def _worker(out: str, n_trials: int, worker: int, resumed_at: int = 0, threads: 
     trials = _Trials(out_path, config)
 
     def after(study, trial):
-        advance(best_so_far(study, config.objective))
+        advance(_status(study, config), **_done(config))
         if trials.board_error is not None:
             study.stop()
 
-    with progress_bar("search: trial", n_trials, transient=False) as advance:
-        study.optimize(trials, n_trials=n_trials, catch=(KdedgeError,), callbacks=[after])
+    label, total = _bar(config, n_trials)
+    with progress_bar(label, total, transient=False) as advance:
+        timeout = time_left(config.deadline)
+        study.optimize(trials, n_trials=n_trials, timeout=timeout, catch=(KdedgeError,), callbacks=[after])
     if trials.board_error is not None:  # one line; --resume continues once the board is back
         raise trials.board_error
+
+
+def _bar(config: SearchConfig, n_trials: int | None) -> tuple[str, int]:
+    """A trial count, or with a time budget and no --trials the budget's seconds."""
+    if n_trials is None:
+        return "search: seconds", int(config.time_budget_s)
+    return "search: trial", n_trials
+
+
+def _done(config: SearchConfig) -> dict:
+    """How far the bar is: one more trial, or the seconds spent of a time budget."""
+    if config.deadline is None or config.time_budget_s is None:
+        return {}
+    spent = config.time_budget_s - (time_left(config.deadline) or 0.0)
+    return {"completed": int(min(spent, config.time_budget_s))}
+
+
+def _status(study, config: SearchConfig) -> str:
+    status = best_so_far(study, config.objective)
+    left = time_left(config.deadline)
+    return status if left is None else f"{status} · {left / 60:.1f} min left"
 
 
 def best_so_far(study, objective: str = "accuracy") -> str:
@@ -280,7 +323,7 @@ def run_trials(
     backend: str = "local",
     scheduler: str | None = None,
 ) -> None:
-    if n_trials <= 0:
+    if n_trials is not None and n_trials <= 0:
         raise OptionError(f"--trials must be positive, got {n_trials}")
     if backend == "dask":
         _run_on_dask(out, n_trials, jobs, resumed_at, scheduler)
@@ -294,7 +337,9 @@ def run_trials(
     from ..progress import no_bars_in_children
 
     threads = share(jobs)  # workers share the CPUs instead of oversubscribing them
-    procs = [ctx.Process(target=_worker, args=(str(out), n, i, resumed_at, threads)) for i, n in enumerate(shares) if n]
+    procs = [
+        ctx.Process(target=_worker, args=(str(out), n, i, resumed_at, threads)) for i, n in enumerate(shares) if n != 0
+    ]
     with no_bars_in_children():  # workers print one line per trial instead
         for p in procs:
             p.start()
@@ -303,7 +348,10 @@ def run_trials(
         raise RunError(f"a search worker failed (exit codes {[p.exitcode for p in procs]}); rerun with --resume {out}")
 
 
-def _shares(n_trials: int, jobs: int) -> list[int]:
+def _shares(n_trials: int | None, jobs: int) -> list[int | None]:
+    """Each worker's trials; without a count (a time budget alone) every worker runs until the deadline."""
+    if n_trials is None:
+        return [None] * jobs
     return [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
 
 
@@ -318,7 +366,7 @@ def _run_on_dask(out: Path, n_trials: int, jobs: int | None, resumed_at: int, sc
         futures = [
             client.submit(_worker, where, n, i, resumed_at, key=f"kdedge-search-{token}-{i}", pure=False)
             for i, n in enumerate(_shares(n_trials, jobs))
-            if n
+            if n != 0
         ]
         _wait_showing_trials(out, n_trials, *_awaiting(futures))
         failed = [f for f in futures if f.status != "finished"]
@@ -341,10 +389,12 @@ def _wait_showing_trials(out: Path, n_trials: int, wait_for, running, every_seco
     config = SearchConfig(**read_json(out / CONFIG))
     study = _study(out, config)
     before = len(_finished(study))
-    with progress_bar("search: trial", n_trials, transient=False) as advance:
+    label, total = _bar(config, n_trials)
+    with progress_bar(label, total, transient=False) as advance:
         while running():
             wait_for(every_seconds)
-            advance(best_so_far(study, config.objective), completed=len(_finished(study)) - before)
+            done = _done(config) if n_trials is None else {"completed": len(_finished(study)) - before}
+            advance(_status(study, config), **done)
     wait_for(None)
 
 
@@ -424,6 +474,7 @@ def start_search(
     with writing(out):
         if out.exists() and not overwrite:
             raise RunError(f"{out} already exists; continue it with --resume {out}, or pass --overwrite")
+        _start_clock(config)
         with atomic_dir(out, overwrite=overwrite) as tmp:
             write_json(tmp / CONFIG, asdict(config))
             _study(tmp, config)  # creates study.db
@@ -454,8 +505,22 @@ def _absolute(spec: str) -> str:
     return str(Path(spec).resolve()) if Path(spec).exists() else spec
 
 
+def _start_clock(config: SearchConfig, time_budget_s: float | None = None) -> None:
+    """The deadline of this run of the search, from now (a resumed search gets its own --time-budget)."""
+    import time
+
+    if time_budget_s is not None:
+        config.time_budget_s = time_budget_s
+    config.deadline = None if config.time_budget_s is None else time.time() + config.time_budget_s
+
+
 def resume_search(
-    out: Path, trials: int, jobs: int | None = None, backend: str = "local", scheduler: str | None = None
+    out: Path,
+    trials: int | None,
+    jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    time_budget=None,
 ) -> dict:
     from ..cluster import check_backend
     from ..jobs import resolve
@@ -470,6 +535,12 @@ def resume_search(
     resolve(config.teacher, data=config.data, seed=config.seed)  # still there, and still the same weights
     _check_study_file(out / STUDY_DB)
     with writing(out):
+        if time_budget is not None or config.deadline is not None:  # a budget is per run: a new one, or none
+            config.time_budget_s = None
+            _start_clock(config, None if time_budget is None else parse_duration(time_budget))
+            write_json(out / CONFIG, asdict(config))
+        if trials is None and config.time_budget_s is None:
+            trials = DEFAULT_TRIALS
         done = fail_abandoned(out, config)
         with _refused_writes_end_in_one_line(out, new=False):
             run_trials(out, trials, jobs, resumed_at=done, backend=backend, scheduler=scheduler)
@@ -517,8 +588,8 @@ def _check_board(config: SearchConfig, jobs: int | None) -> None:
     check_board(config.board)
 
 
-def _check_counts(trials: int, jobs: int | None) -> None:
-    if trials < 1:
+def _check_counts(trials: int | None, jobs: int | None) -> None:
+    if trials is not None and trials < 1:
         raise OptionError(f"--trials {trials}: give 1 or more")
     if jobs is not None and jobs < 1:
         raise OptionError(f"--jobs {jobs}: give 1 or more worker processes")
@@ -543,6 +614,7 @@ def finish(out: Path) -> dict:
     summary = {
         "trials": len(rows),
         "completed": sum(r["state"] == "COMPLETE" for r in rows),
+        "pruned": sum(r["state"] == "PRUNED" for r in rows),
         "feasible": len(feasible),
         "skipped_families": config.skipped_families,
         "best": best,

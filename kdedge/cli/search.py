@@ -46,7 +46,25 @@ SearchTarget = Annotated[
 ]
 Families = Annotated[str | None, typer.Option(help="Only these families, e.g. mlp,tree.")]
 SpaceFile = Annotated[Path | None, typer.Option(help="TOML file replacing the search space.")]
-Trials = Annotated[int, typer.Option(help="Trials to run (more with --resume).")]
+Trials = Annotated[
+    int | None,
+    typer.Option(help="Trials to run (more with --resume). Default: 30, or as many as --time-budget allows."),
+]
+TimeBudget = Annotated[
+    str | None,
+    typer.Option(
+        help="Stop after this long (30m, 2h, 1h30m, 900s): no trial starts later, and a neural trial still training "
+        "stops at its next epoch. The winner among finished trials is then measured on test."
+    ),
+]
+Prune = Annotated[
+    bool,
+    typer.Option(
+        "--prune/--no-prune",
+        help="Stop neural trials outside the top third of val accuracy at 1/9 and 1/3 of --max-epochs "
+        "(asynchronous successive halving), so the budget goes to promising settings.",
+    ),
+]
 Jobs = Annotated[
     int | None,
     typer.Option(help="Workers sharing the study (default: 1 here; with --backend dask, one per Dask worker)."),
@@ -67,7 +85,9 @@ def search(
     target: SearchTarget = None,
     families: Families = None,
     space: SpaceFile = None,
-    trials: Trials = 30,
+    trials: Trials = None,
+    time_budget: TimeBudget = None,
+    prune: Prune = True,
     jobs: Jobs = None,
     sampler: Sampler = "nsga2",
     max_epochs: MaxEpochs = 100,
@@ -101,13 +121,13 @@ def search(
         if resume is not None and on is not None:
             raise OptionError(f"--resume measures where the search started ({resume}/search.json); drop --on")
         if resume is not None:
-            summary = resume_search(resume, trials, jobs, backend, scheduler)
+            summary = resume_search(resume, trials, jobs, backend, scheduler, time_budget=time_budget)
             out = resume
         else:
             if out is None or teacher is None:
                 raise OptionError("kdedge search needs --teacher RUN and --out DIR (or --resume DIR)")
             summary = run_search(
-                teacher, out=out, data=data, trials=trials, jobs=jobs,
+                teacher, out=out, data=data, trials=trials, time_budget=time_budget, prune=prune, jobs=jobs,
                 families=families.split(",") if families else None, space=space, target=target, sampler=sampler,
                 objective=objective, max_epochs=max_epochs, min_seconds=min_seconds, seed=seed, overwrite=overwrite,
                 **budget, backend=backend, scheduler=scheduler,

@@ -10,6 +10,7 @@ makes the long schedules of function matching (Beyer et al. 2022) converge inste
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import math
 import time
@@ -121,6 +122,20 @@ def _autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+_epoch_watch: contextvars.ContextVar = contextvars.ContextVar("kdedge_epoch_watch", default=None)
+
+
+@contextlib.contextmanager
+def watching_epochs(callback):
+    """Inside the block, every training epoch ends with `callback(epoch, best val score so far)`; what it raises
+    stops the training (a search trial pruned, or its time budget spent)."""
+    token = _epoch_watch.set(callback)
+    try:
+        yield
+    finally:
+        _epoch_watch.reset(token)
+
+
 def train(
     module: torch.nn.Module,
     loss_fn: LossFn,
@@ -171,6 +186,9 @@ def train(
                 f"loss {train_loss:.4f} · val {config.select_by} {key[0]:.4f} (best {best_key[0]:.4f} @ {best_epoch})"
             )
             advance(f"{status} · {per_epoch:.1f} s/epoch", completed=epoch)
+            watch = _epoch_watch.get()
+            if watch is not None:
+                watch(epoch, best_key[0])
             stop = epoch - best_epoch >= config.patience or epoch == config.epochs
             if not stop and saver.due() and distributed.is_writer():
                 state.update(epoch=epoch, seconds=time.perf_counter() - start)
