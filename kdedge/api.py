@@ -33,6 +33,7 @@ __all__ = [
     "export",
     "load_data",
     "load_teacher",
+    "recommend",
     "search",
     "train_teacher",
 ]
@@ -484,3 +485,11 @@ def search(
     return start_search(
         Path(out), config, trials, jobs, families, space, overwrite=overwrite, backend=backend, scheduler=scheduler
     )
+
+
+def recommend(out) -> list[dict]:
+    """What the search in `out` tried per family and its best student inside the budget (on val), each with the
+    `kdedge distill` command line that trains it again; best family first (what `kdedge recommend` prints)."""
+    from .budget_search.explain import explain
+
+    return explain(Path(out))

@@ -95,3 +95,25 @@ def test_a_time_budgeted_search_prunes_keeps_the_budget_and_resumes(tmp_path, te
     assert again.exit_code == 0, again.output
     assert json.loads((out / "summary.json").read_text())["trials"] >= summary["trials"] + 1
     assert json.loads((out / "search.json").read_text())["deadline"] is None  # the resumed run had no budget
+
+
+def test_recommend_gives_the_command_that_trains_each_winner_again(tmp_path, teacher_run):
+    import shlex
+
+    out = tmp_path / "s"
+    args = ["--teacher", teacher_run.path, "--families", "mlp,tree", "--max-epochs", 4, "--min-seconds", 0.02]
+    r = runner.invoke(app, ["search", *map(str, args), "--trials", "4", "--out", str(out), "--explain"])
+    assert r.exit_code == 0, r.output
+    assert "the best student per family" in r.output
+    shown = runner.invoke(app, ["recommend", str(out), "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.stdout)
+    assert {row["family"] for row in rows} <= {"mlp", "tree"} and sum(row["tried"] for row in rows) == 4
+    winner = next(row for row in rows if row["best"])["best"]
+    words = shlex.split(winner["command"])
+    assert words[:2] == ["kdedge", "distill"]
+    words[words.index("--out") + 1] = str(tmp_path / "again")
+    again = runner.invoke(app, [*words[1:], "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["val_accuracy"] == winner["val_accuracy"]  # the same student, trained again
+    assert runner.invoke(app, ["recommend", str(tmp_path / "none")]).exit_code == 2

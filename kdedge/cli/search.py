@@ -105,6 +105,7 @@ def search(
     board_tmp: BoardTmp = None,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
+    explain: Explain = False,
     **budget,
 ):
     """Search student families, sizes, methods and transfer sets; keep the most accurate one inside the budget.
@@ -134,6 +135,8 @@ def search(
                 on=_connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp),
             )  # fmt: skip
     _show_summary(summary, out, as_json)
+    if explain and not as_json:
+        show_recommendations(out)
 
 
 def _show_summary(summary: dict, out: Path, as_json: bool) -> None:
@@ -150,6 +153,56 @@ def _show_summary(summary: dict, out: Path, as_json: bool) -> None:
     )
     typer.echo(f"tables: {out}/pareto.md, {out}/pareto.csv · plot: {out}/pareto.png · model: {out}/best/model.onnx")
     bench_table(summary["test"])
+
+
+Explain = Annotated[
+    bool, typer.Option("--explain", help="After the summary: what won per family, with the command that retrains it.")
+]
+
+
+def recommend(
+    search_dir: Annotated[Path, typer.Argument(help="A search directory (kdedge search --out).")],
+    as_json: JsonFlag = False,
+):
+    """What a search tried per family and the best student of each inside its budget (on val), with the
+    `kdedge distill` line that trains it again."""
+    from ..api import recommend as recommendations
+
+    if as_json:
+        _print_json(recommendations(search_dir))
+        return
+    show_recommendations(search_dir)
+
+
+def show_recommendations(search_dir: Path) -> None:
+    from rich.table import Table
+
+    from ..api import recommend as recommendations
+    from ..table import console_for
+
+    rows = recommendations(search_dir)
+    table = Table(title=f"{search_dir}: the best student per family inside the budget (val)")
+    for name in ("family", "tried (done/pruned/failed)", "val acc %", "p50 µs", "KB"):
+        table.add_column(name, overflow="fold")
+    commands = []
+    for r in rows:
+        best = r["best"] or {}
+        tried = f"{r['tried']} ({r['complete']}/{r['pruned']}/{r['fail']})"
+        figures = (
+            [f"{100 * best['val_accuracy']:.2f}", f"{best['p50_us']:.3g}", f"{best['size_kb']:.1f}"]
+            if best
+            else ["—"] * 3
+        )
+        table.add_row(r["family"], tried, *figures)
+        if best:
+            commands.append(f"{r['family']}: {best['command']}")
+    console = console_for(table, widest=100, highlight=False)
+    console.print(table)
+    for line in commands:
+        console.print(line, markup=False, soft_wrap=True)
+
+
+app.command("recommend")(fails_cleanly(recommend))
 
 
 def _connection(on, accept_new_host, ssh_config, board_kdedge, board_tmp):
