@@ -106,3 +106,17 @@ def test_a_finished_twin_is_reused_when_the_command_runs_again(tmp_path, teacher
     made = execute(twin)
     assert finished_run(twin).path == made.path
     assert finished_run(twin.but(seed=1)) is None and finished_run(job.but(out=twin.out)) is None
+
+
+def test_the_twin_gets_the_same_budget_of_steps(tmp_path, digits):
+    from kdedge.jobs import Job
+    from kdedge.jobs.baseline import hard_twin
+
+    job = Job.of(out=tmp_path / "s", family="mlp", method="kd", transfer="shift", dataset=digits, data_source="digits",
+                 options={"epochs": 8, "patience": 8, "transfer_size": "5x"})  # fmt: skip
+    twin = hard_twin(job)
+    assert twin.method.name == "hard" and twin.transfer is None
+    assert (twin.options["epochs"], twin.options["patience"]) == (40, 40)  # 8 epochs over 5x the split = 40 over it
+    online = Job.of(out=tmp_path / "o", family="mlp", method="kd", transfer="shift", dataset=digits,
+                    data_source="digits", options={"epochs": 8, "teacher_mode": "online"})  # fmt: skip
+    assert hard_twin(online).options["epochs"] == 8  # online: each epoch is one pass over the split

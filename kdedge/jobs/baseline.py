@@ -1,9 +1,10 @@
 """Whether the teacher helped: the same student trained on labels alone beside the taught one (`--baseline`).
 
-The twin has the taught job's family and options (architecture, epochs, schedule) but `--method hard` on the
-training split. It trains first, into a hidden folder beside OUT, so a killed command resumes both (a finished twin
-is reused, the student resumes from its checkpoint); it moves to OUT/baseline once the student is written, and
-OUT's manifest records both val accuracies and the gain (`baseline`)."""
+The twin has the taught job's family and options (architecture, schedule) but `--method hard` on the training
+split, with as many optimizer steps (epochs scaled by the transfer set's multiple of the split). It trains first,
+into a hidden folder beside OUT, so a killed command resumes both (a finished twin is reused, the student resumes
+from its checkpoint); it moves to OUT/baseline once the student is written, and OUT's manifest records both val
+accuracies and the gain (`baseline`)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,27 @@ TAUGHT = "taught"  # where the taught student goes when its hard-label twin won 
 
 
 def hard_twin(job: Job) -> Job:
+    """The same student on labels, on the training split, with the same budget of optimizer steps: a neural
+    student taught on a cached set k times the training split trains k times the epochs (and patience) here."""
     from ..distillation.methods import make_method
 
+    options = dict(job.options)
+    factor = _set_multiple(job.transfer)
+    if factor > 1 and "epochs" in options:
+        options["epochs"] = int(round(options["epochs"] * factor))
+        if "patience" in options:
+            options["patience"] = int(round(options["patience"] * factor))
     return job.but(out=job.out.parent / f".{job.out.name}.baseline", method=make_method("hard"), transfer=None,
-                   overwrite=True, defaults=None)  # fmt: skip
+                   options=options, overwrite=True, defaults=None)  # fmt: skip
+
+
+def _set_multiple(transfer) -> float:
+    """How many times the training split one epoch over this transfer set is (1 for online views: each epoch is
+    one pass over the split)."""
+    if transfer is None or getattr(transfer, "online", False) or not transfer.generates:
+        return 1.0
+    factor = transfer.transfer_size if transfer.transfer_size is not None else transfer.default_size
+    return float(factor or 1.0)
 
 
 def execute_with_baseline(job: Job, say=None, select: bool = False) -> Run:
