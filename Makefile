@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNS ?= runs
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint clean mcu-check arm64-board
+.PHONY: install demo test test-slow docs lint clean mcu-check arm64-board
 
 install: $(STAMP)
 
@@ -30,6 +30,16 @@ test: install
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
+# the docs site into site/: the reference pages generated from the code, then a strict build (a broken link fails)
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python docs/build_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # a C export on an emulated Cortex-M4 (QEMU mps2-an386), labels checked against model.onnx: make mcu-check RUN=runs/mlp
 # (the int8 C of `kdedge export RUN --target c-int8`: make mcu-check RUN=runs/mlp INT8=1)
 mcu-check: install
@@ -43,4 +53,4 @@ lint: install
 	$(BIN)/ruff check kdedge tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(RUNS) .pytest_cache
+	rm -rf $(VENV) $(RUNS) .pytest_cache site

@@ -40,16 +40,21 @@ def registries() -> dict[str, dict[str, str]]:
     """Registry title -> {registered name: what it is}: every name a user can type after a flag."""
     from kdedge.budget_search.budget import BUDGETS
     from kdedge.convert.profiles import list_profiles
+    from kdedge.convert.quantize import QUANTIZERS
     from kdedge.data.readers import BUILTINS, READERS
     from kdedge.distillation.methods import METHODS
     from kdedge.distillation.transfer import TRANSFERS
     from kdedge.distillation.views import VIEW_OPS
     from kdedge.feature_maps import FEATURE_MAPS
-    from kdedge.students import STUDENTS
+    from kdedge.predict import INPUT_READERS
+    from kdedge.students import STUDENTS, student_class
     from kdedge.teachers.registry import TEACHER_KINDS
 
+    student_class("mlp")  # the families (and plug-ins) register on first use
     return {
-        "Student families (`--student`)": {n: _with_options(_first_paragraph(c), c.Params) for n, c in STUDENTS.items()},
+        "Student families (`--student`)": {
+            n: _with_options(_first_paragraph(c), c.Params) for n, c in STUDENTS.items()
+        },
         "Distillation methods (`--method`)": {n: _with_options(_first_paragraph(c), c) for n, c in METHODS.items()},
         "Transfer sets (`--transfer`)": {n: _with_options(_first_paragraph(c), c) for n, c in TRANSFERS.items()},
         "View operations (`--transfer a+b`)": {n: _first_paragraph(v) for n, v in VIEW_OPS.items()},
@@ -58,6 +63,8 @@ def registries() -> dict[str, dict[str, str]]:
         "Data readers (`--format`)": {n: r.summary for n, r in READERS.items()},
         "Teacher kinds (`--teacher`)": {n: k.summary or _first_paragraph(k.load) for n, k in TEACHER_KINDS.items()},
         "Export targets (`--target`)": {p.name: p.description for p in list_profiles()},
+        "Quantization (a target's `precision`)": {n: _first_paragraph(f) for n, f in QUANTIZERS.items()},
+        "Inputs `kdedge predict` reads": {n: _first_paragraph(f) for n, f in INPUT_READERS.items()},
         "Search budgets (`kdedge search --max-…/--min-…`)": {n: b.help for n, b in BUDGETS.items()},
     }
 
@@ -76,11 +83,12 @@ def registries_page() -> str:
 
 
 def _commands(group, prefix: str):
-    import click
-
-    for name, command in sorted(group.commands.items()):
+    """(`kdedge distill`, its click command) for every command, through groups (which may load theirs lazily)."""
+    ctx = group.context_class(group)  # typer vendors its own click: its context, not click's
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
         path = f"{prefix} {name}"
-        if isinstance(command, click.Group):
+        if hasattr(command, "list_commands"):
             yield from _commands(command, path)
         else:
             yield path, command
@@ -132,7 +140,12 @@ def copy_results() -> list[str]:
         dest = target / asset.relative_to(ROOT / "benchmarks" / "results")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(asset, dest)
-    index = ["# Results", "", "Each page is a benchmark's own output (`benchmarks/`), with the command that made it.", ""]
+    index = [
+        "# Results",
+        "",
+        "Each page is a benchmark's own output (`benchmarks/`), with the command that made it.",
+        "",
+    ]
     index += [f"- [{name[:-3].replace('_', ' ')}]({name})" for name in names]
     (target / "index.md").write_text("\n".join(index) + "\n")
     return names

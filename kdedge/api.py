@@ -243,11 +243,12 @@ def _distill(
     from .distributed import is_writer
     from .errors import OptionError
     from .jobs import Job, dataset_and_source, execute, resolve
-    from .jobs.baseline import execute_with_baseline
+    from .jobs.baseline import execute_with_baseline, is_pending
     from .jobs.student_plan import plan_student
     from .outputs import check_not_input, check_out_dir
 
-    if generations is None and is_writer():  # born-again resumes inside an existing OUT; each generation checks
+    # born-again resumes inside an existing OUT (each generation checks), as does a --baseline whose twin is pending
+    if generations is None and is_writer() and (overwrite or not is_pending(Path(out))):
         check_out_dir(out, overwrite)
     specs = teacher if isinstance(teacher, list | tuple) else [teacher]
     check_not_input(out, [getattr(t, "path", t) for t in specs if t is not None], "--teacher")
@@ -268,7 +269,8 @@ def _distill(
     teacher_obj, dataset, source = resolve(teacher, data=data, factory=factory, via=via, seed=seed, method=chosen)
     if generations is not None:
         student = (getattr(teacher_obj, "run", None) and teacher_obj.run.family) or student
-    plan = plan_student(student, dataset.layout, method, transfer, options, teacher_obj is not None, baseline)
+    has_teacher, n_train = teacher_obj is not None, len(dataset.train_idx)
+    plan = plan_student(student, dataset.layout, method, transfer, options, has_teacher, baseline, n_train)
     if say is not None and plan.line() and generations is None:
         say(plan.line())
     job = Job.of(

@@ -38,8 +38,8 @@ def test_every_recipe_names_its_evidence_and_routes():
 
 
 def test_the_plan_applies_only_where_the_user_left_the_teaching_out():
-    plan = plan_student("mlp", "image", None, None, {"hidden": (16,), "epochs": 5}, True, None)
-    assert (plan.method, plan.transfer) == ("kd", "shift")
+    plan = plan_student("mlp", "image", None, None, {"hidden": (16,), "epochs": 5}, True, None, n_train=10_000)
+    assert (plan.method, plan.transfer) == ("kd", "shift") and not plan.baseline
     assert plan.options["epochs"] == 5 and plan.options["temperature"] == 1.0  # the user's options on top
     assert "epochs" not in plan.record["chose"] and plan.record["chose"]["patience"] == 40
     assert "teaching: --method kd, --transfer shift" in plan.line() and "default for mlp and cnn" in plan.line()
@@ -50,6 +50,8 @@ def test_the_plan_applies_only_where_the_user_left_the_teaching_out():
         student_recipe("vector", "mlp") is None
         and plan_student("mlp", "vector", None, None, {}, True, None).record is None
     )
+    small = plan_student("mlp", "image", None, None, {}, True, None, n_train=1_000)  # small sets: beside labels
+    assert small.record["recipe"] == "student/neural-images-small" and small.baseline and small.select
     trees = plan_student("forest", "image", None, None, {}, True, None)
     assert trees.baseline and trees.select and (trees.method, trees.transfer) == ("logits", "shift")
     assert not plan_student("forest", "image", None, None, {}, True, False).baseline  # --no-baseline
@@ -57,13 +59,14 @@ def test_the_plan_applies_only_where_the_user_left_the_teaching_out():
 
 def test_distill_without_teaching_options_says_and_records_the_default(tmp_path, teacher_run):
     out = tmp_path / "mlp"
-    r = kdedge("distill", "--teacher", teacher_run.path, "--student", "mlp", "--hidden", 8, "--epochs", 2, "--out", out)
+    args = ("--student", "mlp", "--hidden", 8, "--epochs", 2, "--no-baseline", "--out", out)
+    r = kdedge("distill", "--teacher", teacher_run.path, *args)
     assert r.exit_code == 0, r.output
     assert "teaching: --method kd, --transfer shift" in r.output
     m = manifest(out)
-    assert m["defaults"]["recipe"] == "student/neural-images" and m["transfer"]["kind"] == "shift"
+    assert m["defaults"]["recipe"] == "student/neural-images-small" and m["transfer"]["kind"] == "shift"
     assert m["method"]["temperature"] == 1.0 and m["student"]["params"]["schedule"] == "cosine"
-    assert m["baseline"] is None and not (out / "baseline").exists()
+    assert m["baseline"] is None and not (out / "baseline").exists()  # --no-baseline: the taught one alone
 
 
 def test_baseline_trains_the_hard_label_twin_and_records_the_gain(tmp_path, teacher_run):
@@ -120,3 +123,29 @@ def test_the_twin_gets_the_same_budget_of_steps(tmp_path, digits):
     online = Job.of(out=tmp_path / "o", family="mlp", method="kd", transfer="shift", dataset=digits,
                     data_source="digits", options={"epochs": 8, "teacher_mode": "online"})  # fmt: skip
     assert hard_twin(online).options["epochs"] == 8  # online: each epoch is one pass over the split
+
+
+def test_a_baseline_killed_while_its_twin_trains_resumes_with_the_same_student(tmp_path, teacher_run):
+    from kdedge.jobs.baseline import PENDING, is_pending
+
+    out = tmp_path / "mlp"
+    args = ("distill", "--teacher", teacher_run.path, "--student", "mlp", "--hidden", 8, "--epochs", 2, "--method",
+            "kd", "--out", out)  # fmt: skip
+    assert kdedge(*args).exit_code == 0  # the taught student alone, as the first half of a --baseline command
+    m = manifest(out)
+    m["baseline"] = PENDING  # what the command leaves when it is killed while the twin trains
+    (out / "kdedge.json").write_text(json.dumps(m))
+    weights = (out / "weights.safetensors").read_bytes()
+    assert is_pending(out)
+    r = kdedge(*args, "--baseline")  # the same command, without --overwrite
+    assert r.exit_code == 0, r.output
+    assert (out / "weights.safetensors").read_bytes() == weights  # reused, not trained again
+    assert manifest(out)["baseline"]["run"] == "baseline" and (out / "baseline" / "kdedge.json").is_file()
+    other = kdedge("distill", "--teacher", teacher_run.path, "--student", "mlp", "--hidden", 16, "--epochs", 2,
+                   "--method", "kd", "--out", tmp_path / "other")  # fmt: skip
+    assert other.exit_code == 0
+    m = manifest(tmp_path / "other")
+    m["baseline"] = PENDING
+    (tmp_path / "other" / "kdedge.json").write_text(json.dumps(m))
+    refused = kdedge(*args[:-1], tmp_path / "other", "--baseline")  # another command's student: not continued
+    assert refused.exit_code == 2 and "already exists" in refused.output

@@ -1,10 +1,11 @@
 """Whether the teacher helped: the same student trained on labels alone beside the taught one (`--baseline`).
 
 The twin has the taught job's family and options (architecture, schedule) but `--method hard` on the training
-split, with as many optimizer steps (epochs scaled by the transfer set's multiple of the split). It trains first,
-into a hidden folder beside OUT, so a killed command resumes both (a finished twin is reused, the student resumes
-from its checkpoint); it moves to OUT/baseline once the student is written, and OUT's manifest records both val
-accuracies and the gain (`baseline`)."""
+split, with as many optimizer steps (epochs scaled by the transfer set's multiple of the split). The taught student
+trains first (so every refusal of its job comes before any work), and its manifest says the baseline is pending;
+the twin then trains in a hidden folder beside OUT and moves to OUT/baseline, and OUT's manifest records both val
+accuracies and the gain (`baseline`). A command killed on the way resumes: the same command reuses the finished
+student (and a finished twin) and trains what is missing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..runs import MANIFEST, Run
 from .job import Job, execute, finished_run
 
 BASELINE = "baseline"
+PENDING = {"pending": True}  # the taught student is written, its twin not yet
 TAUGHT = "taught"  # where the taught student goes when its hard-label twin won on val and was kept
 
 
@@ -46,11 +48,14 @@ def execute_with_baseline(job: Job, say=None, select: bool = False) -> Run:
     """Train the hard-label twin, then `job`; OUT/baseline holds the twin and OUT's manifest the comparison.
     `select`: where labels alone did better on val, OUT becomes that student and the taught one moves to
     OUT/taught (selection on val, as every other choice kdedge makes), so the default is never the worse of the two."""
+    taught = finished_run(job) if is_pending(job.out) else None
+    if taught is None:
+        taught = execute(job)
+        _set_baseline(taught.path, PENDING)
     twin = hard_twin(job)
     if say is not None:
-        say(f"baseline: the same {job.family} on labels alone, kept beside it in {job.out} when both are done")
+        say(f"baseline: the same {job.family} on labels alone, to keep beside it in {job.out}")
     labels = finished_run(twin) or execute(twin)
-    taught = execute(job)
     record = comparison(taught, labels)
     if select and record.get("val_gain", 0) < 0:
         kept, other, record["kept"] = _swap(taught.path, labels.path), TAUGHT, "labels"
@@ -58,12 +63,25 @@ def execute_with_baseline(job: Job, say=None, select: bool = False) -> Run:
         kept, other, record["kept"] = taught.path, BASELINE, "taught"
         os.replace(labels.path, kept / BASELINE)
     record["run"] = other
-    update = {"baseline": record} if record["kept"] == "taught" else {"baseline": record, "defaults": job.defaults}
-    manifest = Manifest.read(kept / MANIFEST).model_copy(update=update)
-    manifest.write(kept)
+    if record["kept"] == "labels":
+        _set_baseline(kept / TAUGHT, None)
+    _set_baseline(kept, record, **({"defaults": job.defaults} if record["kept"] == "labels" else {}))
     if say is not None:
         say(gain_line(record, kept))
     return Run.load(kept)
+
+
+def is_pending(out) -> bool:
+    """OUT holds a taught student whose twin has not finished (what a killed `--baseline` command leaves)."""
+    try:
+        return Manifest.read(out / MANIFEST).baseline == PENDING
+    except Exception:  # no run there, or not one kdedge can read: nothing to continue
+        return False
+
+
+def _set_baseline(folder, record, **more) -> None:
+    manifest = Manifest.read(folder / MANIFEST).model_copy(update={"baseline": record, **more})
+    manifest.write(folder)
 
 
 def _swap(taught, labels):

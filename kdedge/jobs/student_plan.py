@@ -29,14 +29,16 @@ class StudentPlan:
         )
 
 
-def plan_student(family: str, layout: str, method, transfer, options: dict, has_teacher: bool, baseline) -> StudentPlan:
+def plan_student(
+    family: str, layout: str, method, transfer, options: dict, has_teacher: bool, baseline, n_train: int = 0
+) -> StudentPlan:
     """The recipe's method, transfer set and options under the user's own student options (--hidden, --epochs...),
     where the user chose no --method, --transfer or option of either and there is a teacher; otherwise what was
     given (kd on the training split when left out)."""
     from ..defaults import student_recipe
 
     given = {k: v for k, v in options.items() if v is not None}
-    recipe = student_recipe(layout, family)
+    recipe = student_recipe(layout, family, n_train)
     if method is not None or transfer is not None or not has_teacher or recipe is None or _teaching(family, given):
         return StudentPlan(method or "kd", transfer or "train", given, None, bool(baseline))
     defaults = dict(recipe["options"])
