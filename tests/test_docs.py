@@ -63,7 +63,7 @@ def _readme_commands() -> list[list[str]]:
 def test_the_readme_path_is_a_sequence_of_kdedge_commands():
     commands = _readme_commands()
     assert [c[:2] for c in commands] == [["kdedge", "teacher"], ["kdedge", "distill"], ["kdedge", "export"],
-                                         ["kdedge", "bench"], ["kdedge", "compare"]]  # fmt: skip
+                                         ["kdedge", "bench"], ["kdedge", "show"]]  # fmt: skip
 
 
 
