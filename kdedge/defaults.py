@@ -66,6 +66,22 @@ def teacher_max_shift(sample_shape) -> int:
     return max(1, round(0.075 * min(sample_shape[1:])))
 
 
+# kd at T=1 on a cached 5x set of shifted copies, with function matching's schedule; epochs over the 5x set
+# (patience the same, so the cosine schedule runs to its end)
+_NEURAL_IMAGE_TEACHING = {
+    "method": "kd",
+    "transfer": "shift",
+    "options": {
+        "temperature": 1.0,
+        "alpha": 1.0,
+        "transfer_size": "5x",
+        "schedule": "cosine",
+        "warmup_epochs": 2,
+        "lr": 3e-3,
+        "batch_size": 128,
+    },
+    "epochs": {"mlp": 40, "cnn": 8},
+}
 STUDENT_LARGE_ROWS = 5_000  # the neural recipe was measured on 6,000+ training rows (digits-shift, Fashion-MNIST)
 
 # What `kdedge distill` teaches with when --method and --transfer are left out, by data layout and student family
@@ -80,19 +96,7 @@ STUDENT_RECIPES = (
         "layouts": ("image",),
         "families": ("mlp", "cnn"),
         "min_train_rows": STUDENT_LARGE_ROWS,
-        "method": "kd",
-        "transfer": "shift",
-        "options": {
-            "temperature": 1.0,
-            "alpha": 1.0,
-            "transfer_size": "5x",
-            "schedule": "cosine",
-            "warmup_epochs": 2,
-            "lr": 3e-3,
-            "batch_size": 128,
-        },
-        # epochs over the 5x set (patience: the same, so the cosine schedule runs to its end)
-        "epochs": {"mlp": 40, "cnn": 8},
+        **_NEURAL_IMAGE_TEACHING,
         "baseline": False,
         # Beat labels on both data sets, 3 seeds: Fashion-MNIST MLP 512-256 +0.51 +- 0.24; digits-shift MLP 256-256
         # +8.29 +- 0.85, CNN 8-16-16 +0.60 +- 0.40; Fashion-MNIST CNN 16-32-64 +0.6 (one seed). Lost to online
@@ -105,18 +109,7 @@ STUDENT_RECIPES = (
         "when": f"mlp and cnn students of images, fewer than {STUDENT_LARGE_ROWS:,} training rows",
         "layouts": ("image",),
         "families": ("mlp", "cnn"),
-        "method": "kd",
-        "transfer": "shift",
-        "options": {
-            "temperature": 1.0,
-            "alpha": 1.0,
-            "transfer_size": "5x",
-            "schedule": "cosine",
-            "warmup_epochs": 2,
-            "lr": 3e-3,
-            "batch_size": 128,
-        },
-        "epochs": {"mlp": 40, "cnn": 8},
+        **_NEURAL_IMAGE_TEACHING,
         "baseline": "select",
         # The same recipe lost on small sets, whose teachers are weaker: digits (1,069 training images) MLP tied
         # labels on val (98.41 vs 98.41 %); a 2,000-image Fashion-MNIST folder (200 per class), CNN 8-16-16: 64.8
