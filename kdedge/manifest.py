@@ -67,6 +67,7 @@ class Manifest(_Record):
     export: dict[str, Any] | None = None  # set by `kdedge export`
     c_export: dict[str, Any] | None = None  # set by `kdedge export --target c` (or another format = "c" profile)
     c_int8_export: dict[str, Any] | None = None  # set by `kdedge export --target c-int8` (RUN/c-int8/)
+    apps: dict[str, dict[str, Any]] | None = None  # app exports by folder: "mobile" (ORT format), "web" (a page)
     recipe: dict[str, Any] | None = None  # set when a recipe made the run
     compute: dict[str, Any] | None = None  # threads and CPUs the fit ran with; teacher-output cache entries used
 

@@ -65,6 +65,9 @@ def _echo(info: dict) -> None:
     if "prefix" in info:  # a C export
         _echo_c(info)
         return
+    if "files" in info and isinstance(info["files"], dict):  # an app export (mobile, web)
+        _echo_app(info)
+        return
     p = info["parity"]
     typer.echo(
         f"{info['path']}: {info['bytes'] / 1024:.1f} KB, opset {info['opset']}, target {info['target']['name']}, "
@@ -87,6 +90,20 @@ def _echo(info: dict) -> None:
         typer.echo(info["int8_skipped"])
     if info.get("note"):
         typer.echo(f"note: {info['note']}")
+
+
+def _echo_app(info: dict) -> None:
+    if info.get("onnx_export"):
+        _echo(info["onnx_export"])
+    sizes = ", ".join(f"{name} {size / 1024:.1f} KB" for name, size in info["files"].items() if "/" not in name)
+    typer.echo(f"{info['path']}/: {sizes} ({info['runtime']})")
+    for name, p in info["parity"].items():
+        typer.echo(
+            f"{name}: parity with {info['sources'][name]} on {p['samples']} test samples: max abs diff "
+            f"{p['max_abs_diff']:.2g}, labels {p['label_agreement']:.2%}, test accuracy {p['test_accuracy']:.2%}"
+        )
+    if info.get("check"):
+        typer.echo(info["check"])
 
 
 def _echo_c(info: dict) -> None:

@@ -142,6 +142,8 @@ def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> d
         from .c import export_c
 
         return export_c(run, student, profile)
+    if profile.format in ("ort", "web"):
+        return _export_app(run, student, profile)
     dataset = run.dataset()
     x_test, y_test = dataset.split("test")
     model = to_onnx(student, profile.opset)
@@ -184,6 +186,18 @@ def _export_run(run: Run, profile: Profile, keep_slower_int8: bool = False) -> d
             "--calibration-size, or a profile with a larger accuracy_budget"
         )
     return info
+
+
+def _export_app(run: Run, student, profile: Profile) -> dict:
+    """An app artifact starts from RUN/model.onnx: exported first (standard operators, the profile's opset) when
+    the run has none yet."""
+    from .app import export_app
+
+    first = None
+    if not run.onnx_path.is_file():
+        first = _export_run(run, load_profile("mobile-fp32").model_copy(update={"opset": profile.opset}))
+    info = export_app(run, student, profile)
+    return {**info, "onnx_export": first} if first else info
 
 
 def _export_int8(

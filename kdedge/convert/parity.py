@@ -9,11 +9,17 @@ from ..onnx_run import run_batched
 from ..students.base import Tolerance  # students declare their tolerance; the gate applies it
 
 
-def run_onnx(model_bytes: bytes, x: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def run_onnx(
+    model_bytes: bytes | str, x: np.ndarray, threads: int = 1, optimization: str = "all"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, labels) of a graph (bytes, or the path of an .onnx or .ort file) at a profile's optimization level."""
     import onnxruntime as ort
+
+    from ..measure.latency import OPTIMIZATION_LEVELS
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])
     session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     scores, label = run_batched(session, ["scores", "label"], x)
     return scores, label

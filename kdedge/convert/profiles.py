@@ -46,7 +46,11 @@ class Profile(BaseModel):
     batch_sizes: list[typing.Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1], min_length=1)
     accuracy_budget: float = Field(1.0, ge=0, le=100, description="largest allowed test-accuracy drop, in points")
     calibration_size: int = Field(256, ge=1, description="train-split samples that calibrate int8-static ranges")
-    format: Literal["onnx", "c"] = Field("onnx", description="onnx: RUN/model.onnx; c: a C99 pair in RUN/c/")
+    format: Literal["onnx", "c", "ort", "web"] = Field(
+        "onnx",
+        description="onnx: RUN/model.onnx; c: a C99 pair in RUN/c/; ort: RUN/mobile/ (ONNX Runtime Mobile); "
+        "web: RUN/web/ (a page running onnxruntime-web)",
+    )
     mcu: Literal["cortex-m4", "cortex-m0plus"] | None = Field(
         None, description="c: cross-compile for this CPU, report flash/RAM"
     )
