@@ -44,6 +44,7 @@ def describe(run: Run) -> dict:
         "metrics": {k: v for k, v in m.metrics.items() if isinstance(v, int | float | str | bool) or v is None},
         "files": files(run.path),
         "export": _export(run),
+        "apps": _apps(run),
         "recipe": (m.recipe or {}).get("name"),
         "defaults": (m.defaults or {}).get("recipe"),
         "baseline": m.baseline,
@@ -81,6 +82,16 @@ def _export(run: Run) -> dict | None:
         "parity": record.get("parity"),
         "exported": record.get("exported"),
     }
+
+
+def _apps(run: Run) -> dict:
+    """The app targets exported for the run (RUN/mobile/, RUN/web/): files and sizes, runtime, check."""
+    found = {}
+    for folder, record in sorted((run.manifest.apps or {}).items()):
+        if (run.path / folder).is_dir():
+            keys = ("target", "files", "runtime", "check", "parity")
+            found[folder] = {k: record.get(k) for k in keys}
+    return found
 
 
 def _size(path: Path) -> int | None:
@@ -165,7 +176,7 @@ def _kb(n: int | None) -> str:
 
 
 SECTIONS = ("kind", "params", "created", "seed", "teacher", "method", "option", "transfer", "data", "metric", "file")
-SECTIONS += ("export", "int8", "bench", "recipe")
+SECTIONS += ("export", "int8", "app", "bench", "recipe")
 
 
 def ordered(labels) -> list[str]:
@@ -230,6 +241,12 @@ def fields(d: dict) -> dict[str, str]:
             )
         int8 = export.get("int8")
         out["int8"] = export.get("int8_skipped") or _int8_text(int8, export.get("int8_bytes"))
+    for folder, app in (d.get("apps") or {}).items():
+        shown = [f"{name} {_kb(size)}" for name, size in app["files"].items() if not name.startswith("ort/")]
+        bundled = sum(size for name, size in app["files"].items() if name.startswith("ort/"))
+        if bundled:
+            shown.append(f"ort/ {_kb(bundled)}")
+        out[f"app {folder}"] = f"{app['target']}: {', '.join(shown)}; {app['runtime']}"
     for row in d.get("bench", []):
         # labelled by precision and file, not row name, so `compare` lines up two runs benched in the same file
         precision = "" if row.get("precision") in (None, "fp32") else f" {row['precision']}"

@@ -72,6 +72,7 @@ def bench_entries(
         int8_path = run.path / INT8_FILE
         if int8 and (run.manifest.export or {}).get("int8") and int8_path.is_file():
             entries.append(Entry(f"{name} int8", open_model(int8_path)[0], "student"))
+        entries += _app_entries(run, name, int8)
     for path in models:
         entry, model_notes = model_entry(path, dataset)
         entries.append(entry)
@@ -84,6 +85,21 @@ def bench_entries(
     if sum(e.kind == "teacher" for e in entries) > 1:
         raise OptionError("several teachers given; name the one to compare with by --teacher RUN (or MODEL.onnx)")
     return dataset, entries, notes + _teacher_changed(loaded, entries)
+
+
+# the ORT-format files of `kdedge export RUN --target mobile`: timed like the .onnx graphs they came from
+ORT_FILES = (("model.ort", " ort"), ("model.int8.ort", " int8 ort"))
+
+
+def _app_entries(run, name: str, int8: bool) -> list:
+    if not ((run.manifest.apps or {}).get("mobile") or {}).get("files"):
+        return []
+    found = []
+    for file, suffix in ORT_FILES:
+        path = run.path / "mobile" / file
+        if path.is_file() and (int8 or "int8" not in file):
+            found.append(Entry(f"{name}{suffix}", open_model(path)[0], "student"))
+    return found
 
 
 def _teacher_changed(loaded, entries) -> list[str]:

@@ -15,7 +15,6 @@ from .folder import APP_FOLDERS, app_sources
 from .mobile import export_mobile
 from .web import export_web
 
-
 APP_EXPORTERS = {"ort": export_mobile, "web": export_web}  # a profile's `format` -> its writer
 
 

@@ -97,17 +97,25 @@ def mobile_usability(onnx_file: Path) -> str:
     logger.setLevel(logging.INFO)
     try:
         helps = usability_checker.analyze_model(onnx_file, skip_optimize=False, logger=logger)
+    except Exception as exc:  # advisory: its shape inference fails on some converted graphs (LightGBM's Mul)
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        failed = f"{type(exc).__name__}: {first}"
+        return f"onnxruntime mobile usability: not analyzed, the checker failed on this graph ({failed})"
     finally:
         logger.removeHandler(handler)
-    verdicts = []
+    as_is, fixed = [], []
     for line in handler.lines:
-        if line.startswith(_VERDICT):
-            ep, _, answer = line[len(_VERDICT) :].partition(": ")
-            verdicts.append(
-                f"{ep.replace(' as is', '').replace(' if modified to have fixed input shapes', ' with fixed shapes')} {answer.lower()}"
-            )
-    lead = "NNAPI or CoreML may help (compare with the CPU EP)" if helps else "use the CPU EP"
-    return f"mobile usability: {lead}; " + ", ".join(verdicts)
+        if line.startswith(_VERDICT) and line.endswith(": YES"):
+            ep, _, _ = line[len(_VERDICT) :].partition(" as is")
+            fixed_shapes = " if modified to have fixed input shapes" in line
+            (fixed if fixed_shapes else as_is).append(ep.split(" if modified")[0])
+    lead = "NNAPI/CoreML may help, compare with the CPU EP" if helps else "the CPU EP is the one to use"
+    parts = [
+        f"{', '.join(as_is)} as is" if as_is else "",
+        f"{', '.join(fixed)} with fixed input shapes" if fixed else "",
+    ]
+    taken = "; ".join(p for p in parts if p) or "no NNAPI or CoreML partition"
+    return f"onnxruntime mobile usability: {lead} ({taken})"
 
 
 def usage_note(run: Run, files: dict[str, bytes], config_name: str, verdict: str) -> str:
