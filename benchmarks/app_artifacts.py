@@ -56,7 +56,8 @@ def main() -> None:
         "# App artifacts of the demo's digits MLP",
         "",
         f"Measured with `{' '.join(['.venv/bin/python', 'benchmarks/app_artifacts.py', '--run', str(run)])}` after "
-        f"`make demo` and `kdedge export {run} --target cpu-int8-static --keep-slower-int8`, on {result['machine']['cpu_model']} ({result['machine']['cpu_count']} cores), onnxruntime "
+        f"`make demo` and `kdedge export {run} --target cpu-int8-static --keep-slower-int8`,"
+        f" on {result['machine']['cpu_model']} ({result['machine']['cpu_count']} cores), onnxruntime "
         f"{result['machine']['onnxruntime']}, load average {result['load']['loadavg_1m_before']:.1f}.",
         "",
         "| file | KB |",
