@@ -25,7 +25,9 @@ SHIPPED = [
     "mcu-cortex-m0plus-int8",
     "mcu-cortex-m4",
     "mcu-cortex-m4-int8",
+    "mobile",
     "mobile-fp32",
+    "web",
 ]
 QUICK_LATENCY = {"min_runs": 3, "min_seconds": 0.0, "warmup_runs": 1, "warmup_seconds": 0.0}
 
